@@ -1,0 +1,1 @@
+"""Comparative reports from tidy result tables. Knows nothing of SimPy or Pyomo."""

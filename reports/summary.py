@@ -1,0 +1,53 @@
+"""Summaries of replication results: mean, standard error, 95 % interval, percentiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+KEYS = ["scenario", "kpi", "scope", "entity"]
+
+
+def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """One row per scenario x KPI x scope x entity over replications.
+
+    The interval is Student's t around the mean: mean +- t(n-1) x sd / sqrt(n); with one
+    replication it is undefined (NaN). Percentiles are of the replication values.
+    """
+    g = kpis.groupby(KEYS, sort=False)["value"]
+    out = g.agg(n="count", mean="mean", sd="std",
+                p5=lambda v: np.nanpercentile(v, 5), p50="median", p95=lambda v: np.nanpercentile(v, 95))
+    out["se"] = out["sd"] / np.sqrt(out["n"])
+    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
+    half = np.where(out["n"] > 1, t * out["se"], np.nan)
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out.reset_index()[KEYS + ["n", "mean", "se", "ci_low", "ci_high", "p5", "p50", "p95"]]
+
+
+HEADLINE = [
+    ("fill_rate", "Fill rate", "{:.2%}"),
+    ("order_line_service", "Order-line service", "{:.2%}"),
+    ("revenue", "Revenue", "{:,.0f}"),
+    ("cost_total", "Total cost", "{:,.0f}"),
+    ("margin", "Margin", "{:,.0f}"),
+    ("lost_sales_units", "Lost sales (units)", "{:,.0f}"),
+    ("backorder_units_end", "Backorders at end (units)", "{:,.0f}"),
+    ("inventory_value_avg", "Average inventory value", "{:,.0f}"),
+    ("utilisation_avg", "Line utilisation", "{:.1%}"),
+    ("overtime_hours", "Overtime hours", "{:,.0f}"),
+]
+
+
+def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The totals a planner reads first, formatted, one row per KPI and scenario."""
+    total = summary[summary["scope"] == "total"].set_index(["kpi", "scenario"])
+    rows = []
+    for kpi, label, fmt in HEADLINE:
+        if kpi not in total.index.get_level_values(0):
+            continue
+        for scenario, r in total.loc[kpi].iterrows():
+            ci = "" if np.isnan(r["ci_low"]) else f"{fmt.format(r['ci_low'])} to {fmt.format(r['ci_high'])}"
+            rows.append({"scenario": scenario, "KPI": label, "mean": fmt.format(r["mean"]), "95% CI": ci,
+                         "P5": fmt.format(r["p5"]), "P95": fmt.format(r["p95"])})
+    return pd.DataFrame(rows)

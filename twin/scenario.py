@@ -1,0 +1,300 @@
+"""Scenario files: one YAML file per scenario, validated strictly where it enters.
+
+The whole schema is in this module. Unknown keys fail; every error names the file, the
+YAML path, the bad value and what would be valid. A scenario may ``extends:`` another
+(its path relative to the extending file, ``.yaml`` optional): mappings merge key by key,
+the extending file wins, and lists (``events``) are replaced whole. ``network:`` paths are
+relative to the file that writes them.
+
+A minimal scenario::
+
+    name: Baseline
+    network: reference
+    horizon: {start: 2027-01-04, weeks: 52}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twin.errors import InputError, Problem, choices
+from twin.network import Network, load_network
+
+Scalar = Union[str, int, float, bool, None]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Horizon(_Strict):
+    """The weeks the scenario plans and simulates."""
+
+    start: dt.date = Field(description="Monday the horizon begins, YYYY-MM-DD")
+    weeks: int = Field(gt=0, le=260, description="length of the horizon in weeks")
+    warmup_weeks: int = Field(0, ge=0, le=104, description="weeks simulated before `start` and not counted in KPIs")
+
+    @field_validator("start")
+    @classmethod
+    def _monday(cls, v: dt.date) -> dt.date:
+        if v.weekday() != 0:
+            raise ValueError(f"must be a Monday (weeks start on Mondays); {v} is a {v:%A}")
+        return v
+
+    @property
+    def days(self) -> int:
+        return 7 * self.weeks
+
+
+class Demand(_Strict):
+    """How daily demand per market x SKU is drawn in the simulation.
+
+    ``empirical`` resamples whole weeks of the history's last ``history_weeks`` weeks
+    (per market x SKU) and spreads each week's units over its days at random. The
+    parametric models take their mean per day from the same window.
+    """
+
+    model: Literal["empirical", "poisson", "normal", "negative_binomial"] = Field(
+        "empirical", description="demand distribution")
+    history_weeks: int = Field(52, ge=1, le=520, description="weeks of history, before the horizon, to draw from")
+    cv: float = Field(0.5, gt=0, description="coefficient of variation of daily demand (normal)")
+    dispersion: float = Field(2.0, gt=0, description="size k of the negative binomial: variance = mean + mean^2/k")
+    scale: float = Field(1.0, ge=0, description="multiplier on all demand")
+
+
+class MonteCarlo(_Strict):
+    replications: int = Field(30, ge=1, le=1_000_000, description="replications per run")
+    seed: int = Field(2026, ge=0, description="seed of numpy's SeedSequence; replication i uses its i-th child")
+
+
+class _Window(_Strict):
+    start: dt.date = Field(description="first day of the event")
+    days: int | None = Field(None, gt=0, description="duration in days (or give `end`)")
+    end: dt.date | None = Field(None, description="first day after the event (or give `days`)")
+
+    @model_validator(mode="after")
+    def _one_duration(self):
+        if (self.days is None) == (self.end is None):
+            raise ValueError("give exactly one of `days` or `end`")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"`end` ({self.end}) must be after `start` ({self.start})")
+        return self
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.end if self.end is not None else self.start + dt.timedelta(days=self.days)
+
+
+class DemandShock(_Window):
+    """Demand changes by ``change_pct`` percent in the chosen markets, families and SKUs."""
+
+    type: Literal["demand_shock"]
+    change_pct: float = Field(gt=-100, description="percent change in demand, e.g. 4 or -20")
+    markets: list[str] = Field(default_factory=list, description="market IDs (empty: all)")
+    families: list[str] = Field(default_factory=list, description="product families (empty: all)")
+    skus: list[str] = Field(default_factory=list, description="SKU IDs (empty: all)")
+
+
+class LineOutage(_Window):
+    """A line produces nothing from ``start`` for its duration."""
+
+    type: Literal["line_outage"]
+    line: str = Field(description="line ID")
+
+
+Event = Annotated[Union[DemandShock, LineOutage], Field(discriminator="type")]
+
+
+class Scenario(_Strict):
+    """A validated scenario file."""
+
+    name: str = Field(min_length=1, description="short name shown in reports")
+    description: str = Field("", description="what the scenario asks")
+    network: Path = Field(description="folder of network CSV tables, relative to the scenario file")
+    horizon: Horizon
+    demand: Demand = Field(default_factory=Demand)
+    supply: Literal["policy"] = Field(
+        "policy", description="what drives production: `policy` (hubs' inventory policies pull from plants)")
+    events: list[Event] = Field(default_factory=list, description="disruptions, each with a start and a duration")
+    overrides: dict[str, dict[str, dict[str, Scalar]]] = Field(
+        default_factory=dict, description="patches to network rows: {table: {row ID: {column: value}}}")
+    montecarlo: MonteCarlo = Field(default_factory=MonteCarlo)
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario with its network, ready to simulate."""
+
+    scenario: Scenario
+    network: Network
+    file: str
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read, merge (``extends:``), validate a scenario file and load its network.
+
+    Raises
+    ------
+    InputError
+        With every problem located by file and YAML path.
+    """
+    path = Path(path)
+    data = _read_chain(path, ())
+    file = str(path)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError([_problem(file, e, data) for e in exc.errors()]) from None
+    network = load_network(scenario.network, scenario.overrides, overrides_file=file)
+    problems = _check_against_network(scenario, network, file)
+    if problems:
+        raise InputError(problems)
+    return LoadedScenario(scenario, network, file)
+
+
+def validate_files(paths: list[str | Path]) -> dict[str, list[Problem]]:
+    """Problems per file (an empty list for a good file). Never raises on bad input."""
+    out: dict[str, list[Problem]] = {}
+    for p in paths:
+        try:
+            load_scenario(p)
+            out[str(p)] = []
+        except InputError as exc:
+            out[str(p)] = exc.problems
+    return out
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    file = str(path)
+    if not path.is_file():
+        raise InputError([Problem(file, "", "scenario file not found")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError([Problem(file, "", "not a UTF-8 text file; a scenario is YAML text")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError([Problem(file, where, f"not valid YAML: {reason}")]) from None
+    if data is None:
+        raise InputError([Problem(file, "", "empty file; a scenario needs at least `name`, `network` and `horizon`")])
+    if not isinstance(data, dict):
+        raise InputError([Problem(file, "", f"a scenario is a mapping of keys, not a {type(data).__name__}")])
+    if isinstance(data.get("network"), str):
+        data["network"] = str((path.parent / data["network"]).resolve())
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError([Problem(file, "extends", f"{parent!r}: must be the path of another scenario file")])
+    parent_path = (path.parent / parent)
+    if not parent_path.exists() and parent_path.suffix == "":
+        parent_path = parent_path.with_suffix(".yaml")
+    chain = seen + (path.resolve(),)
+    if parent_path.resolve() in chain:
+        loop = " -> ".join(p.name for p in chain + (parent_path.resolve(),))
+        raise InputError([Problem(file, "extends", f"{parent!r}: scenarios extend each other in a cycle: {loop}")])
+    if not parent_path.is_file():
+        raise InputError([Problem(file, "extends", f"{parent!r}: no such scenario file ({parent_path})")])
+    return _merge(_read_chain(parent_path, chain), data)
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in patch.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _yaml_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problem(file: str, error: dict[str, Any], data: dict[str, Any]) -> Problem:
+    # Discriminated unions add the tag to the location: drop it so the path is the YAML path.
+    loc = tuple(p for p in error["loc"] if p not in {"demand_shock", "line_outage"})
+    where = _yaml_path(loc)
+    if error["type"] == "extra_forbidden":
+        return Problem(file, where, f"unknown key; {choices(_fields_at(loc[:-1], data))}")
+    if error["type"] == "missing":
+        return Problem(file, where, "missing; this key is required")
+    if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
+        return Problem(file, where, f"{error.get('input')!r}: unknown event type; "
+                       f"{choices(['demand_shock', 'line_outage'])}")
+    value = error.get("input")
+    shown = f"{value!r}: " if not isinstance(value, dict) else ""
+    msg = error["msg"].removeprefix("Value error, ")
+    return Problem(file, where, f"{shown}{msg}")
+
+
+def _fields_at(loc: tuple, data: dict[str, Any]) -> list[str]:
+    """Valid keys of the model found at ``loc`` in the scenario."""
+    model: type[BaseModel] = Scenario
+    node: Any = data
+    for part in loc:
+        node = node[part] if isinstance(node, (dict, list)) and (isinstance(part, int) or part in node) else None
+        if isinstance(part, int):
+            continue
+        ann = model.model_fields[part].annotation
+        model = _model_in(ann, node)
+    extra = {"extends"} if model is Scenario else set()
+    return sorted(set(model.model_fields) | extra)
+
+
+def _model_in(annotation: Any, node: Any) -> type[BaseModel]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) + getattr(annotation, "__metadata__", ()):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            if isinstance(node, dict) and "type" in arg.model_fields:
+                tag = arg.model_fields["type"].annotation.__args__[0]
+                if node.get("type") != tag:
+                    continue
+            return arg
+        found = _model_in(arg, node) if hasattr(arg, "__args__") else None
+        if found is not None:
+            return found
+    return None  # type: ignore[return-value]
+
+
+def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem]:
+    """IDs the scenario names must exist in its network."""
+    problems: list[Problem] = []
+    families = set(net.products["family"])
+    first = s.horizon.start - dt.timedelta(weeks=s.horizon.warmup_weeks)
+    last = s.horizon.start + dt.timedelta(weeks=s.horizon.weeks)
+    for i, ev in enumerate(s.events):
+        where = f"events[{i}]"
+        if not first <= ev.start < last:
+            problems.append(Problem(file, f"{where}.start", f"{ev.start}: outside the simulated days "
+                                    f"{first} to {last - dt.timedelta(days=1)}"))
+        if isinstance(ev, LineOutage) and ev.line not in net.lines.index:
+            problems.append(Problem(file, f"{where}.line", f"{ev.line!r}: unknown line; {choices(net.lines.index)}"))
+        if isinstance(ev, DemandShock):
+            for key, valid in (("markets", net.markets.index), ("families", families), ("skus", net.products.index)):
+                for j, v in enumerate(getattr(ev, key)):
+                    if v not in set(valid):
+                        problems.append(Problem(file, f"{where}.{key}[{j}]", f"{v!r}: unknown; {choices(valid)}"))
+    weeks = net.demand_history.index.get_level_values("week")
+    start = dt.datetime.combine(s.horizon.start, dt.time())
+    before = weeks[weeks < start].unique()
+    if len(before) < s.demand.history_weeks:
+        problems.append(Problem(file, "demand.history_weeks",
+                                f"{s.demand.history_weeks}: the network has only {len(before)} weeks of history "
+                                f"before horizon.start {s.horizon.start}"))
+    return problems

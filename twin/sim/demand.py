@@ -1,0 +1,73 @@
+"""Daily demand per market x SKU for one replication, drawn up front as one array.
+
+Drawing the whole horizon at once costs a few milliseconds and keeps the daily loop
+free of random-number calls; the draws depend only on the replication's generator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.scenario import Demand, DemandShock, Scenario
+from twin.sim.inputs import SimInput, day_dates
+
+
+def draw_demand(inp: SimInput, model: Demand, rng: np.random.Generator) -> np.ndarray:
+    """Integer units demanded per day, market and SKU: shape ``(days, markets, skus)``.
+
+    ``empirical`` resamples, per market x SKU, whole weeks of the demand window
+    (bootstrap of weekly totals) and spreads each week over its 7 days with a
+    multinomial of equal probabilities. ``poisson``, ``normal`` (rounded, truncated at
+    0, sd = cv x mean) and ``negative_binomial`` (variance = mean + mean^2 / k) draw each
+    day independently around the window's mean per day.
+    """
+    T, (M, S) = inp.days, inp.mean_demand_per_day.shape
+    mu = inp.mean_demand_per_day * model.scale
+    if model.model == "empirical":
+        weeks = -(-T // 7)
+        W = inp.demand_window.shape[0]
+        pick = rng.integers(0, W, size=(weeks, M, S))
+        weekly = np.take_along_axis(inp.demand_window, pick, axis=0)  # (weeks, M, S)
+        weekly = _rescale(weekly, model.scale, rng)
+        daily = rng.multinomial(weekly.astype(np.int64), np.full(7, 1 / 7))  # (weeks, M, S, 7)
+        return daily.transpose(0, 3, 1, 2).reshape(weeks * 7, M, S)[:T].astype(float)
+    if model.model == "poisson":
+        return rng.poisson(mu, size=(T, M, S)).astype(float)
+    if model.model == "normal":
+        return np.maximum(0.0, np.rint(rng.normal(mu, model.cv * mu, size=(T, M, S))))
+    k = model.dispersion
+    return rng.negative_binomial(k, k / (k + mu), size=(T, M, S)).astype(float)
+
+
+def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """Scale demand inside each ``demand_shock`` window by ``1 + change_pct/100``.
+
+    Integer units stay integer and the mean changes by exactly the percentage:
+    a cut thins each unit away with probability ``-change`` (binomial thinning), a
+    rise adds Poisson(``change`` x units) extra units.
+    """
+    shocks = [e for e in scenario.events if isinstance(e, DemandShock)]
+    if not shocks:
+        return demand
+    dates = day_dates(inp).date
+    factor = np.ones_like(demand)
+    for ev in shocks:
+        days = (dates >= ev.start) & (dates < ev.end_date)
+        m = np.isin(inp.markets, ev.markets) if ev.markets else np.ones(len(inp.markets), bool)
+        s = np.ones(len(inp.skus), bool)
+        if ev.families:
+            s &= np.isin(inp.families, ev.families)
+        if ev.skus:
+            s &= np.isin(inp.skus, ev.skus)
+        factor[np.ix_(days, m, s)] *= 1 + ev.change_pct / 100
+    return _rescale(demand, factor, rng)
+
+
+def _rescale(units: np.ndarray, factor: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
+    factor = np.broadcast_to(np.asarray(factor, float), units.shape)
+    if np.all(factor == 1.0):
+        return units
+    down = np.minimum(factor, 1.0)
+    out = rng.binomial(units.astype(np.int64), down).astype(float)
+    up = np.maximum(factor - 1.0, 0.0)
+    return out + rng.poisson(units * up)

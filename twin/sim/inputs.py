@@ -1,0 +1,258 @@
+"""Arrays the simulation runs on, compiled once per run from a loaded scenario.
+
+Tables are the source of truth; this module turns them into positional arrays so that
+the daily loop does vector arithmetic only. Every array axis is named by an ID list
+kept beside it (``skus``, ``markets``, ``hubs``, ``lines``, ``plants``, ``materials``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin.scenario import LineOutage, LoadedScenario
+
+POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
+SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One lane's transit-time distribution and cost, by position of its ends."""
+
+    lane: str
+    lead_time_days: float
+    lead_time_sd_days: float
+    lognormal: bool
+    cost_per_unit: float
+
+    def sample_days(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Whole transit days, at least 1 (a shipment lands at the earliest on the next day's receipts).
+
+        A lognormal lead time keeps the table's mean and standard deviation:
+        sigma^2 = ln(1 + sd^2/mean^2), mu = ln(mean) - sigma^2/2.
+        """
+        if self.lognormal and self.lead_time_sd_days > 0:
+            s2 = np.log1p((self.lead_time_sd_days / self.lead_time_days) ** 2)
+            days = rng.lognormal(np.log(self.lead_time_days) - s2 / 2, np.sqrt(s2), size)
+        else:
+            days = np.full(size, self.lead_time_days)
+        return np.maximum(1, np.rint(days)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SimInput:
+    """Everything one replication needs, as arrays. Shared read-only by replications."""
+
+    name: str
+    start: dt.date            # first measured day (horizon start)
+    warmup_days: int
+    days: int                 # simulated days, warm-up included
+    skus: list[str]
+    families: list[str]       # per SKU
+    price: np.ndarray         # (S,)
+    cost: np.ndarray          # (S,)
+    shortage_cost: np.ndarray  # (S,)
+    markets: list[str]
+    market_hub: np.ndarray    # (M,) hub position
+    backorder: np.ndarray     # (M,) bool: True backorders, False loses sales
+    hub_market_lane_cost: np.ndarray  # (M,) cost per unit delivered to the market
+    hubs: list[str]
+    review_days: np.ndarray   # (H,)
+    holding_rate_per_day: np.ndarray  # (H,) fraction of unit cost per day
+    policy: np.ndarray        # (H, S) code from POLICY_CODES
+    reorder_point: np.ndarray  # (H, S)
+    order_up_to: np.ndarray   # (H, S)
+    order_qty: np.ndarray     # (H, S)
+    initial: np.ndarray       # (H, S)
+    source_kind: np.ndarray   # (H, S) SOURCE_* code
+    source_index: np.ndarray  # (H, S) position in lines (plant source: the line that makes it), partners or hubs
+    plant_hub_lane: dict[tuple[int, int], Lane]  # (plant, hub) -> lane
+    partner_hub_lane: dict[tuple[int, int], Lane]  # (partner, hub) -> lane
+    hub_hub_lane: dict[tuple[int, int], Lane]  # (from hub, to hub) -> lane
+    lines: list[str]
+    line_plant: np.ndarray    # (L,) plant position
+    regular_hours_per_day: np.ndarray  # (L,) hours_per_week / 7
+    overtime_hours_per_day: np.ndarray  # (L,)
+    cost_per_hour: np.ndarray  # (L,)
+    overtime_cost_per_hour: np.ndarray  # (L,)
+    mtbf_hours: np.ndarray    # (L,) inf where the line never breaks down
+    mttr_hours: np.ndarray    # (L,)
+    hours_per_unit: np.ndarray  # (L, S), inf where the line cannot make the SKU
+    line_up: np.ndarray       # (T, L) 1.0 when the line may run that day, 0.0 in an outage
+    plants: list[str]
+    materials: list[str]
+    bom: np.ndarray           # (S, K) material units per unit
+    material_cost: np.ndarray  # (K,)
+    material_target: np.ndarray  # (P, K) position a plant orders up to
+    material_initial: np.ndarray  # (P, K) on hand at the start
+    material_usage_per_day: np.ndarray  # (P, K) expected use, for the initial pipeline
+    material_supplier: np.ndarray  # (P, K) supplier position serving the plant, -1 if none needed
+    material_lane: dict[tuple[int, int], Lane]  # (plant, material) -> lane from its supplier
+    suppliers: list[str]
+    supplier_capacity: np.ndarray  # (U, K) units per week
+    supplier_reliability: np.ndarray  # (U,)
+    supplier_late_days: np.ndarray  # (U,)
+    partners: list[str]
+    partner_capacity_per_day: np.ndarray  # (X,)
+    partner_lead_days: np.ndarray  # (X,)
+    partner_cost: np.ndarray   # (X, S), inf where the partner cannot make the SKU
+    mean_demand_per_day: np.ndarray  # (M, S) over the demand window
+    demand_window: np.ndarray  # (W, M, S) weekly history the empirical model resamples
+
+    @property
+    def n_days_measured(self) -> int:
+        return self.days - self.warmup_days
+
+
+def compile_inputs(loaded: LoadedScenario) -> SimInput:
+    """Compile a loaded scenario into :class:`SimInput` arrays."""
+    sc, net = loaded.scenario, loaded.network
+    skus = list(net.products.index)
+    markets, hubs, lines = list(net.markets.index), list(net.hubs.index), list(net.lines.index)
+    plants, materials = list(net.plants.index), list(net.materials.index)
+    suppliers, partners = list(net.suppliers.index), list(net.partners.index)
+    pos = {kind: {k: i for i, k in enumerate(ids)} for kind, ids in
+           dict(sku=skus, market=markets, hub=hubs, line=lines, plant=plants, material=materials,
+                supplier=suppliers, partner=partners).items()}
+    S, M, H, L = len(skus), len(markets), len(hubs), len(lines)
+    P, K = len(plants), len(materials)
+    warmup_days = 7 * sc.horizon.warmup_weeks
+    days = warmup_days + sc.horizon.days
+    first_day = sc.horizon.start - dt.timedelta(days=warmup_days)
+
+    def lane(origin: str, destination: str) -> Lane:
+        lane_id = net.lane_between(origin, destination)
+        r = net.lanes.loc[lane_id]
+        return Lane(lane_id, float(r["lead_time_days"]), float(r["lead_time_sd_days"]),
+                    r["lead_time_distribution"] == "lognormal", float(r["cost_per_unit"]))
+
+    # demand window: the last `history_weeks` weeks before the horizon (warm-up included)
+    hist = net.demand_history["qty"].unstack("week", fill_value=0.0)
+    week_cols = [w for w in hist.columns if w.date() < first_day][-sc.demand.history_weeks:]
+    cube = np.zeros((len(week_cols), M, S))
+    window = hist[week_cols]
+    for (sku, market), row in window.iterrows():
+        cube[:, pos["market"][market], pos["sku"][sku]] = row.to_numpy()
+    mean_per_day = cube.mean(axis=0) / 7.0
+
+    # hours: inf where a line cannot make a SKU
+    hpu = np.full((L, S), np.inf)
+    for (line, sku), r in net.routings.iterrows():
+        hpu[pos["line"][line], pos["sku"][sku]] = r["hours_per_unit"]
+    line_plant = np.array([pos["plant"][p] for p in net.lines["plant"]])
+
+    pol = net.hub_policies
+    shape = (H, S)
+    policy, s_pt, S_pt, q_pt, init = (np.zeros(shape, dtype=np.int64), np.zeros(shape), np.zeros(shape),
+                                      np.zeros(shape), np.zeros(shape))
+    src_kind, src_idx = np.full(shape, -1, dtype=np.int64), np.full(shape, -1, dtype=np.int64)
+    kinds = net.site_kind()
+    for (hub, sku), r in pol.iterrows():
+        h, s = pos["hub"][hub], pos["sku"][sku]
+        policy[h, s] = POLICY_CODES[r["policy"]]
+        s_pt[h, s] = np.nan_to_num(r["reorder_point_units"])
+        S_pt[h, s] = np.nan_to_num(r["order_up_to_units"])
+        q_pt[h, s] = np.nan_to_num(r["order_quantity_units"])
+        init[h, s] = r["initial_units"]
+        src = r["source"]
+        if kinds[src] == "plants":
+            # the plant's fastest line for this SKU takes the order
+            candidates = [i for i in range(L) if line_plant[i] == pos["plant"][src] and np.isfinite(hpu[i, s])]
+            src_kind[h, s], src_idx[h, s] = SOURCE_PLANT, min(candidates, key=lambda i: hpu[i, s])
+        elif kinds[src] == "partners":
+            src_kind[h, s], src_idx[h, s] = SOURCE_PARTNER, pos["partner"][src]
+        else:
+            src_kind[h, s], src_idx[h, s] = SOURCE_HUB, pos["hub"][src]
+
+    bom = np.zeros((S, K))
+    for (sku, material), r in net.bom.iterrows():
+        bom[pos["sku"][sku], pos["material"][material]] = r["qty_per_unit"]
+
+    # expected material use per plant: hub demand routed to the plant's lines, times the BOM
+    hub_demand = np.zeros((H, S))
+    market_hub = np.array([pos["hub"][h] for h in net.markets["hub"]])
+    np.add.at(hub_demand, market_hub, mean_per_day)
+    made_at = np.zeros((P, S))
+    for h in range(H):
+        for s in range(S):
+            if src_kind[h, s] == SOURCE_PLANT:
+                made_at[line_plant[src_idx[h, s]], s] += hub_demand[h, s]
+    usage = made_at @ bom  # (P, K)
+
+    supplier_capacity = np.zeros((len(suppliers), K))
+    for (sup, material), r in net.supplier_materials.iterrows():
+        supplier_capacity[pos["supplier"][sup], pos["material"][material]] = r["capacity_units_per_week"]
+    material_supplier = np.full((P, K), -1, dtype=np.int64)
+    material_lane: dict[tuple[int, int], Lane] = {}
+    cover = net.plants["material_cover_days"].to_numpy()
+    target = np.zeros((P, K))
+    for p, plant in enumerate(plants):
+        for k, material in enumerate(materials):
+            sellers = [u for u in range(len(suppliers)) if supplier_capacity[u, k] > 0
+                       and net.lane_between(suppliers[u], plant) is not None]
+            if not sellers or usage[p, k] <= 0:
+                continue  # the plant does not use this material under the hubs' policies
+            u = max(sellers, key=lambda u: supplier_capacity[u, k])
+            material_supplier[p, k] = u
+            material_lane[(p, k)] = ln = lane(suppliers[u], plant)
+            # order up to: what is used over transit + a weekly order cycle + the cover kept on hand
+            target[p, k] = usage[p, k] * (ln.lead_time_days + 7 + cover[p])
+    material_initial = usage * (cover[:, None] + 7)
+
+    line_up = np.ones((days, L))
+    for ev in sc.events:
+        if isinstance(ev, LineOutage):
+            a = (ev.start - first_day).days
+            b = (ev.end_date - first_day).days
+            line_up[max(a, 0):max(b, 0), pos["line"][ev.line]] = 0.0
+
+    partner_cost = np.full((len(partners), S), np.inf)
+    for (partner, sku), r in net.partner_skus.iterrows():
+        partner_cost[pos["partner"][partner], pos["sku"][sku]] = r["cost_per_unit"]
+
+    lines_df, hubs_df = net.lines, net.hubs
+    pairs = {(o, d) for o, d in zip(net.lanes["origin"], net.lanes["destination"]) if d in pos["hub"]}
+    return SimInput(
+        name=sc.name, start=sc.horizon.start, warmup_days=warmup_days, days=days,
+        skus=skus, families=list(net.products["family"]),
+        price=net.products["price_per_unit"].to_numpy(float), cost=net.products["cost_per_unit"].to_numpy(float),
+        shortage_cost=net.products["shortage_cost_per_unit"].to_numpy(float),
+        markets=markets, market_hub=market_hub, backorder=(net.markets["unmet_demand"] == "backorder").to_numpy(),
+        hub_market_lane_cost=np.array([lane(h, m).cost_per_unit for m, h in net.markets["hub"].items()]),
+        hubs=hubs, review_days=hubs_df["review_period_days"].to_numpy(np.int64),
+        holding_rate_per_day=hubs_df["holding_cost_rate_per_year"].to_numpy(float) / 365.0,
+        policy=policy, reorder_point=s_pt, order_up_to=S_pt, order_qty=q_pt, initial=init,
+        source_kind=src_kind, source_index=src_idx,
+        plant_hub_lane={(pos["plant"][o], pos["hub"][d]): lane(o, d) for o, d in pairs if o in pos["plant"]},
+        partner_hub_lane={(pos["partner"][o], pos["hub"][d]): lane(o, d) for o, d in pairs if o in pos["partner"]},
+        hub_hub_lane={(pos["hub"][o], pos["hub"][d]): lane(o, d) for o, d in pairs if o in pos["hub"]},
+        lines=lines, line_plant=line_plant,
+        regular_hours_per_day=lines_df["hours_per_week"].to_numpy(float) / 7.0,
+        overtime_hours_per_day=lines_df["overtime_hours_per_week_max"].to_numpy(float) / 7.0,
+        cost_per_hour=lines_df["cost_per_hour"].to_numpy(float),
+        overtime_cost_per_hour=lines_df["overtime_cost_per_hour"].to_numpy(float),
+        mtbf_hours=lines_df["mtbf_hours"].fillna(np.inf).to_numpy(float),
+        mttr_hours=lines_df["mttr_hours"].to_numpy(float),
+        hours_per_unit=hpu, line_up=line_up,
+        plants=plants, materials=materials, bom=bom,
+        material_cost=net.materials["cost_per_unit"].to_numpy(float),
+        material_target=target, material_initial=material_initial, material_usage_per_day=usage,
+        material_supplier=material_supplier, material_lane=material_lane,
+        suppliers=suppliers, supplier_capacity=supplier_capacity,
+        supplier_reliability=net.suppliers["reliability"].to_numpy(float),
+        supplier_late_days=net.suppliers["late_days"].to_numpy(float),
+        partners=partners,
+        partner_capacity_per_day=net.partners["capacity_units_per_week"].to_numpy(float) / 7.0,
+        partner_lead_days=net.partners["lead_time_days"].to_numpy(float),
+        partner_cost=partner_cost,
+        mean_demand_per_day=mean_per_day, demand_window=cube,
+    )
+
+
+def day_dates(inp: SimInput) -> pd.DatetimeIndex:
+    """Calendar date of each simulated day (warm-up included)."""
+    return pd.date_range(inp.start - dt.timedelta(days=inp.warmup_days), periods=inp.days, freq="D")

@@ -1,0 +1,136 @@
+"""KPIs of one replication as tidy rows, over the measured days (warm-up excluded).
+
+Rows are ``kpi, scope, entity, value``: ``scope`` is ``total``, ``market``, ``sku``,
+``family``, ``hub`` or ``line`` and ``entity`` the ID (``"all"`` for totals). Money is
+in the network's currency; units are units of product.
+
+Definitions
+-----------
+fill_rate
+    Units served from stock on the day they were ordered / units ordered (the "fill
+    rate" or beta service level; Axsäter, *Inventory Control*, 3rd ed., §5.1).
+order_line_service
+    Share of order lines (a market's demand for one SKU on one day, when positive)
+    served in full from stock that day.
+revenue
+    Units delivered to customers (new orders and backorders) x price.
+cost_*
+    ``materials`` consumed at purchase cost; ``regular_time`` and ``overtime`` hours
+    worked x their hourly cost; ``outsourcing`` units bought from partners; ``transport``
+    every lane at its cost per unit; ``holding`` on-hand value x the hub's yearly rate
+    per day; ``shortage`` units not served on the day ordered x the product's shortage
+    cost. ``cost_total`` is their sum; ``margin`` = revenue - cost_total.
+utilisation
+    Hours worked (regular + overtime) / regular hours available after outages and
+    repairs: above 1 means the line ran overtime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin.sim.model import Replication
+
+KPI_COLUMNS = ["kpi", "scope", "entity", "value"]
+SERIES_COLUMNS = ["day", "entity", "metric", "value"]
+
+
+def _rows(kpi: str, scope: str, entities, values) -> pd.DataFrame:
+    return pd.DataFrame({"kpi": kpi, "scope": scope, "entity": list(entities), "value": np.asarray(values, float)})
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=np.asarray(den) > 0)
+
+
+def replication_kpis(rep: Replication) -> pd.DataFrame:
+    """Tidy KPI rows of one replication."""
+    inp = rep.inp
+    w = inp.warmup_days
+    demand, filled, shipped, lost = rep.demand[w:], rep.filled[w:], rep.shipped[w:], rep.lost[w:]
+    lines_ordered = demand > 0
+    lines_full = lines_ordered & (filled >= demand - 1e-9)
+    families = np.array(inp.families)
+    fam_ids = sorted(set(inp.families))
+    fam_onehot = (families[:, None] == np.array(fam_ids)[None, :]).astype(float)  # (S, F)
+
+    by_market = lambda a: a.sum(axis=(0, 2))  # noqa: E731
+    by_sku = lambda a: a.sum(axis=(0, 1))  # noqa: E731
+    d_m, f_m, d_s, f_s = by_market(demand), by_market(filled), by_sku(demand), by_sku(filled)
+    l_m, lf_m = by_market(lines_ordered), by_market(lines_full)
+    l_s, lf_s = by_sku(lines_ordered), by_sku(lines_full)
+
+    days = demand.shape[0]
+    years = days / 365.0
+    inventory = rep.inventory[w:]  # (T, H, S)
+    inv_value = inventory @ inp.cost  # (T, H)
+    holding = float((inv_value * inp.holding_rate_per_day[None, :]).sum())
+    short_units = demand - filled  # not served on the day ordered
+    cost = {
+        "cost_materials": rep.material_cost[w:].sum(),
+        "cost_regular_time": (rep.regular_hours[w:] * inp.cost_per_hour).sum(),
+        "cost_overtime": (rep.overtime_hours[w:] * inp.overtime_cost_per_hour).sum(),
+        "cost_outsourcing": rep.outsourcing_cost[w:].sum(),
+        "cost_transport": rep.transport_cost[w:].sum(),
+        "cost_holding": holding,
+        "cost_shortage": float((short_units.sum(axis=(0, 1)) * inp.shortage_cost).sum()),
+    }
+    revenue = float((shipped.sum(axis=(0, 1)) * inp.price).sum())
+    worked = rep.regular_hours[w:] + rep.overtime_hours[w:]
+    total = {
+        "fill_rate": filled.sum() / demand.sum() if demand.sum() > 0 else np.nan,
+        "order_line_service": lines_full.sum() / lines_ordered.sum() if lines_ordered.any() else np.nan,
+        "demand_units": demand.sum(),
+        "shipped_units": shipped.sum(),
+        "lost_sales_units": lost.sum(),
+        "backorder_units_end": rep.backlog_end.sum(),
+        "backorder_units_avg": rep.backlog[w:].sum(axis=1).mean(),
+        "revenue": revenue,
+        **cost,
+        "cost_total": sum(cost.values()),
+        "margin": revenue - sum(cost.values()),
+        "inventory_units_avg": inventory.sum(axis=(1, 2)).mean(),
+        "inventory_value_avg": inv_value.sum(axis=1).mean(),
+        "utilisation_avg": worked.sum() / rep.available_hours[w:].sum(),
+        "overtime_hours": rep.overtime_hours[w:].sum(),
+        "outsourced_units": rep.outsourced_units[w:].sum(),
+        "simulated_years": years,
+    }
+    parts = [pd.DataFrame({"kpi": list(total), "scope": "total", "entity": "all",
+                           "value": np.array(list(total.values()), float)})]
+    parts += [
+        _rows("fill_rate", "market", inp.markets, _ratio(f_m, d_m)),
+        _rows("order_line_service", "market", inp.markets, _ratio(lf_m, l_m)),
+        _rows("lost_sales_units", "market", inp.markets, by_market(lost)),
+        _rows("fill_rate", "sku", inp.skus, _ratio(f_s, d_s)),
+        _rows("order_line_service", "sku", inp.skus, _ratio(lf_s, l_s)),
+        _rows("fill_rate", "family", fam_ids, _ratio(f_s @ fam_onehot, d_s @ fam_onehot)),
+        _rows("order_line_service", "family", fam_ids, _ratio(lf_s @ fam_onehot, l_s @ fam_onehot)),
+        _rows("inventory_units_avg", "hub", inp.hubs, inventory.sum(axis=2).mean(axis=0)),
+        _rows("inventory_value_avg", "hub", inp.hubs, inv_value.mean(axis=0)),
+        _rows("utilisation", "line", inp.lines, _ratio(worked.sum(axis=0), rep.available_hours[w:].sum(axis=0))),
+        _rows("overtime_hours", "line", inp.lines, rep.overtime_hours[w:].sum(axis=0)),
+        _rows("downtime_hours", "line", inp.lines, rep.downtime_hours[w:].sum(axis=0)),
+        _rows("produced_units", "line", inp.lines, rep.produced[w:].sum(axis=0)),
+    ]
+    return pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
+
+
+def replication_series(rep: Replication) -> pd.DataFrame:
+    """Daily inventory and backlog per hub, measured days only (day 0 = horizon start)."""
+    inp = rep.inp
+    w = inp.warmup_days
+    days = np.arange(inp.n_days_measured)
+    inventory = rep.inventory[w:].sum(axis=2)  # (T, H)
+    backlog = np.zeros((len(days), len(inp.hubs)))
+    np.add.at(backlog.T, inp.market_hub, rep.backlog[w:].T)
+    frames = []
+    for metric, values in (("inventory_units", inventory), ("backlog_units", backlog)):
+        frames.append(pd.DataFrame({
+            "day": np.repeat(days, len(inp.hubs)),
+            "entity": np.tile(inp.hubs, len(days)),
+            "metric": metric,
+            "value": values.reshape(-1),
+        }))
+    return pd.concat(frames, ignore_index=True)[SERIES_COLUMNS]

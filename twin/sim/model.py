@@ -1,0 +1,388 @@
+"""The SimPy twin: one process per long-lived actor, quantities as NumPy vectors over SKUs.
+
+Clock and order of events
+-------------------------
+The clock counts days from the first simulated day (warm-up included). Within day ``t``
+actors act in fixed phases, so same-day events have one documented order:
+
+====================  ==========  ========================================================
+phase                 time        who
+====================  ==========  ========================================================
+receipts              t + 0.0     hubs and plants put away what arrives today
+production            t + 0.2     lines make from their queues and ship to hubs
+demand                t + 0.4     each hub's markets order; stock serves backorders, then new
+review                t + 0.6     hubs order by their policies; plants order materials (day 0 of each week)
+dispatch              t + 0.7     suppliers (weekly) and partners (daily) ship what they owe
+record                t + 0.9     end-of-day inventory and backlog are written down
+====================  ==========  ========================================================
+
+A shipment is not a process: it is added to its destination's inbound calendar on the
+day it will arrive (lane transit sampled per shipment, whole days, at least one), so a
+year of shipments costs no SimPy events (DESIGN.md §4: per-order processes are the wrong
+grain).
+
+Production in policy mode: a hub's order for a SKU joins the queue of the plant line
+that makes it fastest; a line works its queue with its regular hours less breakdown
+repair time, spread over the queued SKUs in proportion to their outstanding hours, and
+adds overtime (up to its cap) while the queue holds more than a week of regular hours.
+Materials limit production through the bill of materials.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from twin.scenario import Scenario
+from twin.sim.demand import apply_shocks, draw_demand
+from twin.sim.inputs import SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
+
+RECEIPTS, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.0, 0.2, 0.4, 0.6, 0.7, 0.9
+_EPS = 1e-9
+
+
+@dataclass
+class Replication:
+    """Everything one replication recorded, as arrays over simulated days (warm-up included)."""
+
+    inp: SimInput
+    demand: np.ndarray          # (T, M, S) units ordered
+    filled: np.ndarray          # (T, M, S) units served from stock on the day ordered
+    shipped: np.ndarray         # (T, M, S) units delivered (new demand and backorders)
+    lost: np.ndarray            # (T, M, S) units lost (lost-sales markets)
+    backlog: np.ndarray         # (T, M) backorders open at the end of the day (units, all SKUs)
+    backlog_end: np.ndarray     # (M, S) backorders open at the end of the run
+    inventory: np.ndarray       # (T, H, S) on hand at the end of the day
+    regular_hours: np.ndarray   # (T, L) regular hours worked
+    overtime_hours: np.ndarray  # (T, L) overtime hours worked
+    available_hours: np.ndarray  # (T, L) regular hours the line could work (after outages and repairs)
+    downtime_hours: np.ndarray  # (T, L) regular hours lost to breakdowns
+    produced: np.ndarray        # (T, L) units made
+    material_cost: np.ndarray   # (T,) materials consumed, at cost
+    transport_cost: np.ndarray  # (T,) all lanes
+    outsourcing_cost: np.ndarray  # (T,)
+    outsourced_units: np.ndarray  # (T,)
+    in_transit_end: float       # units of finished goods on lanes to hubs at the end
+    initial_units: float        # finished goods on hand at the start
+
+
+class Twin:
+    """One replication of a network under a scenario.
+
+    Parameters
+    ----------
+    inp : SimInput
+        Compiled network arrays (shared by replications, never modified).
+    scenario : Scenario
+        The scenario (demand model and events).
+    rng : numpy.random.Generator
+        The replication's only source of randomness.
+    """
+
+    def __init__(self, inp: SimInput, scenario: Scenario, rng: np.random.Generator):
+        self.inp, self.rng = inp, rng
+        T, H, S, M, L = inp.days, len(inp.hubs), len(inp.skus), len(inp.markets), len(inp.lines)
+        P, K = len(inp.plants), len(inp.materials)
+        self.env = simpy.Environment()
+        demand = draw_demand(inp, scenario.demand, rng)
+        self.demand = apply_shocks(demand, inp, scenario, rng)
+        pad = T + 400  # room for arrivals scheduled past the end; transit longer than that is clipped
+        self.onhand = inp.initial.astype(float).copy()
+        self.on_order = np.zeros((H, S))
+        self.backlog = np.zeros((M, S))
+        self.hub_inbound = np.zeros((pad, H, S))
+        self.line_queue = np.zeros((L, H, S))
+        self.repair_hours_due = np.zeros(L)
+        self.material = inp.material_initial.copy()
+        self.material_on_order = np.zeros((P, K))
+        self.plant_inbound = np.zeros((pad, P, K))
+        self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
+        self.partner_owed = np.zeros((len(inp.partners), H, S))
+        self.hours_per_unit = np.where(np.isfinite(inp.hours_per_unit), inp.hours_per_unit, 0.0)
+        self.partner_cost = np.where(np.isfinite(inp.partner_cost), inp.partner_cost, 0.0)
+        # records
+        self.filled = np.zeros((T, M, S))
+        self.shipped = np.zeros((T, M, S))
+        self.lost = np.zeros((T, M, S))
+        self.backlog_daily = np.zeros((T, M))
+        self.inventory = np.zeros((T, H, S))
+        self.regular_hours = np.zeros((T, L))
+        self.overtime_hours = np.zeros((T, L))
+        self.available_hours = np.zeros((T, L))
+        self.downtime_hours = np.zeros((T, L))
+        self.produced = np.zeros((T, L))
+        self.material_cost = np.zeros(T)
+        self.transport_cost = np.zeros(T)
+        self.outsourcing_cost = np.zeros(T)
+        self.outsourced_units = np.zeros(T)
+
+        self._prime_material_pipeline()
+        env = self.env
+        for h in range(H):
+            env.process(self._hub(h))
+            if (inp.market_hub == h).any():
+                env.process(self._markets(h))
+        for line in range(L):
+            env.process(self._line(line))
+            if np.isfinite(inp.mtbf_hours[line]) and inp.regular_hours_per_day[line] > 0:
+                env.process(self._breakdowns(line))
+        for p in range(P):
+            env.process(self._plant(p))
+        for u in range(len(inp.suppliers)):
+            if (inp.material_supplier == u).any():
+                env.process(self._supplier(u))
+        for x in range(len(inp.partners)):
+            if ((inp.source_kind == SOURCE_PARTNER) & (inp.source_index == x)).any():
+                env.process(self._partner(x))
+        env.process(self._recorder())
+
+    # --- running ------------------------------------------------------------------------
+
+    def run(self) -> Replication:
+        """Simulate every day and return what was recorded."""
+        inp = self.inp
+        # Few long-lived objects, many short-lived arrays: the default thresholds make the
+        # collector scan needlessly often (DESIGN.md §4 measured ~8 %).
+        threshold = gc.get_threshold()
+        gc.set_threshold(100_000, 50, 50)
+        try:
+            self.env.run(until=inp.days)
+        finally:
+            gc.set_threshold(*threshold)
+        return Replication(
+            inp=inp, demand=self.demand, filled=self.filled, shipped=self.shipped, lost=self.lost,
+            backlog=self.backlog_daily, backlog_end=self.backlog.copy(), inventory=self.inventory,
+            regular_hours=self.regular_hours, overtime_hours=self.overtime_hours,
+            available_hours=self.available_hours, downtime_hours=self.downtime_hours, produced=self.produced,
+            material_cost=self.material_cost, transport_cost=self.transport_cost,
+            outsourcing_cost=self.outsourcing_cost, outsourced_units=self.outsourced_units,
+            in_transit_end=float(self.hub_inbound[inp.days:].sum()),
+            initial_units=float(inp.initial.sum()),
+        )
+
+    def _ship(self, lane: Lane, t: int, arrivals: np.ndarray, index: tuple, qty: np.ndarray | float,
+              delay_days: int = 0) -> None:
+        """Commit ``qty`` to ``lane`` on day ``t``; it leaves after ``delay_days`` and lands in
+        ``arrivals[t + delay + transit][index]``. Transport is costed on the day it is committed."""
+        arrive = min(t + delay_days + int(lane.sample_days(self.rng, 1)[0]), arrivals.shape[0] - 1)
+        arrivals[(arrive,) + index] += qty
+        self.transport_cost[t] += lane.cost_per_unit * float(np.sum(qty))
+
+    # --- actors ---------------------------------------------------------------------------
+
+    def _hub(self, h: int):
+        """Receipts every day; a replenishment review every ``review_period_days``."""
+        inp, env = self.inp, self.env
+        review_every = int(inp.review_days[h])
+        markets = np.flatnonzero(inp.market_hub == h)
+        policy = inp.policy[h]
+        base, ss, rq = policy == 0, policy == 1, policy == 2
+        s_pt, S_pt, q_pt = inp.reorder_point[h], inp.order_up_to[h], inp.order_qty[h]
+        kind, index = inp.source_kind[h], inp.source_index[h]
+        by_line = [(line, np.flatnonzero((kind == SOURCE_PLANT) & (index == line))) for line in range(len(inp.lines))]
+        by_line = [(line, s) for line, s in by_line if len(s)]
+        by_partner = [(x, np.flatnonzero((kind == SOURCE_PARTNER) & (index == x))) for x in range(len(inp.partners))]
+        by_partner = [(x, s) for x, s in by_partner if len(s)]
+        by_hub = [(g, np.flatnonzero((kind == SOURCE_HUB) & (index == g))) for g in range(len(inp.hubs))]
+        by_hub = [(g, s) for g, s in by_hub if len(s)]
+        while True:
+            t = int(env.now)
+            arriving = self.hub_inbound[t, h]
+            if arriving.any():
+                self.onhand[h] += arriving
+                self.on_order[h] -= arriving
+            yield env.timeout(REVIEW)
+            if t % review_every == 0:
+                position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
+                order = np.zeros_like(position)
+                order[base] = S_pt[base] - position[base]
+                low = ss & (position <= s_pt)
+                order[low] = S_pt[low] - position[low]
+                low = rq & (position <= s_pt)
+                order[low] = q_pt[low] * np.ceil((s_pt[low] - position[low] + _EPS) / q_pt[low])
+                order = np.ceil(np.maximum(order, 0.0) - _EPS)
+                if order.any():
+                    self._place(h, t, order, by_line, by_partner, by_hub)
+            yield env.timeout(1 - REVIEW)
+
+    def _place(self, h: int, t: int, order: np.ndarray, by_line, by_partner, by_hub) -> None:
+        for line, s in by_line:
+            self.line_queue[line, h, s] += order[s]
+        for x, s in by_partner:
+            self.partner_owed[x, h, s] += order[s]
+        placed = order.copy()
+        for g, s in by_hub:  # another hub ships what it has now; the rest is not ordered
+            take = np.minimum(order[s], self.onhand[g, s])
+            placed[s] = take
+            if take.any():
+                self.onhand[g, s] -= take
+                self._ship(self.inp.hub_hub_lane[(g, h)], t, self.hub_inbound, (h, s), take)
+        self.on_order[h] += placed
+
+    def _markets(self, h: int):
+        """The markets a hub serves: demand arrives, stock serves backorders first, then new orders."""
+        inp, env = self.inp, self.env
+        mk = np.flatnonzero(inp.market_hub == h)
+        keeps_backorders = inp.backorder[mk][:, None]
+        lane_cost = inp.hub_market_lane_cost[mk][:, None]
+        yield env.timeout(DEMAND)
+        while True:
+            t = int(env.now)
+            new = self.demand[t, mk]
+            old = self.backlog[mk]
+            wanted = old + new
+            total = wanted.sum(axis=0)
+            stock = self.onhand[h]
+            short = total > stock
+            if short.any():
+                share = np.divide(stock, total, out=np.ones_like(stock), where=short)
+                ship = wanted * share
+                self.onhand[h] = np.where(short, 0.0, stock - total)
+            else:
+                ship = wanted
+                self.onhand[h] = stock - total
+            to_old = np.minimum(old, ship)
+            to_new = ship - to_old
+            unmet = new - to_new
+            self.backlog[mk] = old - to_old + np.where(keeps_backorders, unmet, 0.0)
+            self.filled[t, mk] = to_new
+            self.shipped[t, mk] = ship
+            self.lost[t, mk] = np.where(keeps_backorders, 0.0, unmet)
+            self.transport_cost[t] += float((ship * lane_cost).sum())
+            yield env.timeout(1)
+
+    def _line(self, line: int):
+        """Make from the queue with today's hours; ship finished units to their hubs."""
+        inp, env = self.inp, self.env
+        p = int(inp.line_plant[line])
+        hpu = self.hours_per_unit[line]
+        bom, mat_cost = inp.bom, inp.material_cost
+        regular, overtime = inp.regular_hours_per_day[line], inp.overtime_hours_per_day[line]
+        week_of_work = 7 * regular
+        lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
+        yield env.timeout(PRODUCTION)
+        while True:
+            t = int(env.now)
+            up = inp.line_up[t, line]
+            repair = min(self.repair_hours_due[line], regular * up)
+            self.repair_hours_due[line] -= repair
+            hours = regular * up - repair
+            self.available_hours[t, line] = hours
+            self.downtime_hours[t, line] = repair
+            queue = self.line_queue[line]
+            units = queue.sum(axis=0)
+            needed = float(units @ hpu)
+            if needed > _EPS and up > 0:
+                capacity = hours + (overtime * up if needed > week_of_work else 0.0)
+                share = min(1.0, capacity / needed)
+                use = (units * share) @ bom
+                if use.any():
+                    stock = self.material[p]
+                    ratio = np.divide(stock, use, out=np.full_like(use, np.inf), where=use > 0).min()
+                    if ratio < 1.0:
+                        share *= ratio
+                        use = use * ratio
+                made = queue * share
+                self.line_queue[line] = queue - made
+                self.material[p] -= use
+                worked = needed * share
+                self.regular_hours[t, line] = min(worked, hours)
+                self.overtime_hours[t, line] = worked - min(worked, hours)
+                self.produced[t, line] = float(units.sum() * share)
+                self.material_cost[t] += float(use @ mat_cost)
+                for h, sent in enumerate(made):
+                    if sent.any():
+                        self._ship(lanes[h], t, self.hub_inbound, (h,), sent)
+            yield env.timeout(1)
+
+    def _breakdowns(self, line: int):
+        """Breakdowns every Exp(MTBF) operating hours; each owes Exp(MTTR) hours of repair."""
+        inp, env, rng = self.inp, self.env, self.rng
+        hours_per_day = inp.regular_hours_per_day[line]
+        while True:
+            yield env.timeout(rng.exponential(inp.mtbf_hours[line]) / hours_per_day)
+            self.repair_hours_due[line] += rng.exponential(inp.mttr_hours[line]) if inp.mttr_hours[line] > 0 else 0.0
+
+    def _plant(self, p: int):
+        """Material receipts daily; on the first day of each week, order materials up to target."""
+        inp, env = self.inp, self.env
+        target = inp.material_target[p]
+        supplier = inp.material_supplier[p]
+        while True:
+            t = int(env.now)
+            arriving = self.plant_inbound[t, p]
+            if arriving.any():
+                self.material[p] += arriving
+                self.material_on_order[p] -= arriving
+            if t % 7 == 0:
+                yield env.timeout(REVIEW)
+                order = np.maximum(target - self.material[p] - self.material_on_order[p], 0.0)
+                order[supplier < 0] = 0.0
+                for k in np.flatnonzero(order > 0):
+                    self.supplier_owed[supplier[k], p, k] += order[k]
+                self.material_on_order[p] += order
+                yield env.timeout(1 - REVIEW)
+            else:
+                yield env.timeout(1)
+
+    def _supplier(self, u: int):
+        """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability."""
+        inp, env, rng = self.inp, self.env, self.rng
+        capacity = inp.supplier_capacity[u]
+        yield env.timeout(DISPATCH)
+        while True:
+            t = int(env.now)
+            owed = self.supplier_owed[u]  # (P, K)
+            total = owed.sum(axis=0)
+            if total.any():
+                share = np.divide(np.minimum(total, capacity), total, out=np.zeros_like(total), where=total > 0)
+                sent = owed * share
+                self.supplier_owed[u] = owed - sent
+                late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
+                for p, k in zip(*np.nonzero(sent > _EPS)):
+                    self._ship(inp.material_lane[(p, k)], t, self.plant_inbound, (p, k), sent[p, k], int(late))
+            yield env.timeout(7)
+
+    def _partner(self, x: int):
+        """Daily: dispatch owed units within capacity; they reach the hub after lead time plus transit."""
+        inp, env = self.inp, self.env
+        per_day, lead = inp.partner_capacity_per_day[x], int(round(inp.partner_lead_days[x]))
+        yield env.timeout(DISPATCH)
+        while True:
+            t = int(env.now)
+            owed = self.partner_owed[x]
+            total = owed.sum()
+            if total > _EPS:
+                sent = owed * min(1.0, per_day / total)
+                self.partner_owed[x] = owed - sent
+                self.outsourcing_cost[t] += float((sent.sum(axis=0) * self.partner_cost[x]).sum())
+                self.outsourced_units[t] += float(sent.sum())
+                for h in np.flatnonzero(sent.sum(axis=1) > _EPS):
+                    self._ship(inp.partner_hub_lane[(x, h)], t, self.hub_inbound, (h,), sent[h], lead)
+            yield env.timeout(1)
+
+    def _recorder(self):
+        env = self.env
+        yield env.timeout(RECORD)
+        while True:
+            t = int(env.now)
+            self.inventory[t] = self.onhand
+            self.backlog_daily[t] = self.backlog.sum(axis=1)
+            yield env.timeout(1)
+
+    def _prime_material_pipeline(self) -> None:
+        """Start in steady state: a week's use of each material already on its way, every week of transit."""
+        inp = self.inp
+        for (p, k), lane in inp.material_lane.items():
+            weekly = inp.material_usage_per_day[p, k] * 7
+            for arrive in range(7, int(lane.lead_time_days) + 7, 7):
+                self.plant_inbound[arrive, p, k] += weekly
+                self.material_on_order[p, k] += weekly
+
+
+def simulate(inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> Replication:
+    """Run one replication. All randomness comes from ``rng``."""
+    return Twin(inp, scenario, rng).run()
