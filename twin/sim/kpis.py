@@ -118,7 +118,7 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
 
 
 def replication_series(rep: Replication) -> pd.DataFrame:
-    """Daily inventory and backlog per hub, measured days only (day 0 = horizon start)."""
+    """Daily on-hand, backlog and in-transit units per hub, measured days only (day 0 = horizon start)."""
     inp = rep.inp
     w = inp.warmup_days
     days = np.arange(inp.n_days_measured)
@@ -126,7 +126,8 @@ def replication_series(rep: Replication) -> pd.DataFrame:
     backlog = np.zeros((len(days), len(inp.hubs)))
     np.add.at(backlog.T, inp.market_hub, rep.backlog[w:].T)
     frames = []
-    for metric, values in (("inventory_units", inventory), ("backlog_units", backlog)):
+    in_transit = rep.in_transit[w:]
+    for metric, values in (("inventory_units", inventory), ("backlog_units", backlog), ("in_transit_units", in_transit)):
         frames.append(pd.DataFrame({
             "day": np.repeat(days, len(inp.hubs)),
             "entity": np.tile(inp.hubs, len(days)),

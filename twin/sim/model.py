@@ -56,6 +56,8 @@ class Replication:
     backlog: np.ndarray         # (T, M) backorders open at the end of the day (units, all SKUs)
     backlog_end: np.ndarray     # (M, S) backorders open at the end of the run
     inventory: np.ndarray       # (T, H, S) on hand at the end of the day
+    in_transit: np.ndarray      # (T, H) finished units on lanes to each hub at the end of the day
+    line_backlog: np.ndarray    # (T, L) units ordered from each line and not yet made, at the end of the day
     regular_hours: np.ndarray   # (T, L) regular hours worked
     overtime_hours: np.ndarray  # (T, L) overtime hours worked
     available_hours: np.ndarray  # (T, L) regular hours the line could work (after outages and repairs)
@@ -65,7 +67,6 @@ class Replication:
     transport_cost: np.ndarray  # (T,) all lanes
     outsourcing_cost: np.ndarray  # (T,)
     outsourced_units: np.ndarray  # (T,)
-    in_transit_end: float       # units of finished goods on lanes to hubs at the end
     initial_units: float        # finished goods on hand at the start
 
 
@@ -94,6 +95,7 @@ class Twin:
         self.on_order = np.zeros((H, S))
         self.backlog = np.zeros((M, S))
         self.hub_inbound = np.zeros((pad, H, S))
+        self.to_hub = np.zeros(H)  # finished units on their way to each hub
         self.line_queue = np.zeros((L, H, S))
         self.repair_hours_due = np.zeros(L)
         self.material = inp.material_initial.copy()
@@ -109,6 +111,8 @@ class Twin:
         self.lost = np.zeros((T, M, S))
         self.backlog_daily = np.zeros((T, M))
         self.inventory = np.zeros((T, H, S))
+        self.in_transit = np.zeros((T, H))
+        self.line_backlog = np.zeros((T, L))
         self.regular_hours = np.zeros((T, L))
         self.overtime_hours = np.zeros((T, L))
         self.available_hours = np.zeros((T, L))
@@ -155,11 +159,11 @@ class Twin:
         return Replication(
             inp=inp, demand=self.demand, filled=self.filled, shipped=self.shipped, lost=self.lost,
             backlog=self.backlog_daily, backlog_end=self.backlog.copy(), inventory=self.inventory,
+            in_transit=self.in_transit, line_backlog=self.line_backlog,
             regular_hours=self.regular_hours, overtime_hours=self.overtime_hours,
             available_hours=self.available_hours, downtime_hours=self.downtime_hours, produced=self.produced,
             material_cost=self.material_cost, transport_cost=self.transport_cost,
             outsourcing_cost=self.outsourcing_cost, outsourced_units=self.outsourced_units,
-            in_transit_end=float(self.hub_inbound[inp.days:].sum()),
             initial_units=float(inp.initial.sum()),
         )
 
@@ -169,6 +173,8 @@ class Twin:
         ``arrivals[t + delay + transit][index]``. Transport is costed on the day it is committed."""
         arrive = min(t + delay_days + int(lane.sample_days(self.rng, 1)[0]), arrivals.shape[0] - 1)
         arrivals[(arrive,) + index] += qty
+        if arrivals is self.hub_inbound:
+            self.to_hub[index[0]] += float(np.sum(qty))
         self.transport_cost[t] += lane.cost_per_unit * float(np.sum(qty))
 
     # --- actors ---------------------------------------------------------------------------
@@ -194,6 +200,7 @@ class Twin:
             if arriving.any():
                 self.onhand[h] += arriving
                 self.on_order[h] -= arriving
+                self.to_hub[h] -= arriving.sum()
             yield env.timeout(REVIEW)
             if t % review_every == 0:
                 position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
@@ -370,6 +377,8 @@ class Twin:
         while True:
             t = int(env.now)
             self.inventory[t] = self.onhand
+            self.in_transit[t] = self.to_hub
+            self.line_backlog[t] = self.line_queue.sum(axis=(1, 2))
             self.backlog_daily[t] = self.backlog.sum(axis=1)
             yield env.timeout(1)
 

@@ -1,0 +1,84 @@
+"""Shared helpers: a one-hub network written from a few numbers, for analytic tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+
+EMPTY = {
+    "materials": "material,name,cost_per_unit",
+    "suppliers": "supplier,name,reliability,late_days",
+    "supplier_materials": "supplier,material,capacity_units_per_week",
+    "bom": "sku,material,qty_per_unit",
+    "ports": "port,name",
+    "partners": "partner,name,capacity_units_per_week,lead_time_days",
+    "partner_skus": "partner,sku,cost_per_unit",
+}
+
+
+def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float = 3, base_stock: float = 20,
+                     review_days: int = 1, unmet: str = "backorder", line_hours_per_week: float = 168,
+                     hours_per_unit: float = 0.001, history_weeks: int = 60, lane_sd_days: float = 0.0,
+                     mtbf_hours: str = "", mttr_hours: float = 0.0) -> Path:
+    """One SKU, one plant with one line, one hub, one market: the textbook single-stage system.
+
+    The history is the same every week (7 x ``daily_mean``), so the demand models'
+    mean per day is exactly ``daily_mean``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "products": [dict(sku="A", name="Widget", family="F", price_per_unit=10, cost_per_unit=6,
+                          shortage_cost_per_unit=1)],
+        "plants": [dict(plant="P", name="Plant", material_cover_days=0)],
+        "lines": [dict(line="L", plant="P", name="Line", hours_per_week=line_hours_per_week,
+                       overtime_hours_per_week_max=0, cost_per_hour=50, overtime_cost_per_hour=75,
+                       mtbf_hours=mtbf_hours, mttr_hours=mttr_hours)],
+        "routings": [dict(line="L", sku="A", hours_per_unit=hours_per_unit)],
+        "hubs": [dict(hub="H", name="Hub", storage_capacity_units=1e9, holding_cost_rate_per_year=0.2,
+                      review_period_days=review_days)],
+        "hub_policies": [dict(hub="H", sku="A", source="P", policy="base_stock", initial_units=base_stock,
+                              reorder_point_units="", order_up_to_units=base_stock, order_quantity_units="")],
+        "markets": [dict(market="M", name="Market", hub="H", unmet_demand=unmet, fill_rate_target=0.95)],
+        "lanes": [
+            dict(lane="PH", origin="P", destination="H", mode="road", lead_time_days=lane_days,
+                 lead_time_sd_days=lane_sd_days, lead_time_distribution="lognormal" if lane_sd_days else "fixed",
+                 cost_per_unit=1, capacity_units_per_week="", via=""),
+            dict(lane="HM", origin="H", destination="M", mode="road", lead_time_days=1, lead_time_sd_days=0,
+                 lead_time_distribution="fixed", cost_per_unit=0.5, capacity_units_per_week="", via=""),
+        ],
+        "demand_history": [dict(sku="A", market="M", week=str((pd.Timestamp("2026-01-05")
+                                                            - pd.Timedelta(weeks=history_weeks - i)).date()),
+                                qty=7 * daily_mean) for i in range(history_weeks)],
+    }
+    for name, rows in tables.items():
+        pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
+    for name, header in EMPTY.items():
+        (folder / f"{name}.csv").write_text(header + "\n")
+    return folder
+
+
+def write_scenario(path: Path, network: Path, **fields) -> Path:
+    """A scenario YAML file for ``network``; keyword arguments override or add top-level keys."""
+    doc = {"name": "test", "network": str(network),
+           "horizon": {"start": "2026-01-05", "weeks": 52, "warmup_weeks": 4},
+           "demand": {"model": "poisson", "history_weeks": 52}}
+    doc.update(fields)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def single_hub(tmp_path: Path):
+    """Factory: ``single_hub(scenario_fields..., network=dict(...))`` -> scenario path."""
+
+    def make(network: dict | None = None, **fields) -> Path:
+        net = write_single_hub(tmp_path / "net", **(network or {}))
+        return write_scenario(tmp_path / "scenario.yaml", net, **fields)
+
+    return make
