@@ -63,9 +63,9 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
     return folder
 
 
-def write_scenario(path: Path, network: Path, **fields) -> Path:
-    """A scenario YAML file for ``network``; keyword arguments override or add top-level keys."""
-    doc = {"name": "test", "network": str(network),
+def write_scenario(path: Path, network_folder: Path, **fields) -> Path:
+    """A scenario YAML file for a network folder; keyword arguments override or add top-level keys."""
+    doc = {"name": "test", "network": str(network_folder),
            "horizon": {"start": "2026-01-05", "weeks": 52, "warmup_weeks": 4},
            "demand": {"model": "poisson", "history_weeks": 52}}
     doc.update(fields)

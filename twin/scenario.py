@@ -151,6 +151,8 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise InputError([_problem(file, e, data) for e in exc.errors()]) from None
+    if not scenario.network.is_dir():
+        raise InputError([Problem(file, "network", f"{str(data['network'])!r}: network folder not found")])
     network = load_network(scenario.network, scenario.overrides, overrides_file=file)
     problems = _check_against_network(scenario, network, file)
     if problems:

@@ -1,0 +1,66 @@
+"""End to end: the ``twin`` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from conftest import SCENARIOS
+
+
+def twin(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "twin", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_help_explains_the_commands():
+    out = twin("--help")
+    assert out.returncode == 0 and "validate" in out.stdout and "run" in out.stdout
+    out = twin("run", "--help")
+    assert "--replications" in out.stdout and "--seed" in out.stdout and "--workers" in out.stdout
+
+
+def test_shipped_scenarios_validate():
+    files = sorted(str(p) for p in SCENARIOS.glob("*.yaml"))
+    out = twin("validate", *files)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count(": OK") == len(files)
+
+
+def test_run_writes_a_complete_run_folder(tmp_path, single_hub):
+    scenario = single_hub()
+    out_dir = tmp_path / "run"
+    out = twin("run", str(scenario), "-n", "3", "--seed", "5", "--workers", "1", "--out", str(out_dir))
+    assert out.returncode == 0, out.stderr
+    assert "Fill rate" in out.stdout and "95% CI" in out.stdout
+    kpis = pd.read_csv(out_dir / "kpis.csv")
+    assert list(kpis.columns) == ["scenario", "replication", "kpi", "scope", "entity", "value"]
+    assert sorted(kpis["replication"].unique()) == [0, 1, 2]
+    parquet = pd.read_parquet(out_dir / "results" / "kpis.parquet")
+    pd.testing.assert_frame_equal(parquet, kpis, check_dtype=False)
+    series = pd.read_parquet(out_dir / "results" / "timeseries.parquet")
+    assert set(series["metric"]) == {"inventory_units", "backlog_units", "in_transit_units"}
+    summary = pd.read_csv(out_dir / "summary.csv")
+    fill = summary.query("kpi == 'fill_rate' and scope == 'total'").iloc[0]
+    assert fill["ci_low"] <= fill["mean"] <= fill["ci_high"] and fill["n"] == 3
+    meta = json.loads((out_dir / "run.json").read_text())
+    assert meta["replications"] == 3 and meta["seed"] == 5
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_run_bad_input_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nnetwork: nowhere\nhorizon: {start: 2026-01-05, weeks: 4}\n")
+    out = twin("run", str(bad), "--out", str(tmp_path / "o"))
+    assert out.returncode == 2
+    assert "network folder not found" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "o").exists()
+    out = twin("run", str(tmp_path / "missing.yaml"))
+    assert out.returncode == 2 and "scenario file not found" in out.stderr
+
+
+def test_bad_numbers_on_the_command_line():
+    out = twin("run", str(SCENARIOS / "baseline.yaml"), "-n", "0")
+    assert out.returncode == 2 and "at least 1" in out.stderr

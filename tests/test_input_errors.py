@@ -1,0 +1,165 @@
+"""Bad input: every error names the file and the place, says what would be valid, and
+never shows a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import SCENARIOS, write_scenario, write_single_hub
+from twin.errors import InputError
+from twin.scenario import load_scenario, validate_files
+
+
+def problems_of(path: Path) -> str:
+    result = validate_files([path])[str(path)]
+    assert result, f"{path} should have been rejected"
+    text = "\n".join(str(p) for p in result)
+    assert ".yaml:" in text or ".csv:" in text, "every problem names its file"
+    return text
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Path:
+    return write_single_hub(tmp_path / "net")
+
+
+BROKEN_SCENARIOS = [
+    ("wrong type", {"horizon": {"start": "2026-01-05", "weeks": "ten"}}, ["horizon.weeks", "'ten'", "integer"]),
+    ("unknown key", {"horizn": 3}, ["horizn", "unknown key", "valid: ", "horizon"]),
+    ("nested unknown key", {"demand": {"model": "poisson", "windw": 3}}, ["demand.windw", "valid: ", "history_weeks"]),
+    ("bad choice", {"demand": {"model": "gaussian"}}, ["demand.model", "'gaussian'", "poisson"]),
+    ("not a Monday", {"horizon": {"start": "2026-01-06", "weeks": 4}}, ["horizon.start", "Monday", "Tuesday"]),
+    ("negative weeks", {"horizon": {"start": "2026-01-05", "weeks": -1}}, ["horizon.weeks", "greater than 0"]),
+    ("unknown event type", {"events": [{"type": "alien_invasion", "start": "2026-02-02", "days": 3}]},
+     ["events[0]", "alien_invasion", "unknown event type", "line_outage"]),
+    ("unknown line", {"events": [{"type": "line_outage", "line": "L99", "start": "2026-02-02", "days": 3}]},
+     ["events[0].line", "'L99'", "valid: L"]),
+    ("unknown market", {"events": [{"type": "demand_shock", "change_pct": 5, "markets": ["Mars"],
+                                    "start": "2026-02-02", "days": 3}]}, ["events[0].markets[0]", "'Mars'", "valid: M"]),
+    ("both end and days", {"events": [{"type": "line_outage", "line": "L", "start": "2026-02-02", "days": 3,
+                                       "end": "2026-02-09"}]}, ["events[0]", "exactly one of `days` or `end`"]),
+    ("event outside horizon", {"events": [{"type": "line_outage", "line": "L", "start": "2030-02-04", "days": 3}]},
+     ["events[0].start", "outside the simulated days"]),
+    ("override unknown row", {"overrides": {"lines": {"L9": {"hours_per_week": 10}}}},
+     ["overrides.lines.L9", "valid: L"]),
+    ("override unknown column", {"overrides": {"lines": {"L": {"hours": 10}}}},
+     ["overrides.lines.L.hours", "hours_per_week"]),
+    ("override unknown table", {"overrides": {"machines": {"L": {"hours": 10}}}},
+     ["overrides.machines", "unknown table", "lines"]),
+    ("override bad value", {"overrides": {"lines": {"L": {"hours_per_week": -5}}}},
+     ["lines.csv", "hours_per_week", "at least 0"]),
+    ("missing network", {"network": "no/such/folder"}, ["network folder not found"]),
+    ("too little history", {"demand": {"model": "poisson", "history_weeks": 500}}, ["demand.history_weeks", "only 60 weeks"]),
+]
+
+
+@pytest.mark.parametrize("case, fields, expected", BROKEN_SCENARIOS, ids=[c[0] for c in BROKEN_SCENARIOS])
+def test_broken_scenario_is_located(tmp_path, net, case, fields, expected):
+    path = write_scenario(tmp_path / "s.yaml", net, **fields)
+    text = problems_of(path)
+    for fragment in expected:
+        assert fragment in text, f"{case}: {fragment!r} not in:\n{text}"
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "empty file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe junk", "not a UTF-8 text file"),
+    (b"name: [unclosed\nhorizon: 3\n", "not valid YAML"),
+    (b"- a\n- b\n", "a scenario is a mapping"),
+    (b"name: x\n", "missing; this key is required"),
+    (b"!!python/object/apply:os.system ['echo pwned']\n", "not valid YAML"),
+], ids=["empty", "binary", "syntax", "list", "missing keys", "unsafe tag"])
+def test_unreadable_scenario_files(tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    text = problems_of(path)
+    assert expected in text
+
+
+def test_every_problem_is_listed_not_only_the_first(tmp_path, net):
+    path = write_scenario(tmp_path / "s.yaml", net, horizn=1, demand={"model": "x", "cv": -1})
+    text = problems_of(path)
+    assert "horizn" in text and "demand.model" in text and "demand.cv" in text
+
+
+def test_extends_merges_and_detects_cycles(tmp_path, net):
+    base = write_scenario(tmp_path / "base.yaml", net)
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base\nname: child\nhorizon: {weeks: 8}\n")
+    loaded = load_scenario(child)
+    assert loaded.scenario.name == "child"
+    assert loaded.scenario.horizon.weeks == 8 and str(loaded.scenario.horizon.start) == "2026-01-05"
+    base.write_text(base.read_text() + "extends: child.yaml\n")
+    assert "cycle" in problems_of(child)
+    (tmp_path / "orphan.yaml").write_text("extends: nowhere\nname: x\n")
+    assert "no such scenario file" in problems_of(tmp_path / "orphan.yaml")
+
+
+def break_table(folder: Path, table: str, row: int, column: str, value) -> None:
+    frame = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+    frame.loc[row, column] = value
+    frame.to_csv(folder / f"{table}.csv", index=False)
+
+
+BROKEN_TABLES = [
+    ("negative capacity", "lines", 0, "hours_per_week", "-3", ["lines.csv: row 2, column hours_per_week", "at least 0"]),
+    ("not a number", "products", 0, "price_per_unit", "ten", ["products.csv: row 2, column price_per_unit", "not a number"]),
+    ("unknown plant", "lines", 0, "plant", "PX", ["lines.csv: row 2, column plant", "'PX'", "valid: P"]),
+    ("unknown lane end", "lanes", 0, "destination", "HX", ["lanes.csv: row 2, column destination", "'HX'"]),
+    ("bad choice", "markets", 0, "unmet_demand", "maybe", ["markets.csv: row 2, column unmet_demand", "backorder"]),
+    ("bad date", "demand_history", 3, "week", "2026-13-01", ["demand_history.csv: row 5, column week", "YYYY-MM-DD"]),
+    ("unreachable market", "lanes", 1, "origin", "P", ["unreachable", "no lane from its hub H"]),
+    ("empty required", "hubs", 0, "name", "", ["hubs.csv: row 2, column name", "must not be empty"]),
+    ("policy needs S", "hub_policies", 0, "order_up_to_units", "", ["base_stock needs order_up_to_units"]),
+    ("wrong lane direction", "lanes", 0, "destination", "M", ["a lane from a plant cannot go to a market"]),
+]
+
+
+@pytest.mark.parametrize("case, table, row, column, value, expected", BROKEN_TABLES, ids=[c[0] for c in BROKEN_TABLES])
+def test_broken_network_table_is_located(tmp_path, net, case, table, row, column, value, expected):
+    break_table(net, table, row, column, value)
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    for fragment in expected:
+        assert fragment in text, f"{case}: {fragment!r} not in:\n{text}"
+
+
+def test_sku_no_line_can_make(tmp_path, net):
+    (net / "routings.csv").write_text("line,sku,hours_per_unit\n")
+    assert "no line can make this SKU" in problems_of(write_scenario(tmp_path / "s.yaml", net))
+
+
+def test_missing_table_and_column(tmp_path, net):
+    (net / "ports.csv").unlink()
+    frame = pd.read_csv(net / "hubs.csv").drop(columns="review_period_days")
+    frame.to_csv(net / "hubs.csv", index=False)
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "ports.csv: missing" in text and "hubs.csv: header: missing column(s) ['review_period_days']" in text
+
+
+def test_reference_network_copy_with_typo_in_column(tmp_path):
+    """A planner's copy of the shipped network with a misspelt column."""
+    shutil.copytree(SCENARIOS / "reference", tmp_path / "reference")
+    frame = pd.read_csv(tmp_path / "reference" / "lines.csv").rename(columns={"mttr_hours": "mtr_hours"})
+    frame.to_csv(tmp_path / "reference" / "lines.csv", index=False)
+    shutil.copy(SCENARIOS / "baseline.yaml", tmp_path / "baseline.yaml")
+    with pytest.raises(InputError) as err:
+        load_scenario(tmp_path / "baseline.yaml")
+    assert "unknown column(s) ['mtr_hours']" in str(err.value) and "mttr_hours" in str(err.value)
+
+
+def test_cli_validate_lists_problems_without_traceback(tmp_path, net):
+    good = write_scenario(tmp_path / "good.yaml", net)
+    bad = write_scenario(tmp_path / "bad.yaml", net, horizn=1)
+    junk = tmp_path / "junk.yaml"
+    junk.write_bytes(bytes(range(256)))
+    out = subprocess.run([sys.executable, "-m", "twin", "validate", str(good), str(bad), str(junk)],
+                         capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f"{good}: OK" in out.stdout and "horizn" in out.stdout and "not a UTF-8" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
