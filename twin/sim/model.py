@@ -9,17 +9,18 @@ actors act in fixed phases, so same-day events have one documented order:
 phase                 time        who
 ====================  ==========  ========================================================
 receipts              t + 0.0     hubs and plants put away what arrives today
-production            t + 0.2     lines make from their queues and ship to hubs
+production            t + 0.2     lines make from their queues; finished units wait at the plant
 demand                t + 0.4     each hub's markets order; stock serves backorders, then new
 review                t + 0.6     hubs order by their policies; plants order materials (day 0 of each week)
-dispatch              t + 0.7     suppliers (weekly) and partners (daily) ship what they owe
+dispatch              t + 0.7     plants ship the day's output, one shipment per hub; suppliers (weekly)
+                                  and partners (daily) ship what they owe
 record                t + 0.9     end-of-day inventory and backlog are written down
 ====================  ==========  ========================================================
 
 A shipment is not a process: it is added to its destination's inbound calendar on the
-day it will arrive (lane transit sampled per shipment, whole days, at least one), so a
-year of shipments costs no SimPy events (DESIGN.md §4: per-order processes are the wrong
-grain).
+day it will arrive, so a year of shipments costs no SimPy events (DESIGN.md §4: per-order
+processes are the wrong grain). Each lane's transit time is drawn once per departure day
+(whole days, at least one): everything leaving on a lane the same day travels together.
 
 Production in policy mode: a hub's order for a SKU joins the queue of the plant line
 that makes it fastest; a line works its queue with its regular hours less breakdown
@@ -101,6 +102,8 @@ class Twin:
         self.material = inp.material_initial.copy()
         self.material_on_order = np.zeros((P, K))
         self.plant_inbound = np.zeros((pad, P, K))
+        self.plant_outbound = np.zeros((P, H, S))  # made today, leaving at dispatch
+        self.transit_days = {lane.lane: lane.sample_days(rng, T) for lane in self._lanes_used()}
         self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
         self.partner_owed = np.zeros((len(inp.partners), H, S))
         self.hours_per_unit = np.where(np.isfinite(inp.hours_per_unit), inp.hours_per_unit, 0.0)
@@ -167,15 +170,23 @@ class Twin:
             initial_units=float(inp.initial.sum()),
         )
 
+    def _lanes_used(self) -> list[Lane]:
+        inp = self.inp
+        return [*inp.plant_hub_lane.values(), *inp.partner_hub_lane.values(), *inp.hub_hub_lane.values(),
+                *inp.material_lane.values()]
+
     def _ship(self, lane: Lane, t: int, arrivals: np.ndarray, index: tuple, qty: np.ndarray | float,
               delay_days: int = 0) -> None:
         """Commit ``qty`` to ``lane`` on day ``t``; it leaves after ``delay_days`` and lands in
         ``arrivals[t + delay + transit][index]``. Transport is costed on the day it is committed."""
-        arrive = min(t + delay_days + int(lane.sample_days(self.rng, 1)[0]), arrivals.shape[0] - 1)
+        leave = t + delay_days
+        transit = self.transit_days[lane.lane]
+        arrive = min(leave + int(transit[min(leave, len(transit) - 1)]), arrivals.shape[0] - 1)
         arrivals[(arrive,) + index] += qty
+        units = float(qty.sum()) if isinstance(qty, np.ndarray) else float(qty)
         if arrivals is self.hub_inbound:
-            self.to_hub[index[0]] += float(np.sum(qty))
-        self.transport_cost[t] += lane.cost_per_unit * float(np.sum(qty))
+            self.to_hub[index[0]] += units
+        self.transport_cost[t] += lane.cost_per_unit * units
 
     # --- actors ---------------------------------------------------------------------------
 
@@ -188,8 +199,8 @@ class Twin:
         base, ss, rq = policy == 0, policy == 1, policy == 2
         s_pt, S_pt, q_pt = inp.reorder_point[h], inp.order_up_to[h], inp.order_qty[h]
         kind, index = inp.source_kind[h], inp.source_index[h]
-        by_line = [(line, np.flatnonzero((kind == SOURCE_PLANT) & (index == line))) for line in range(len(inp.lines))]
-        by_line = [(line, s) for line, s in by_line if len(s)]
+        from_plant = np.flatnonzero(kind == SOURCE_PLANT)  # these SKUs queue at the line index[s]
+        by_line = (index[from_plant], from_plant)
         by_partner = [(x, np.flatnonzero((kind == SOURCE_PARTNER) & (index == x))) for x in range(len(inp.partners))]
         by_partner = [(x, s) for x, s in by_partner if len(s)]
         by_hub = [(g, np.flatnonzero((kind == SOURCE_HUB) & (index == g))) for g in range(len(inp.hubs))]
@@ -216,8 +227,8 @@ class Twin:
             yield env.timeout(1 - REVIEW)
 
     def _place(self, h: int, t: int, order: np.ndarray, by_line, by_partner, by_hub) -> None:
-        for line, s in by_line:
-            self.line_queue[line, h, s] += order[s]
+        lines, skus = by_line
+        self.line_queue[lines, h, skus] += order[skus]  # one (line, SKU) pair per SKU: no repeats
         for x, s in by_partner:
             self.partner_owed[x, h, s] += order[s]
         placed = order.copy()
@@ -269,7 +280,8 @@ class Twin:
         bom, mat_cost = inp.bom, inp.material_cost
         regular, overtime = inp.regular_hours_per_day[line], inp.overtime_hours_per_day[line]
         week_of_work = 7 * regular
-        lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
+        uses = bom[np.isfinite(inp.hours_per_unit[line])].any(axis=0)  # materials this line can need
+        outbound = self.plant_outbound[p]
         yield env.timeout(PRODUCTION)
         while True:
             t = int(env.now)
@@ -286,23 +298,20 @@ class Twin:
                 capacity = hours + (overtime * up if needed > week_of_work else 0.0)
                 share = min(1.0, capacity / needed)
                 use = (units * share) @ bom
-                if use.any():
-                    stock = self.material[p]
-                    ratio = np.divide(stock, use, out=np.full_like(use, np.inf), where=use > 0).min()
+                if uses.any():
+                    need = use[uses]
+                    ratio = (self.material[p][uses][need > 0] / need[need > 0]).min(initial=np.inf)
                     if ratio < 1.0:
                         share *= ratio
-                        use = use * ratio
-                made = queue * share
-                self.line_queue[line] = queue - made
+                        use *= ratio
+                outbound += queue * share
+                queue *= 1.0 - share
                 self.material[p] -= use
                 worked = needed * share
                 self.regular_hours[t, line] = min(worked, hours)
                 self.overtime_hours[t, line] = worked - min(worked, hours)
                 self.produced[t, line] = float(units.sum() * share)
                 self.material_cost[t] += float(use @ mat_cost)
-                for h, sent in enumerate(made):
-                    if sent.any():
-                        self._ship(lanes[h], t, self.hub_inbound, (h,), sent)
             yield env.timeout(1)
 
     def _breakdowns(self, line: int):
@@ -314,10 +323,13 @@ class Twin:
             self.repair_hours_due[line] += rng.exponential(inp.mttr_hours[line]) if inp.mttr_hours[line] > 0 else 0.0
 
     def _plant(self, p: int):
-        """Material receipts daily; on the first day of each week, order materials up to target."""
+        """Material receipts daily; materials ordered up to target on the first day of each
+        week; the day's output shipped to the hubs at dispatch."""
         inp, env = self.inp, self.env
         target = inp.material_target[p]
         supplier = inp.material_supplier[p]
+        outbound = self.plant_outbound[p]
+        lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
         while True:
             t = int(env.now)
             arriving = self.plant_inbound[t, p]
@@ -331,9 +343,13 @@ class Twin:
                 for k in np.flatnonzero(order > 0):
                     self.supplier_owed[supplier[k], p, k] += order[k]
                 self.material_on_order[p] += order
-                yield env.timeout(1 - REVIEW)
+                yield env.timeout(DISPATCH - REVIEW)
             else:
-                yield env.timeout(1)
+                yield env.timeout(DISPATCH)
+            for h in np.flatnonzero(outbound.any(axis=1)):
+                self._ship(lanes[h], t, self.hub_inbound, (h,), outbound[h].copy())
+            outbound[:] = 0.0
+            yield env.timeout(1 - DISPATCH)
 
     def _supplier(self, u: int):
         """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability."""
