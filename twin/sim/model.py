@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
+from itertools import count
 
 import numpy as np
 import simpy
@@ -170,6 +171,11 @@ class Twin:
             initial_units=float(inp.initial.sum()),
         )
 
+    def _at(self, day: int, phase: float) -> simpy.Timeout:
+        """Wait until ``phase`` of ``day``. Absolute times, so phase offsets never add up to
+        a float just short of the next day."""
+        return self.env.timeout(max(0.0, day + phase - self.env.now))
+
     def _lanes_used(self) -> list[Lane]:
         inp = self.inp
         return [*inp.plant_hub_lane.values(), *inp.partner_hub_lane.values(), *inp.hub_hub_lane.values(),
@@ -192,7 +198,7 @@ class Twin:
 
     def _hub(self, h: int):
         """Receipts every day; a replenishment review every ``review_period_days``."""
-        inp, env = self.inp, self.env
+        inp = self.inp
         review_every = int(inp.review_days[h])
         markets = np.flatnonzero(inp.market_hub == h)
         policy = inp.policy[h]
@@ -205,14 +211,14 @@ class Twin:
         by_partner = [(x, s) for x, s in by_partner if len(s)]
         by_hub = [(g, np.flatnonzero((kind == SOURCE_HUB) & (index == g))) for g in range(len(inp.hubs))]
         by_hub = [(g, s) for g, s in by_hub if len(s)]
-        while True:
-            t = int(env.now)
+        for t in count():
+            yield self._at(t, RECEIPTS)
             arriving = self.hub_inbound[t, h]
             if arriving.any():
                 self.onhand[h] += arriving
                 self.on_order[h] -= arriving
                 self.to_hub[h] -= arriving.sum()
-            yield env.timeout(REVIEW)
+            yield self._at(t, REVIEW)
             if t % review_every == 0:
                 position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
                 order = np.zeros_like(position)
@@ -224,7 +230,6 @@ class Twin:
                 order = np.ceil(np.maximum(order, 0.0) - _EPS)
                 if order.any():
                     self._place(h, t, order, by_line, by_partner, by_hub)
-            yield env.timeout(1 - REVIEW)
 
     def _place(self, h: int, t: int, order: np.ndarray, by_line, by_partner, by_hub) -> None:
         lines, skus = by_line
@@ -242,13 +247,12 @@ class Twin:
 
     def _markets(self, h: int):
         """The markets a hub serves: demand arrives, stock serves backorders first, then new orders."""
-        inp, env = self.inp, self.env
+        inp = self.inp
         mk = np.flatnonzero(inp.market_hub == h)
         keeps_backorders = inp.backorder[mk][:, None]
         lane_cost = inp.hub_market_lane_cost[mk][:, None]
-        yield env.timeout(DEMAND)
-        while True:
-            t = int(env.now)
+        for t in count():
+            yield self._at(t, DEMAND)
             new = self.demand[t, mk]
             old = self.backlog[mk]
             wanted = old + new
@@ -270,11 +274,10 @@ class Twin:
             self.shipped[t, mk] = ship
             self.lost[t, mk] = np.where(keeps_backorders, 0.0, unmet)
             self.transport_cost[t] += float((ship * lane_cost).sum())
-            yield env.timeout(1)
 
     def _line(self, line: int):
         """Make from the queue with today's hours; ship finished units to their hubs."""
-        inp, env = self.inp, self.env
+        inp = self.inp
         p = int(inp.line_plant[line])
         hpu = self.hours_per_unit[line]
         bom, mat_cost = inp.bom, inp.material_cost
@@ -282,9 +285,8 @@ class Twin:
         week_of_work = 7 * regular
         uses = bom[np.isfinite(inp.hours_per_unit[line])].any(axis=0)  # materials this line can need
         outbound = self.plant_outbound[p]
-        yield env.timeout(PRODUCTION)
-        while True:
-            t = int(env.now)
+        for t in count():
+            yield self._at(t, PRODUCTION)
             up = inp.line_up[t, line]
             repair = min(self.repair_hours_due[line], regular * up)
             self.repair_hours_due[line] -= repair
@@ -312,7 +314,6 @@ class Twin:
                 self.overtime_hours[t, line] = worked - min(worked, hours)
                 self.produced[t, line] = float(units.sum() * share)
                 self.material_cost[t] += float(use @ mat_cost)
-            yield env.timeout(1)
 
     def _breakdowns(self, line: int):
         """Breakdowns every Exp(MTBF) operating hours; each owes Exp(MTTR) hours of repair."""
@@ -325,39 +326,35 @@ class Twin:
     def _plant(self, p: int):
         """Material receipts daily; materials ordered up to target on the first day of each
         week; the day's output shipped to the hubs at dispatch."""
-        inp, env = self.inp, self.env
+        inp = self.inp
         target = inp.material_target[p]
         supplier = inp.material_supplier[p]
         outbound = self.plant_outbound[p]
         lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
-        while True:
-            t = int(env.now)
+        for t in count():
+            yield self._at(t, RECEIPTS)
             arriving = self.plant_inbound[t, p]
             if arriving.any():
                 self.material[p] += arriving
                 self.material_on_order[p] -= arriving
             if t % 7 == 0:
-                yield env.timeout(REVIEW)
+                yield self._at(t, REVIEW)
                 order = np.maximum(target - self.material[p] - self.material_on_order[p], 0.0)
                 order[supplier < 0] = 0.0
                 for k in np.flatnonzero(order > 0):
                     self.supplier_owed[supplier[k], p, k] += order[k]
                 self.material_on_order[p] += order
-                yield env.timeout(DISPATCH - REVIEW)
-            else:
-                yield env.timeout(DISPATCH)
+            yield self._at(t, DISPATCH)
             for h in np.flatnonzero(outbound.any(axis=1)):
                 self._ship(lanes[h], t, self.hub_inbound, (h,), outbound[h].copy())
             outbound[:] = 0.0
-            yield env.timeout(1 - DISPATCH)
 
     def _supplier(self, u: int):
         """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability."""
-        inp, env, rng = self.inp, self.env, self.rng
+        inp, rng = self.inp, self.rng
         capacity = inp.supplier_capacity[u]
-        yield env.timeout(DISPATCH)
-        while True:
-            t = int(env.now)
+        for t in count(step=7):
+            yield self._at(t, DISPATCH)
             owed = self.supplier_owed[u]  # (P, K)
             total = owed.sum(axis=0)
             if total.any():
@@ -367,15 +364,13 @@ class Twin:
                 late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
                 for p, k in zip(*np.nonzero(sent > _EPS)):
                     self._ship(inp.material_lane[(p, k)], t, self.plant_inbound, (p, k), sent[p, k], int(late))
-            yield env.timeout(7)
 
     def _partner(self, x: int):
         """Daily: dispatch owed units within capacity; they reach the hub after lead time plus transit."""
-        inp, env = self.inp, self.env
+        inp = self.inp
         per_day, lead = inp.partner_capacity_per_day[x], int(round(inp.partner_lead_days[x]))
-        yield env.timeout(DISPATCH)
-        while True:
-            t = int(env.now)
+        for t in count():
+            yield self._at(t, DISPATCH)
             owed = self.partner_owed[x]
             total = owed.sum()
             if total > _EPS:
@@ -385,18 +380,14 @@ class Twin:
                 self.outsourced_units[t] += float(sent.sum())
                 for h in np.flatnonzero(sent.sum(axis=1) > _EPS):
                     self._ship(inp.partner_hub_lane[(x, h)], t, self.hub_inbound, (h,), sent[h], lead)
-            yield env.timeout(1)
 
     def _recorder(self):
-        env = self.env
-        yield env.timeout(RECORD)
-        while True:
-            t = int(env.now)
+        for t in count():
+            yield self._at(t, RECORD)
             self.inventory[t] = self.onhand
             self.in_transit[t] = self.to_hub
             self.line_backlog[t] = self.line_queue.sum(axis=(1, 2))
             self.backlog_daily[t] = self.backlog.sum(axis=1)
-            yield env.timeout(1)
 
     def _prime_material_pipeline(self) -> None:
         """Start in steady state: a week's use of each material already on its way, every week of transit."""
