@@ -25,17 +25,18 @@ def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     return out.reset_index()[KEYS + ["n", "mean", "se", "ci_low", "ci_high", "p5", "p50", "p95"]]
 
 
+# kpi, label, format, whether the KPI can be negative (only margin can)
 HEADLINE = [
-    ("fill_rate", "Fill rate", "{:.2%}"),
-    ("order_line_service", "Order-line service", "{:.2%}"),
-    ("revenue", "Revenue", "{:,.0f}"),
-    ("cost_total", "Total cost", "{:,.0f}"),
-    ("margin", "Margin", "{:,.0f}"),
-    ("lost_sales_units", "Lost sales (units)", "{:,.0f}"),
-    ("backorder_units_end", "Backorders at end (units)", "{:,.0f}"),
-    ("inventory_value_avg", "Average inventory value", "{:,.0f}"),
-    ("utilisation_avg", "Line utilisation", "{:.1%}"),
-    ("overtime_hours", "Overtime hours", "{:,.0f}"),
+    ("fill_rate", "Fill rate", "{:.2%}", False),
+    ("order_line_service", "Order-line service", "{:.2%}", False),
+    ("revenue", "Revenue", "{:,.0f}", False),
+    ("cost_total", "Total cost", "{:,.0f}", False),
+    ("margin", "Margin", "{:,.0f}", True),
+    ("lost_sales_units", "Lost sales (units)", "{:,.0f}", False),
+    ("backorder_units_end", "Backorders at end (units)", "{:,.0f}", False),
+    ("inventory_value_avg", "Average inventory value", "{:,.0f}", False),
+    ("utilisation_avg", "Line utilisation", "{:.1%}", False),
+    ("overtime_hours", "Overtime hours", "{:,.0f}", False),
 ]
 
 
@@ -43,11 +44,30 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The totals a planner reads first, formatted, one row per KPI and scenario."""
     total = summary[summary["scope"] == "total"].set_index(["kpi", "scenario"])
     rows = []
-    for kpi, label, fmt in HEADLINE:
+    for kpi, label, fmt, signed in HEADLINE:
         if kpi not in total.index.get_level_values(0):
             continue
         for scenario, r in total.loc[kpi].iterrows():
-            ci = "" if np.isnan(r["ci_low"]) else f"{fmt.format(r['ci_low'])} to {fmt.format(r['ci_high'])}"
+            # a t-interval around a mean near zero can dip below it; a count cannot
+            low = r["ci_low"] if signed else max(r["ci_low"], 0.0)
+            ci = "" if np.isnan(r["ci_low"]) else f"{fmt.format(low)} to {fmt.format(r['ci_high'])}"
             rows.append({"scenario": scenario, "KPI": label, "mean": fmt.format(r["mean"]), "95% CI": ci,
                          "P5": fmt.format(r["p5"]), "P95": fmt.format(r["p95"])})
     return pd.DataFrame(rows)
+
+
+def line_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Utilisation and overtime per line, busiest first: where the bottleneck is."""
+    lines = summary[summary["scope"] == "line"].pivot_table(index=["scenario", "entity"], columns="kpi",
+                                                            values=["mean", "ci_low", "ci_high"])
+    out = pd.DataFrame({
+        "scenario": lines.index.get_level_values(0),
+        "line": lines.index.get_level_values(1),
+        "utilisation": [f"{m:.1%}" for m in lines[("mean", "utilisation")]],
+        "95% CI": [f"{a:.1%} to {b:.1%}" for a, b in zip(lines[("ci_low", "utilisation")],
+                                                          lines[("ci_high", "utilisation")])],
+        "overtime h": [f"{v:,.0f}" for v in lines[("mean", "overtime_hours")]],
+        "downtime h": [f"{v:,.0f}" for v in lines[("mean", "downtime_hours")]],
+        "_sort": lines[("mean", "utilisation")].to_numpy(),
+    })
+    return out.sort_values(["scenario", "_sort"], ascending=[True, False]).drop(columns="_sort").reset_index(drop=True)

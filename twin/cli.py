@@ -37,7 +37,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from reports.summary import headline_table
+    from reports.summary import headline_table, line_table
     from twin.montecarlo import run
     from twin.results import write_run
     from twin.scenario import load_scenario
@@ -58,6 +58,8 @@ def _run(args: argparse.Namespace) -> int:
         table = headline_table(summary).drop(columns="scenario")
         print(f"{loaded.scenario.name}: {n} replications, seed {seed}, {seconds:.1f} s on {workers} worker(s)\n")
         print(table.to_string(index=False))
+        print("\nLines, busiest first (utilisation = hours worked / regular hours available):\n")
+        print(line_table(summary).drop(columns="scenario").to_string(index=False))
         print(f"\nResults in {out}/ (kpis.csv, summary.csv, results/*.parquet)")
     return 0
 

@@ -274,12 +274,14 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     }
 
 
-def main() -> None:
+def write(folder: Path) -> dict[str, int]:
+    """Write every table of the reference network into ``folder``; rows per table."""
     tables = build(np.random.default_rng(SEED))
     for name, frame in tables.items():
-        frame[expected_columns(name)].to_csv(HERE / f"{name}.csv", index=False)
-        print(f"wrote {name}.csv ({len(frame)} rows)")
+        frame[expected_columns(name)].to_csv(folder / f"{name}.csv", index=False)
+    return {name: len(frame) for name, frame in tables.items()}
 
 
 if __name__ == "__main__":
-    main()
+    for table, rows in write(HERE).items():
+        print(f"wrote {table}.csv ({rows} rows)")
