@@ -38,6 +38,8 @@ BROKEN_SCENARIOS = [
     ("negative weeks", {"horizon": {"start": "2026-01-05", "weeks": -1}}, ["horizon.weeks", "greater than 0"]),
     ("unknown event type", {"events": [{"type": "alien_invasion", "start": "2026-02-02", "days": 3}]},
      ["events[0]", "alien_invasion", "unknown event type", "line_outage"]),
+    ("event without type", {"events": [{"start": "2026-02-02", "days": 3}]},
+     ["events[0]", "missing `type`", "demand_shock"]),
     ("unknown line", {"events": [{"type": "line_outage", "line": "L99", "start": "2026-02-02", "days": 3}]},
      ["events[0].line", "'L99'", "valid: L"]),
     ("unknown market", {"events": [{"type": "demand_shock", "change_pct": 5, "markets": ["Mars"],
@@ -53,7 +55,7 @@ BROKEN_SCENARIOS = [
     ("override unknown table", {"overrides": {"machines": {"L": {"hours": 10}}}},
      ["overrides.machines", "unknown table", "lines"]),
     ("override bad value", {"overrides": {"lines": {"L": {"hours_per_week": -5}}}},
-     ["lines.csv", "hours_per_week", "at least 0"]),
+     ["lines.csv", "hours_per_week", "at least 0", "value set by", "overrides.lines.L.hours_per_week"]),
     ("missing network", {"network": "no/such/folder"}, ["network folder not found"]),
     ("too little history", {"demand": {"model": "poisson", "history_weeks": 500}}, ["demand.history_weeks", "only 60 weeks"]),
 ]

@@ -88,9 +88,9 @@ def run(loaded: LoadedScenario, replications: int | None = None, seed: int | Non
     series = pd.concat([p.series for p in parts], ignore_index=True)
     kpis.insert(0, "scenario", sc.name)
     series.insert(0, "scenario", sc.name)
-    order = ["replication"]
-    return RunResult(kpis.sort_values(order, kind="stable", ignore_index=True),
-                     series.sort_values(order, kind="stable", ignore_index=True))
+    # batches finish in any order; a stable sort by replication gives the same table every time
+    return RunResult(kpis.sort_values("replication", kind="stable", ignore_index=True),
+                     series.sort_values("replication", kind="stable", ignore_index=True))
 
 
 def _execute(loaded: LoadedScenario, n: int, seed: int, workers: int, progress: bool) -> Iterator[RunResult]:

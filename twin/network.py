@@ -228,15 +228,6 @@ class Network:
         """Map every site ID to its table name (``"plants"``, ``"hubs"``, …)."""
         return {sid: t for t in SITE_TABLES for sid in self.table(t).index}
 
-    def graph(self) -> nx.DiGraph:
-        """Sites as nodes (attribute ``kind``), lanes as edges (attribute ``lane``)."""
-        g = nx.DiGraph()
-        for sid, kind in self.site_kind().items():
-            g.add_node(sid, kind=kind)
-        for lane, row in self.lanes.iterrows():
-            g.add_edge(row["origin"], row["destination"], lane=lane)
-        return g
-
     def lane_between(self, origin: str, destination: str) -> str | None:
         """The lane from ``origin`` to ``destination`` (the first by ID when several)."""
         hit = self.lanes.index[(self.lanes["origin"] == origin) & (self.lanes["destination"] == destination)]
@@ -277,9 +268,12 @@ def load_network(folder: str | Path, overrides: Overrides | None = None,
             raw[spec.name] = frame
     if problems:
         raise InputError(problems)
+    overridden: dict[tuple[str, int, str], str] = {}
     if overrides:
-        _apply_overrides(raw, overrides, overrides_file, problems)
+        overridden = _apply_overrides(raw, overrides, overrides_file, problems)
     parsed = {name: _parse(TABLES[name], frame, folder, problems) for name, frame in raw.items()}
+    if overridden:
+        problems[:] = [_blame_override(p, folder, overridden) for p in problems]
     if problems:
         raise InputError(problems)
     _check_keys(parsed, folder, problems)
@@ -493,8 +487,18 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
         err("hub_policies", None, "source", f"hubs replenish each other in a loop: {' -> '.join(cycle + cycle[:1])}")
 
 
+def _blame_override(problem: Problem, folder: Path, overridden: dict[tuple[str, int, str], str]) -> Problem:
+    """Point a problem in a cell that a scenario set at the scenario's YAML path as well."""
+    for (table, i, column), source in overridden.items():
+        if problem.file == str(folder / TABLES[table].file) and problem.where == _row_place(i, column):
+            return Problem(problem.file, problem.where, f"{problem.message} (value set by {source})")
+    return problem
+
+
 def _apply_overrides(raw: dict[str, pd.DataFrame], overrides: Overrides, file: str,
-                     problems: list[Problem]) -> None:
+                     problems: list[Problem]) -> dict[tuple[str, int, str], str]:
+    """Patch rows by ID; return the cells patched, each with the scenario place that set it."""
+    patched: dict[tuple[str, int, str], str] = {}
     for table, rows in overrides.items():
         where = f"overrides.{table}"
         if table not in raw:
@@ -513,6 +517,8 @@ def _apply_overrides(raw: dict[str, pd.DataFrame], overrides: Overrides, file: s
                     problems.append(Problem(file, f"{where}.{row_id}.{column}", f"unknown column; {choices(names)}"))
                     continue
                 frame.loc[position[row_id], column] = "" if value is None else str(value)
+                patched[(table, position[row_id], column)] = f"{file}: {where}.{row_id}.{column}"
+    return patched
 
 
 def expected_columns(table: str) -> list[str]:

@@ -108,7 +108,9 @@ class LineOutage(_Window):
     line: str = Field(description="line ID")
 
 
-Event = Annotated[Union[DemandShock, LineOutage], Field(discriminator="type")]
+EVENT_MODELS = (DemandShock, LineOutage)
+EVENT_TYPES = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)
+Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
 
 
 class Scenario(_Strict):
@@ -229,15 +231,16 @@ def _yaml_path(loc: tuple) -> str:
 
 def _problem(file: str, error: dict[str, Any], data: dict[str, Any]) -> Problem:
     # Discriminated unions add the tag to the location: drop it so the path is the YAML path.
-    loc = tuple(p for p in error["loc"] if p not in {"demand_shock", "line_outage"})
+    loc = tuple(p for p in error["loc"] if p not in EVENT_TYPES)
     where = _yaml_path(loc)
     if error["type"] == "extra_forbidden":
         return Problem(file, where, f"unknown key; {choices(_fields_at(loc[:-1], data))}")
     if error["type"] == "missing":
         return Problem(file, where, "missing; this key is required")
     if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
-        return Problem(file, where, f"{error.get('input')!r}: unknown event type; "
-                       f"{choices(['demand_shock', 'line_outage'])}")
+        tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else error.get("input")
+        said = "missing `type`" if tag is None else f"{tag!r}: unknown event type"
+        return Problem(file, where, f"{said}; {choices(EVENT_TYPES)}")
     value = error.get("input")
     shown = f"{value!r}: " if not isinstance(value, dict) else ""
     msg = error["msg"].removeprefix("Value error, ")

@@ -40,7 +40,7 @@ import simpy
 
 from twin.scenario import Scenario
 from twin.sim.demand import apply_shocks, draw_demand
-from twin.sim.inputs import SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
+from twin.sim.inputs import POLICY_CODES, SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
 
 RECEIPTS, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.0, 0.2, 0.4, 0.6, 0.7, 0.9
 _EPS = 1e-9
@@ -202,7 +202,7 @@ class Twin:
         review_every = int(inp.review_days[h])
         markets = np.flatnonzero(inp.market_hub == h)
         policy = inp.policy[h]
-        base, ss, rq = policy == 0, policy == 1, policy == 2
+        base, ss, rq = (policy == POLICY_CODES[name] for name in ("base_stock", "sS", "rQ"))
         s_pt, S_pt, q_pt = inp.reorder_point[h], inp.order_up_to[h], inp.order_qty[h]
         kind, index = inp.source_kind[h], inp.source_index[h]
         from_plant = np.flatnonzero(kind == SOURCE_PLANT)  # these SKUs queue at the line index[s]
