@@ -218,8 +218,8 @@ class Twin:
                 self.onhand[h] += arriving
                 self.on_order[h] -= arriving
                 self.to_hub[h] -= arriving.sum()
-            yield self._at(t, REVIEW)
-            if t % review_every == 0:
+            if t % review_every == 0:  # wake for the review only on review days
+                yield self._at(t, REVIEW)
                 position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
                 order = np.zeros_like(position)
                 order[base] = S_pt[base] - position[base]
