@@ -57,7 +57,8 @@ class SimInput:
     cost: np.ndarray          # (S,)
     shortage_cost: np.ndarray  # (S,)
     markets: list[str]
-    market_hub: np.ndarray    # (M,) hub position
+    market_hub: np.ndarray    # (M,) hub position, non-decreasing
+    hub_markets: list[slice]  # (H,) each hub's markets, a contiguous range of market positions
     backorder: np.ndarray     # (M,) bool: True backorders, False loses sales
     hub_market_lane_cost: np.ndarray  # (M,) cost per unit delivered to the market
     hubs: list[str]
@@ -74,7 +75,8 @@ class SimInput:
     partner_hub_lane: dict[tuple[int, int], Lane]  # (partner, hub) -> lane
     hub_hub_lane: dict[tuple[int, int], Lane]  # (from hub, to hub) -> lane
     lines: list[str]
-    line_plant: np.ndarray    # (L,) plant position
+    line_plant: np.ndarray    # (L,) plant position, non-decreasing
+    plant_lines: list[slice]  # (P,) each plant's lines, a contiguous range of line positions
     regular_hours_per_day: np.ndarray  # (L,) hours_per_week / 7
     overtime_hours_per_day: np.ndarray  # (L,)
     cost_per_hour: np.ndarray  # (L,)
@@ -112,8 +114,15 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
     """Compile a loaded scenario into :class:`SimInput` arrays."""
     sc, net = loaded.scenario, loaded.network
     skus = list(net.products.index)
-    markets, hubs, lines = list(net.markets.index), list(net.hubs.index), list(net.lines.index)
-    plants, materials = list(net.plants.index), list(net.materials.index)
+    hubs, plants, materials = list(net.hubs.index), list(net.plants.index), list(net.materials.index)
+    # A hub's markets, and a plant's lines, sit next to each other, so the daily loop
+    # works on array slices (views) rather than on gathered copies.
+    hub_order = {hub: i for i, hub in enumerate(hubs)}
+    markets = sorted(net.markets.index, key=lambda market: hub_order[net.markets.at[market, "hub"]])
+    markets_df = net.markets.loc[markets]
+    plant_order = {plant: i for i, plant in enumerate(plants)}
+    lines = sorted(net.lines.index, key=lambda line: plant_order[net.lines.at[line, "plant"]])
+    lines_df = net.lines.loc[lines]
     suppliers, partners = list(net.suppliers.index), list(net.partners.index)
     pos = {kind: {k: i for i, k in enumerate(ids)} for kind, ids in
            dict(sku=skus, market=markets, hub=hubs, line=lines, plant=plants, material=materials,
@@ -143,7 +152,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
     hpu = np.full((L, S), np.inf)
     for (line, sku), r in net.routings.iterrows():
         hpu[pos["line"][line], pos["sku"][sku]] = r["hours_per_unit"]
-    line_plant = np.array([pos["plant"][p] for p in net.lines["plant"]])
+    line_plant = np.array([pos["plant"][p] for p in lines_df["plant"]], dtype=np.int64)
 
     pol = net.hub_policies
     shape = (H, S)
@@ -174,7 +183,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
 
     # expected material use per plant: hub demand routed to the plant's lines, times the BOM
     hub_demand = np.zeros((H, S))
-    market_hub = np.array([pos["hub"][h] for h in net.markets["hub"]])
+    market_hub = np.array([pos["hub"][h] for h in markets_df["hub"]], dtype=np.int64)
     np.add.at(hub_demand, market_hub, mean_per_day)
     made_at = np.zeros((P, S))
     for h in range(H):
@@ -214,15 +223,16 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
     for (partner, sku), r in net.partner_skus.iterrows():
         partner_cost[pos["partner"][partner], pos["sku"][sku]] = r["cost_per_unit"]
 
-    lines_df, hubs_df = net.lines, net.hubs
+    hubs_df = net.hubs
     pairs = {(o, d) for o, d in zip(net.lanes["origin"], net.lanes["destination"]) if d in pos["hub"]}
     return SimInput(
         name=sc.name, start=sc.horizon.start, warmup_days=warmup_days, days=days,
         skus=skus, families=list(net.products["family"]),
         price=net.products["price_per_unit"].to_numpy(float), cost=net.products["cost_per_unit"].to_numpy(float),
         shortage_cost=net.products["shortage_cost_per_unit"].to_numpy(float),
-        markets=markets, market_hub=market_hub, backorder=(net.markets["unmet_demand"] == "backorder").to_numpy(),
-        hub_market_lane_cost=np.array([lane(h, m).cost_per_unit for m, h in net.markets["hub"].items()]),
+        markets=markets, market_hub=market_hub, hub_markets=_ranges(market_hub, H),
+        backorder=(markets_df["unmet_demand"] == "backorder").to_numpy(),
+        hub_market_lane_cost=np.array([lane(h, m).cost_per_unit for m, h in markets_df["hub"].items()]),
         hubs=hubs, review_days=hubs_df["review_period_days"].to_numpy(np.int64),
         holding_rate_per_day=hubs_df["holding_cost_rate_per_year"].to_numpy(float) / 365.0,
         policy=policy, reorder_point=s_pt, order_up_to=S_pt, order_qty=q_pt, initial=init,
@@ -231,6 +241,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_hub_lane={(pos["partner"][o], pos["hub"][d]): lane(o, d) for o, d in pairs if o in pos["partner"]},
         hub_hub_lane={(pos["hub"][o], pos["hub"][d]): lane(o, d) for o, d in pairs if o in pos["hub"]},
         lines=lines, line_plant=line_plant,
+        plant_lines=_ranges(line_plant, P),
         regular_hours_per_day=lines_df["hours_per_week"].to_numpy(float) / 7.0,
         overtime_hours_per_day=lines_df["overtime_hours_per_week_max"].to_numpy(float) / 7.0,
         cost_per_hour=lines_df["cost_per_hour"].to_numpy(float),
@@ -251,6 +262,11 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_cost=partner_cost,
         mean_demand_per_day=mean_per_day, demand_window=cube,
     )
+
+
+def _ranges(owner: np.ndarray, n: int) -> list[slice]:
+    """For a non-decreasing array of owner positions, the slice of items each of ``n`` owners has."""
+    return [slice(int(np.searchsorted(owner, i)), int(np.searchsorted(owner, i, "right"))) for i in range(n)]
 
 
 def day_dates(inp: SimInput) -> pd.DatetimeIndex:

@@ -8,14 +8,19 @@ actors act in fixed phases, so same-day events have one documented order:
 ====================  ==========  ========================================================
 phase                 time        who
 ====================  ==========  ========================================================
-receipts              t + 0.0     hubs and plants put away what arrives today
-production            t + 0.2     lines make from their queues; finished units wait at the plant
-demand                t + 0.4     each hub's markets order; stock serves backorders, then new
-review                t + 0.6     hubs order by their policies; plants order materials (day 0 of each week)
-dispatch              t + 0.7     plants ship the day's output, one shipment per hub; suppliers (weekly)
-                                  and partners (daily) ship what they owe
+production            t + 0.2     plants put away arriving materials, their lines make from
+                                  their queues, on day 0 of each week they order materials,
+                                  and they ship the day's output, one shipment per hub
+demand                t + 0.4     hubs put away arriving stock, then their markets order;
+                                  stock serves backorders first, then new orders
+review                t + 0.6     hubs order by their policies (on review days)
+dispatch              t + 0.7     suppliers (weekly) and partners (daily) ship what they owe
 record                t + 0.9     end-of-day inventory and backlog are written down
 ====================  ==========  ========================================================
+
+Receipts are put away at the start of the receiving actor's first step of the day, so
+everything that arrives on day ``t`` is usable on day ``t`` and nothing that acts earlier
+in the day reads the receiving stock.
 
 A shipment is not a process: it is added to its destination's inbound calendar on the
 day it will arrive, so a year of shipments costs no SimPy events (DESIGN.md §4: per-order
@@ -26,7 +31,10 @@ Production in policy mode: a hub's order for a SKU joins the queue of the plant 
 that makes it fastest; a line works its queue with its regular hours less breakdown
 repair time, spread over the queued SKUs in proportion to their outstanding hours, and
 adds overtime (up to its cap) while the queue holds more than a week of regular hours.
-Materials limit production through the bill of materials.
+Materials limit production through the bill of materials; when a plant's lines together
+need more of a material than it holds, each line using it is cut back in the same
+proportion. A plant steps its lines as one (lines x hubs x SKUs) array; each line keeps
+its own queue, hours and breakdown process.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from twin.scenario import Scenario
 from twin.sim.demand import apply_shocks, draw_demand
 from twin.sim.inputs import POLICY_CODES, SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
 
-RECEIPTS, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.0, 0.2, 0.4, 0.6, 0.7, 0.9
+PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.2, 0.4, 0.6, 0.7, 0.9
 _EPS = 1e-9
 
 
@@ -103,7 +111,6 @@ class Twin:
         self.material = inp.material_initial.copy()
         self.material_on_order = np.zeros((P, K))
         self.plant_inbound = np.zeros((pad, P, K))
-        self.plant_outbound = np.zeros((P, H, S))  # made today, leaving at dispatch
         self.transit_days = {lane.lane: lane.sample_days(rng, T) for lane in self._lanes_used()}
         self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
         self.partner_owed = np.zeros((len(inp.partners), H, S))
@@ -131,10 +138,7 @@ class Twin:
         env = self.env
         for h in range(H):
             env.process(self._hub(h))
-            if (inp.market_hub == h).any():
-                env.process(self._markets(h))
         for line in range(L):
-            env.process(self._line(line))
             if np.isfinite(inp.mtbf_hours[line]) and inp.regular_hours_per_day[line] > 0:
                 env.process(self._breakdowns(line))
         for p in range(P):
@@ -197,10 +201,12 @@ class Twin:
     # --- actors ---------------------------------------------------------------------------
 
     def _hub(self, h: int):
-        """Receipts every day; a replenishment review every ``review_period_days``."""
+        """Daily: put away receipts, then serve the hub's markets; every ``review_period_days``
+        a replenishment review."""
         inp = self.inp
         review_every = int(inp.review_days[h])
-        markets = np.flatnonzero(inp.market_hub == h)
+        markets = inp.hub_markets[h]
+        serves_markets = markets.stop > markets.start
         policy = inp.policy[h]
         base, ss, rq = (policy == POLICY_CODES[name] for name in ("base_stock", "sS", "rQ"))
         s_pt, S_pt, q_pt = inp.reorder_point[h], inp.order_up_to[h], inp.order_qty[h]
@@ -212,12 +218,14 @@ class Twin:
         by_hub = [(g, np.flatnonzero((kind == SOURCE_HUB) & (index == g))) for g in range(len(inp.hubs))]
         by_hub = [(g, s) for g, s in by_hub if len(s)]
         for t in count():
-            yield self._at(t, RECEIPTS)
+            yield self._at(t, DEMAND)
             arriving = self.hub_inbound[t, h]
             if arriving.any():
                 self.onhand[h] += arriving
                 self.on_order[h] -= arriving
                 self.to_hub[h] -= arriving.sum()
+            if serves_markets:
+                self._serve(h, t, markets)
             if t % review_every == 0:  # wake for the review only on review days
                 yield self._at(t, REVIEW)
                 position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
@@ -245,75 +253,78 @@ class Twin:
                 self._ship(self.inp.hub_hub_lane[(g, h)], t, self.hub_inbound, (h, s), take)
         self.on_order[h] += placed
 
-    def _markets(self, h: int):
-        """The markets a hub serves: demand arrives, stock serves backorders first, then new orders."""
+    def _serve(self, h: int, t: int, mk: slice) -> None:
+        """Day ``t``'s demand at the markets ``mk`` of hub ``h``: stock serves backorders
+        first, then new orders; a short SKU is shared in proportion to what each market wants."""
         inp = self.inp
-        mk = np.flatnonzero(inp.market_hub == h)
-        keeps_backorders = inp.backorder[mk][:, None]
-        lane_cost = inp.hub_market_lane_cost[mk][:, None]
-        for t in count():
-            yield self._at(t, DEMAND)
-            new = self.demand[t, mk]
-            old = self.backlog[mk]
-            wanted = old + new
-            total = wanted.sum(axis=0)
-            stock = self.onhand[h]
-            short = total > stock
-            if short.any():
-                share = np.divide(stock, total, out=np.ones_like(stock), where=short)
-                ship = wanted * share
-                self.onhand[h] = np.where(short, 0.0, stock - total)
-            else:
-                ship = wanted
-                self.onhand[h] = stock - total
-            to_old = np.minimum(old, ship)
-            to_new = ship - to_old
-            unmet = new - to_new
-            self.backlog[mk] = old - to_old + np.where(keeps_backorders, unmet, 0.0)
-            self.filled[t, mk] = to_new
-            self.shipped[t, mk] = ship
-            self.lost[t, mk] = np.where(keeps_backorders, 0.0, unmet)
-            self.transport_cost[t] += float((ship * lane_cost).sum())
+        new = self.demand[t, mk]
+        old = self.backlog[mk]  # a view: updated in place
+        wanted = old + new
+        total = wanted.sum(axis=0)
+        stock = self.onhand[h]  # a view
+        short = total > stock
+        if short.any():
+            ship = wanted * np.divide(stock, total, out=np.ones_like(stock), where=short)
+            np.subtract(stock, total, out=stock)
+            stock[short] = 0.0
+        else:
+            ship = wanted
+            stock -= total
+        to_old = np.minimum(old, ship)
+        to_new = ship - to_old
+        unmet = new - to_new
+        old -= to_old
+        lost = self.lost[t, mk]
+        if inp.backorder[mk].all():
+            old += unmet
+        else:
+            keeps = inp.backorder[mk]
+            old[keeps] += unmet[keeps]
+            lost[~keeps] = unmet[~keeps]
+        self.filled[t, mk] = to_new
+        self.shipped[t, mk] = ship
+        self.transport_cost[t] += float(ship.sum(axis=1) @ inp.hub_market_lane_cost[mk])
 
-    def _line(self, line: int):
-        """Make from the queue with today's hours; ship finished units to their hubs."""
+    def _produce(self, p: int, t: int) -> np.ndarray | None:
+        """Day ``t``'s production on plant ``p``'s lines, stepped together as arrays.
+
+        Returns the units made for each hub, shape (H, S), or None when nothing was made."""
         inp = self.inp
-        p = int(inp.line_plant[line])
-        hpu = self.hours_per_unit[line]
-        bom, mat_cost = inp.bom, inp.material_cost
-        regular, overtime = inp.regular_hours_per_day[line], inp.overtime_hours_per_day[line]
-        week_of_work = 7 * regular
-        uses = bom[np.isfinite(inp.hours_per_unit[line])].any(axis=0)  # materials this line can need
-        outbound = self.plant_outbound[p]
-        for t in count():
-            yield self._at(t, PRODUCTION)
-            up = inp.line_up[t, line]
-            repair = min(self.repair_hours_due[line], regular * up)
-            self.repair_hours_due[line] -= repair
-            hours = regular * up - repair
-            self.available_hours[t, line] = hours
-            self.downtime_hours[t, line] = repair
-            queue = self.line_queue[line]
-            units = queue.sum(axis=0)
-            needed = float(units @ hpu)
-            if needed > _EPS and up > 0:
-                capacity = hours + (overtime * up if needed > week_of_work else 0.0)
-                share = min(1.0, capacity / needed)
-                use = (units * share) @ bom
-                if uses.any():
-                    need = use[uses]
-                    ratio = (self.material[p][uses][need > 0] / need[need > 0]).min(initial=np.inf)
-                    if ratio < 1.0:
-                        share *= ratio
-                        use *= ratio
-                outbound += queue * share
-                queue *= 1.0 - share
-                self.material[p] -= use
-                worked = needed * share
-                self.regular_hours[t, line] = min(worked, hours)
-                self.overtime_hours[t, line] = worked - min(worked, hours)
-                self.produced[t, line] = float(units.sum() * share)
-                self.material_cost[t] += float(use @ mat_cost)
+        lines = inp.plant_lines[p]
+        regular = inp.regular_hours_per_day[lines]
+        up = inp.line_up[t, lines]
+        repair = np.minimum(self.repair_hours_due[lines], regular * up)
+        self.repair_hours_due[lines] -= repair
+        hours = regular * up - repair
+        self.available_hours[t, lines] = hours
+        self.downtime_hours[t, lines] = repair
+        queue = self.line_queue[lines]  # (lines, H, S), a view
+        units = queue.sum(axis=1)
+        needed = (units * self.hours_per_unit[lines]).sum(axis=1)
+        working = (needed > _EPS) & (up > 0)
+        if not working.any():
+            return None
+        overtime = np.where(needed > 7 * regular, inp.overtime_hours_per_day[lines] * up, 0.0)
+        share = np.where(working, np.minimum(1.0, (hours + overtime) / np.where(working, needed, 1.0)), 0.0)
+        use = (units * share[:, None]) @ inp.bom  # (lines, K)
+        material = self.material[p]
+        total_use = use.sum(axis=0)
+        short = total_use > material
+        if short.any():
+            ratio = np.divide(material, total_use, out=np.ones_like(material), where=short)
+            cut = np.where(use > 0, ratio, 1.0).min(axis=1)
+            share *= cut
+            use *= cut[:, None]
+            total_use = use.sum(axis=0)
+        made = queue * share[:, None, None]
+        queue -= made
+        np.maximum(material - total_use, 0.0, out=material)  # only float dust can go below zero
+        worked = needed * share
+        self.regular_hours[t, lines] = np.minimum(worked, hours)
+        self.overtime_hours[t, lines] = worked - np.minimum(worked, hours)
+        self.produced[t, lines] = units.sum(axis=1) * share
+        self.material_cost[t] += float(total_use @ inp.material_cost)
+        return made.sum(axis=0)
 
     def _breakdowns(self, line: int):
         """Breakdowns every Exp(MTBF) operating hours; each owes Exp(MTTR) hours of repair."""
@@ -324,30 +335,33 @@ class Twin:
             self.repair_hours_due[line] += rng.exponential(inp.mttr_hours[line]) if inp.mttr_hours[line] > 0 else 0.0
 
     def _plant(self, p: int):
-        """Material receipts daily; materials ordered up to target on the first day of each
-        week; the day's output shipped to the hubs at dispatch."""
+        """Daily: put away material receipts, run the lines, order materials up to target on
+        the first day of each week, and ship the day's output to the hubs.
+
+        One step does it all: nothing else in the day reads or changes the plant's materials
+        or output, and what leaves at production time lands on the same day as what would
+        leave at dispatch time.
+        """
         inp = self.inp
         target = inp.material_target[p]
         supplier = inp.material_supplier[p]
-        outbound = self.plant_outbound[p]
         lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
         for t in count():
-            yield self._at(t, RECEIPTS)
+            yield self._at(t, PRODUCTION)
             arriving = self.plant_inbound[t, p]
             if arriving.any():
                 self.material[p] += arriving
                 self.material_on_order[p] -= arriving
+            made = self._produce(p, t)
             if t % 7 == 0:
-                yield self._at(t, REVIEW)
                 order = np.maximum(target - self.material[p] - self.material_on_order[p], 0.0)
                 order[supplier < 0] = 0.0
                 for k in np.flatnonzero(order > 0):
                     self.supplier_owed[supplier[k], p, k] += order[k]
                 self.material_on_order[p] += order
-            yield self._at(t, DISPATCH)
-            for h in np.flatnonzero(outbound.any(axis=1)):
-                self._ship(lanes[h], t, self.hub_inbound, (h,), outbound[h].copy())
-            outbound[:] = 0.0
+            if made is not None:
+                for h in np.flatnonzero(made.any(axis=1)):
+                    self._ship(lanes[h], t, self.hub_inbound, (h,), made[h])
 
     def _supplier(self, u: int):
         """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability."""
