@@ -208,8 +208,10 @@ class Twin:
         markets = inp.hub_markets[h]
         serves_markets = markets.stop > markets.start
         policy = inp.policy[h]
-        base, ss, rq = (policy == POLICY_CODES[name] for name in ("base_stock", "sS", "rQ"))
-        s_pt, S_pt, q_pt = inp.reorder_point[h], inp.order_up_to[h], inp.order_qty[h]
+        base, rq = policy == POLICY_CODES["base_stock"], policy == POLICY_CODES["rQ"]
+        s_pt, S_pt = inp.reorder_point[h], inp.order_up_to[h]
+        q_pt = np.where(rq, inp.order_qty[h], 1.0)  # 1 where unused, so the division below is safe
+        any_rq = rq.any()
         kind, index = inp.source_kind[h], inp.source_index[h]
         from_plant = np.flatnonzero(kind == SOURCE_PLANT)  # these SKUs queue at the line index[s]
         by_line = (index[from_plant], from_plant)
@@ -229,12 +231,12 @@ class Twin:
             if t % review_every == 0:  # wake for the review only on review days
                 yield self._at(t, REVIEW)
                 position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
-                order = np.zeros_like(position)
-                order[base] = S_pt[base] - position[base]
-                low = ss & (position <= s_pt)
-                order[low] = S_pt[low] - position[low]
-                low = rq & (position <= s_pt)
-                order[low] = q_pt[low] * np.ceil((s_pt[low] - position[low] + _EPS) / q_pt[low])
+                # base stock: up to S every review; (s,S): up to S at or below s;
+                # (r,Q): the fewest multiples of Q that lift the position above r
+                order = S_pt - position
+                if any_rq:
+                    order = np.where(rq, q_pt * np.ceil((s_pt - position + _EPS) / q_pt), order)
+                order = np.where(base | (position <= s_pt), order, 0.0)
                 order = np.ceil(np.maximum(order, 0.0) - _EPS)
                 if order.any():
                     self._place(h, t, order, by_line, by_partner, by_hub)
