@@ -108,3 +108,24 @@ def test_line_outage_stops_the_line_for_exactly_its_days(single_hub):
     assert (rep.available_hours[first:first + 10, 0] == 0).all()
     assert rep.produced[first + 10, 0] > 0  # the queue built up during the outage is worked off
     assert (rep.available_hours[first + 10:, 0] > 0).all()
+
+
+@pytest.mark.parametrize("policy, reorder_point, order_up_to, quantity", [("rQ", 30, "", 25), ("sS", 30, 80, "")])
+def test_reorder_point_policies_order_what_they_promise(single_hub, policy, reorder_point, order_up_to, quantity):
+    """(r,Q) orders whole multiples of Q; (s,S) orders only at or below s, and then at least S - s.
+
+    The line has ample hours, so each day's order is still in its queue at the end of the day
+    it was placed and gone by the next: ``line_backlog`` is the day's order."""
+    row = dict(policy=policy, reorder_point_units=reorder_point, order_up_to_units=order_up_to,
+               order_quantity_units=quantity)
+    path = single_hub(overrides={"hub_policies": {"H/A": row}}, network=dict(daily_mean=6.0))
+    loaded = load_scenario(path)
+    rep = simulate(compile_inputs(loaded), loaded.scenario, replication_rng(0, 0))
+    orders = rep.line_backlog[:, 0]
+    placed = orders[orders > 0]
+    assert len(placed) > 20
+    if policy == "rQ":
+        assert np.allclose(placed / quantity, np.round(placed / quantity))
+    else:
+        assert placed.min() >= order_up_to - reorder_point
+        assert len(placed) < 0.5 * len(orders)  # (s,S) does not order every day
