@@ -194,6 +194,16 @@ TABLES: dict[str, TableSpec] = {
             Column("week", "date", "Monday of the promoted week, YYYY-MM-DD"),
             _num("discount_pct", "price discount in percent", hi=100.0),
         ), "promotion calendar (past and planned)", optional=True),
+        TableSpec("workforce", ("plant",), (
+            _ref("plant", "plants"),
+            _num("workers_initial", "workers employed at the start"),
+            _num("hours_per_worker_per_week", "regular hours one worker works per week", lo=1e-9),
+            _num("overtime_hours_per_worker_per_week_max", "overtime cap per worker per week"),
+            _num("cost_per_worker_per_week", "regular wage per worker per week"),
+            _num("hire_cost_per_worker", "cost of hiring one worker"),
+            _num("layoff_cost_per_worker", "cost of laying off one worker"),
+        ), "plant workforces the capacity plan may hire or lay off (a plant without a row: not modelled)",
+            optional=True),
     )
 }
 
@@ -219,6 +229,7 @@ class Network:
     lanes: pd.DataFrame
     demand_history: pd.DataFrame
     promotions: pd.DataFrame
+    workforce: pd.DataFrame
     source: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
