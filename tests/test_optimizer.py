@@ -82,7 +82,7 @@ def test_partner_capacity_binds_and_has_a_value():
     ranked = plan.bottlenecks.set_index("resource")
     assert ranked.loc["L", "kind"] == "line" and ranked.loc["X", "kind"] == "partner"
     # without the partner 20 more units are lost: $100 each instead of $4
-    assert "outsourcing to X saves $1,920" in ranked.loc["X", "text"]
+    assert "outsourcing to it saves $1,920" in ranked.loc["X", "text"]
 
 
 def test_closing_the_only_lane_reroutes_through_another_hub_then_loses_sales():
