@@ -23,7 +23,9 @@ The model (periods ``t``; every quantity is units unless named otherwise):
 - markets: ``arrivals[m,s,t] = demand + backlog[t-1] - backlog[t] - lost``, backlog in
   backorder markets and lost sales in lost-sales markets only;
 - lanes: ``sum_items ship <= capacity`` where finite; nothing moves on a closed lane;
-- end of horizon: ``inv[h,s,T] >= ending_min``; backlog cleared (when asked).
+- end of horizon: ``inv[h,s,T] >= ending_min``; backlog cleared (when asked); backlog
+  still open at the end is charged as lost sales, so the plan gains nothing by leaving
+  the last weeks' demand unserved.
 
 Objective: total cost (materials, regular time, overtime, outsourcing, transport,
 holding, safety-stock shortfall, backlog per unit-period, lost-sales penalty, hiring,
@@ -372,7 +374,10 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
         "holding": (hold[k] * m.inv[k + (t,)] for k in ix.hub_items for t in T if hold[k]),
         "safety_shortfall": (ratio * backlog_cost[k[1]] * m.below_safety[k] for k in m.below_safety),
         "backlog": (backlog_cost[k[1]] * m.backlog[k] for k in m.backlog),
-        "lost_sales": (lost_cost[k[1]] * m.lost[k] for k in m.lost),
+        # backlog still open at the end of the horizon is, for the plan, a lost sale
+        "lost_sales": [*(lost_cost[k[1]] * m.lost[k] for k in m.lost),
+                       *(lost_cost[s] * m.backlog[mk, s, ix.last] for mk, s in ix.market_items
+                         if (mk, s, ix.last) in m.backlog)],
         "hiring": (float(wf.at[k[0], "hire_cost_per_worker"]) * m.hire[k] for k in m.hire),
         "layoffs": (float(wf.at[k[0], "layoff_cost_per_worker"]) * m.layoff[k] for k in m.layoff),
     }

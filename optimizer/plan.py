@@ -297,9 +297,12 @@ def bottlenecks(plan: Plan, ix: Indices, partner_savings: dict[str, float] | Non
                                    & plan.outsourcing["period"].map(order).between(a, b)]
             by_partner = out.groupby("partner")["units"].sum()
             by_partner = by_partner[by_partner > 0.5]
+            period = ix.data.period_name
+            worth = run["hour_value"].mean()
             text = (f"Line {line} (plant {run['plant'].iloc[0]}) is at {run['utilisation'].max():.0%} of regular "
-                    f"hours in {_span(ix.data.period_name, labels, a, b)}; one more hour there is worth "
-                    f"${run['hour_value'].mean():,.2f} per period")
+                    f"hours in {_span(period, labels, a, b)}; " + (
+                        f"one more hour there is worth ${worth:,.2f} per {period}" if worth > 0.005
+                        else "more hours there would not lower the cost (capacity elsewhere is as cheap)"))
             extra = []
             if run["overtime_hours_used"].sum() > 0.5:
                 extra.append(f"the plan adds {run['overtime_hours_used'].sum():,.0f} overtime hours")

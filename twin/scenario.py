@@ -73,6 +73,21 @@ class MonteCarlo(_Strict):
     seed: int = Field(2026, ge=0, description="seed of numpy's SeedSequence; replication i uses its i-th child")
 
 
+class Planning(_Strict):
+    """How the capacity plan (the LP) is made. Command-line options override the solver keys."""
+
+    objective: Literal["cost", "margin"] = Field(
+        "cost", description="minimise total cost, or maximise margin (revenue less cost)")
+    ending_inventory: Literal["initial", "none"] = Field(
+        "initial", description="each hub ends the horizon with at least its starting stock (`initial`), or no target")
+    clear_backlog_at_end: bool = Field(False, description="backorders must all be delivered by the last week")
+    integer_workforce: bool = Field(False, description="hire and lay off whole workers (a MIP; slower)")
+    time_limit_seconds: float = Field(60.0, gt=0, description="HiGHS wall-clock limit; the best plan found is kept")
+    threads: int | None = Field(None, ge=1, description="HiGHS threads (default: HiGHS decides)")
+    gap: float = Field(1e-4, ge=0, lt=1, description="relative optimality gap at which a MIP stops")
+    algorithm: Literal["auto", "simplex", "ipm"] = Field("auto", description="HiGHS LP algorithm")
+
+
 class _Window(_Strict):
     start: dt.date = Field(description="first day of the event")
     days: int | None = Field(None, gt=0, description="duration in days (or give `end`)")
@@ -121,8 +136,10 @@ class Scenario(_Strict):
     network: Path = Field(description="folder of network CSV tables, relative to the scenario file")
     horizon: Horizon
     demand: Demand = Field(default_factory=Demand)
-    supply: Literal["policy"] = Field(
-        "policy", description="what drives production: `policy` (hubs' inventory policies pull from plants)")
+    supply: Literal["plan", "policy"] = Field(
+        "plan", description="what drives production: `plan` (the capacity plan, corrected by the hubs' "
+                            "inventory policies) or `policy` (the hubs' policies alone pull from plants)")
+    planning: Planning = Field(default_factory=Planning)
     events: list[Event] = Field(default_factory=list, description="disruptions, each with a start and a duration")
     overrides: dict[str, dict[str, dict[str, Scalar]]] = Field(
         default_factory=dict, description="patches to network rows: {table: {row ID: {column: value}}}")

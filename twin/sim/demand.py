@@ -46,11 +46,18 @@ def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.
     a cut thins each unit away with probability ``-change`` (binomial thinning), a
     rise adds Poisson(``change`` x units) extra units.
     """
+    factor = shock_factor(inp, scenario)
+    return demand if factor is None else _rescale(demand, factor, rng)
+
+
+def shock_factor(inp: SimInput, scenario: Scenario) -> np.ndarray | None:
+    """Multiplier on expected demand per day, market and SKU from the ``demand_shock`` events
+    (shape ``(days, markets, skus)``), or None when there are none."""
     shocks = [e for e in scenario.events if isinstance(e, DemandShock)]
     if not shocks:
-        return demand
+        return None
     dates = day_dates(inp).date
-    factor = np.ones_like(demand)
+    factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
     for ev in shocks:
         days = (dates >= ev.start) & (dates < ev.end_date)
         m = np.isin(inp.markets, ev.markets) if ev.markets else np.ones(len(inp.markets), bool)
@@ -60,7 +67,15 @@ def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.
         if ev.skus:
             s &= np.isin(inp.skus, ev.skus)
         factor[np.ix_(days, m, s)] *= 1 + ev.change_pct / 100
-    return _rescale(demand, factor, rng)
+    return factor
+
+
+def expected_demand(inp: SimInput, scenario: Scenario) -> np.ndarray:
+    """Expected units per day, market and SKU, shape ``(days, markets, skus)``: the demand
+    model's mean per day, scaled, with the shocks applied. What the capacity plan plans for."""
+    mean = np.broadcast_to(inp.mean_demand_per_day * scenario.demand.scale, (inp.days, *inp.mean_demand_per_day.shape))
+    factor = shock_factor(inp, scenario)
+    return mean * factor if factor is not None else mean.copy()
 
 
 def _rescale(units: np.ndarray, factor: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:

@@ -44,6 +44,31 @@ class Lane:
 
 
 @dataclass(frozen=True)
+class PlanSchedule:
+    """A capacity plan as the twin executes it, in weekly arrays from the first plan day.
+
+    Week ``w`` starts on simulated day ``first_day + 7 w``. At its start the plan releases
+    ``make`` to the lines' queues, ``outsource`` to the partners and ``transfer`` between
+    hubs; the hubs then correct for what randomness changes, against the inventory
+    position the plan expects: ``position(start) + release - consumption`` (cumulative,
+    consumption spread evenly over the week's days).
+    """
+
+    first_day: int
+    make: np.ndarray            # (W, L, H, S) units each line makes for each hub
+    overtime_hours: np.ndarray  # (W, L) overtime hours the plan books on each line
+    outsource: np.ndarray       # (W, X, H, S) units ordered from each partner for each hub
+    transfer: np.ndarray        # (W, H, H, S) units sent from hub g (axis 1) to hub h (axis 2)
+    release: np.ndarray         # (W, H, S) make + outsource + transfers in - transfers out, per hub
+    consumption: np.ndarray     # (W, H, S) planned demand served or backordered at each hub's markets
+    material_target: np.ndarray  # (P, K) what plants order materials up to under the plan
+
+    @property
+    def weeks(self) -> int:
+        return self.make.shape[0]
+
+
+@dataclass(frozen=True)
 class SimInput:
     """Everything one replication needs, as arrays. Shared read-only by replications."""
 
@@ -92,6 +117,7 @@ class SimInput:
     material_target: np.ndarray  # (P, K) position a plant orders up to
     material_initial: np.ndarray  # (P, K) on hand at the start
     material_usage_per_day: np.ndarray  # (P, K) expected use, for the initial pipeline
+    material_cover_days: np.ndarray  # (P,) days of use a plant keeps on hand
     material_supplier: np.ndarray  # (P, K) supplier position serving the plant, -1 if none needed
     material_lane: dict[tuple[int, int], Lane]  # (plant, material) -> lane from its supplier
     suppliers: list[str]
@@ -104,6 +130,7 @@ class SimInput:
     partner_cost: np.ndarray   # (X, S), inf where the partner cannot make the SKU
     mean_demand_per_day: np.ndarray  # (M, S) over the demand window
     demand_window: np.ndarray  # (W, M, S) weekly history the empirical model resamples
+    plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
 
     @property
     def n_days_measured(self) -> int:
@@ -203,13 +230,12 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         for k, material in enumerate(materials):
             sellers = [u for u in range(len(suppliers)) if supplier_capacity[u, k] > 0
                        and net.lane_between(suppliers[u], plant) is not None]
-            if not sellers or usage[p, k] <= 0:
-                continue  # the plant does not use this material under the hubs' policies
+            if not sellers:
+                continue
             u = max(sellers, key=lambda u: supplier_capacity[u, k])
             material_supplier[p, k] = u
             material_lane[(p, k)] = ln = lane(suppliers[u], plant)
-            # order up to: what is used over transit + a weekly order cycle + the cover kept on hand
-            target[p, k] = usage[p, k] * (ln.lead_time_days + 7 + cover[p])
+            target[p, k] = material_target(usage[p, k], ln.lead_time_days, cover[p])
     material_initial = usage * (cover[:, None] + 7)
 
     line_up = np.ones((days, L))
@@ -252,6 +278,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         plants=plants, materials=materials, bom=bom,
         material_cost=net.materials["cost_per_unit"].to_numpy(float),
         material_target=target, material_initial=material_initial, material_usage_per_day=usage,
+        material_cover_days=cover.astype(float),
         material_supplier=material_supplier, material_lane=material_lane,
         suppliers=suppliers, supplier_capacity=supplier_capacity,
         supplier_reliability=net.suppliers["reliability"].to_numpy(float),
@@ -262,6 +289,12 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_cost=partner_cost,
         mean_demand_per_day=mean_per_day, demand_window=cube,
     )
+
+
+def material_target(usage_per_day: np.ndarray | float, lead_time_days: float, cover_days: float):
+    """What a plant orders a material up to each week: the use over the transit time, a
+    weekly order cycle and the cover the plant keeps on hand."""
+    return usage_per_day * (lead_time_days + 7 + cover_days)
 
 
 def _ranges(owner: np.ndarray, n: int) -> list[slice]:
