@@ -25,11 +25,14 @@ EMPTY = {
 def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float = 3, base_stock: float = 20,
                      review_days: int = 1, unmet: str = "backorder", line_hours_per_week: float = 168,
                      hours_per_unit: float = 0.001, history_weeks: int = 60, lane_sd_days: float = 0.0,
-                     mtbf_hours: str = "", mttr_hours: float = 0.0) -> Path:
+                     mtbf_hours: str = "", mttr_hours: float = 0.0, overtime_hours_per_week: float = 0.0,
+                     partner: dict | None = None) -> Path:
     """One SKU, one plant with one line, one hub, one market: the textbook single-stage system.
 
     The history is the same every week (7 x ``daily_mean``), so the demand models'
-    mean per day is exactly ``daily_mean``.
+    mean per day is exactly ``daily_mean`` and the empirical model draws exactly that
+    many units every week. ``partner=dict(capacity_units_per_week=..., cost_per_unit=...,
+    lead_time_days=...)`` adds an outsourcing partner that ships to the hub in one day.
     """
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
@@ -37,7 +40,7 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
                           shortage_cost_per_unit=1)],
         "plants": [dict(plant="P", name="Plant", material_cover_days=0)],
         "lines": [dict(line="L", plant="P", name="Line", hours_per_week=line_hours_per_week,
-                       overtime_hours_per_week_max=0, cost_per_hour=50, overtime_cost_per_hour=75,
+                       overtime_hours_per_week_max=overtime_hours_per_week, cost_per_hour=50, overtime_cost_per_hour=75,
                        mtbf_hours=mtbf_hours, mttr_hours=mttr_hours)],
         "routings": [dict(line="L", sku="A", hours_per_unit=hours_per_unit)],
         "hubs": [dict(hub="H", name="Hub", storage_capacity_units=1e9, holding_cost_rate_per_year=0.2,
@@ -56,21 +59,48 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
                                                             - pd.Timedelta(weeks=history_weeks - i)).date()),
                                 qty=7 * daily_mean) for i in range(history_weeks)],
     }
+    if partner:
+        tables["partners"] = [dict(partner="X", name="Partner", capacity_units_per_week=partner["capacity_units_per_week"],
+                                   lead_time_days=partner.get("lead_time_days", 7))]
+        tables["partner_skus"] = [dict(partner="X", sku="A", cost_per_unit=partner["cost_per_unit"])]
+        tables["lanes"].append(dict(lane="XH", origin="X", destination="H", mode="road", lead_time_days=1,
+                                    lead_time_sd_days=0, lead_time_distribution="fixed", cost_per_unit=0,
+                                    capacity_units_per_week="", via=""))
     for name, rows in tables.items():
         pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
     for name, header in EMPTY.items():
-        (folder / f"{name}.csv").write_text(header + "\n")
+        if name not in tables:
+            (folder / f"{name}.csv").write_text(header + "\n")
     return folder
 
 
 def write_scenario(path: Path, network_folder: Path, **fields) -> Path:
     """A scenario YAML file for a network folder; keyword arguments override or add top-level keys."""
-    doc = {"name": "test", "network": str(network_folder),
+    doc = {"name": "test", "network": str(network_folder), "supply": "policy",
            "horizon": {"start": "2026-01-05", "weeks": 52, "warmup_weeks": 4},
            "demand": {"model": "poisson", "history_weeks": 52}}
     doc.update(fields)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    """The shipped baseline scenario, with its capacity plan made once per test session:
+    ``(loaded, inputs with the plan attached, plan)``."""
+    from twin.planning import prepare
+    from twin.scenario import load_scenario
+
+    loaded = load_scenario(SCENARIOS / "baseline.yaml")
+    inp, plan = prepare(loaded)
+    return loaded, inp, plan
+
+
+def as_policy(loaded):
+    """The same loaded scenario with ``supply: policy``."""
+    from dataclasses import replace
+
+    return replace(loaded, scenario=loaded.scenario.model_copy(update={"supply": "policy"}))
 
 
 @pytest.fixture

@@ -7,16 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SCENARIOS
+from conftest import SCENARIOS, as_policy
 from twin.montecarlo import replication_rng, run
 from twin.scenario import load_scenario
 from twin.sim import compile_inputs, simulate
 
 
-@pytest.fixture(scope="module")
-def reference_runs():
-    loaded = load_scenario(SCENARIOS / "baseline.yaml")
-    inp = compile_inputs(loaded)
+@pytest.fixture(scope="module", params=["plan", "policy"])
+def reference_runs(request, baseline):
+    """Three replications of the baseline, executing its plan or on the hubs' policies alone."""
+    loaded, inp, _ = baseline
+    if request.param == "policy":
+        loaded = as_policy(loaded)
+        inp = compile_inputs(loaded)
     return loaded, [simulate(inp, loaded.scenario, replication_rng(7, i)) for i in range(3)]
 
 
@@ -49,13 +52,13 @@ def test_nothing_goes_negative(reference_runs):
         assert (rep.regular_hours <= rep.available_hours + 1e-9).all()
 
 
-def test_same_seed_same_kpis_whatever_the_workers():
-    loaded = load_scenario(SCENARIOS / "baseline.yaml")
-    one = run(loaded, replications=4, seed=11, workers=1)
-    two = run(loaded, replications=4, seed=11, workers=2)
+def test_same_seed_same_kpis_whatever_the_workers(baseline):
+    loaded, inp, _ = baseline
+    one = run(loaded, replications=4, seed=11, workers=1, inp=inp)
+    two = run(loaded, replications=4, seed=11, workers=2, inp=inp)
     pd.testing.assert_frame_equal(one.kpis, two.kpis)
     pd.testing.assert_frame_equal(one.series, two.series)
-    other = run(loaded, replications=1, seed=12, workers=1)
+    other = run(loaded, replications=1, seed=12, workers=1, inp=inp)
     assert not one.kpis[one.kpis["replication"] == 0]["value"].equals(other.kpis["value"])
 
 

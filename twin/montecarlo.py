@@ -49,9 +49,9 @@ def run_batch(inp: SimInput, scenario: Scenario, seed: int, replications: list[i
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(loaded: LoadedScenario) -> None:
-    _WORKER["inp"] = compile_inputs(loaded)
-    _WORKER["scenario"] = loaded.scenario
+def _init_worker(inp: SimInput, scenario: Scenario) -> None:
+    _WORKER["inp"] = inp
+    _WORKER["scenario"] = scenario
 
 
 def _worker_batch(seed: int, replications: list[int]) -> RunResult:
@@ -65,7 +65,7 @@ def batches(replications: int, workers: int, most: int = 25) -> list[list[int]]:
 
 
 def run(loaded: LoadedScenario, replications: int | None = None, seed: int | None = None,
-        workers: int | None = None, progress: bool = False) -> RunResult:
+        workers: int | None = None, progress: bool = False, inp: SimInput | None = None) -> RunResult:
     """Run replications of a scenario.
 
     Parameters
@@ -78,12 +78,19 @@ def run(loaded: LoadedScenario, replications: int | None = None, seed: int | Non
         Local worker processes; default all cores. ``1`` runs in this process.
     progress : bool
         Show a progress bar.
+    inp : SimInput, optional
+        Compiled inputs; default :func:`~twin.sim.compile_inputs` of ``loaded``. A
+        ``supply: plan`` scenario needs inputs with its plan attached
+        (:func:`twin.planning.prepare`).
     """
     sc = loaded.scenario
     n = replications if replications is not None else sc.montecarlo.replications
     seed = seed if seed is not None else sc.montecarlo.seed
     workers = max(1, workers or os.cpu_count() or 1)
-    parts = list(_execute(loaded, n, seed, workers, progress))
+    inp = inp if inp is not None else compile_inputs(loaded)
+    if sc.supply == "plan" and inp.plan is None:
+        raise ValueError(f"scenario {sc.name!r} has supply: plan; pass inputs from twin.planning.prepare()")
+    parts = list(_execute(inp, sc, n, seed, workers, progress))
     kpis = pd.concat([p.kpis for p in parts], ignore_index=True)
     series = pd.concat([p.series for p in parts], ignore_index=True)
     kpis.insert(0, "scenario", sc.name)
@@ -93,16 +100,16 @@ def run(loaded: LoadedScenario, replications: int | None = None, seed: int | Non
                      series.sort_values("replication", kind="stable", ignore_index=True))
 
 
-def _execute(loaded: LoadedScenario, n: int, seed: int, workers: int, progress: bool) -> Iterator[RunResult]:
-    bar = tqdm(total=n, unit="rep", desc=loaded.scenario.name, disable=not progress, leave=False)
+def _execute(inp: SimInput, scenario: Scenario, n: int, seed: int, workers: int,
+             progress: bool) -> Iterator[RunResult]:
+    bar = tqdm(total=n, unit="rep", desc=scenario.name, disable=not progress, leave=False)
     with bar:
         if workers == 1:
-            inp = compile_inputs(loaded)
             for batch in batches(n, 1):
-                yield run_batch(inp, loaded.scenario, seed, batch)
+                yield run_batch(inp, scenario, seed, batch)
                 bar.update(len(batch))
             return
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(loaded,)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(inp, scenario)) as pool:
             futures = {pool.submit(_worker_batch, seed, b): len(b) for b in batches(n, workers)}
             for fut in as_completed(futures):
                 yield fut.result()

@@ -69,7 +69,7 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     lines = net.lines[["plant", "cost_per_hour", "overtime_cost_per_hour"]]
     up = inp.line_up[first:first + 7 * weeks].reshape(weeks, 7, -1).mean(axis=1)  # (W, L) share of days up
     mtbf, mttr = inp.mtbf_hours, inp.mttr_hours
-    availability = np.where(np.isfinite(mtbf), mtbf / (mtbf + mttr), 1.0)
+    availability = 1.0 / (1.0 + mttr / mtbf)  # MTBF / (MTBF + MTTR); 1 where MTBF is infinite
     regular = up * (inp.regular_hours_per_day * 7 * availability)
     overtime = up * (inp.overtime_hours_per_day * 7)
     line_hours = pd.DataFrame({
@@ -168,9 +168,6 @@ def plan_schedule(plan: Plan, inp: SimInput) -> PlanSchedule:
                       where=to_hubs.sum(axis=2, keepdims=True) > 0)  # (W, P, H, S)
     make = made[:, :, None, :] * share[:, inp.line_plant]  # (W, L, H, S)
 
-    overtime = np.zeros((W, L))
-    np.add.at(overtime, (prod["period"].map(week), prod["line"].map(line_at)), prod["overtime_hours"].to_numpy())
-
     outsource = np.zeros((W, X, H, S))
     f = flows(partner_at, hub_at)
     np.add.at(outsource, (f["period"].map(week), f["origin"].map(partner_at), f["destination"].map(hub_at),
@@ -196,7 +193,7 @@ def plan_schedule(plan: Plan, inp: SimInput) -> PlanSchedule:
     for (p, k), lane in inp.material_lane.items():
         planned = material_target(use_per_day[p, k], lane.lead_time_days, inp.material_cover_days[p])
         target[p, k] = max(target[p, k], planned)
-    return PlanSchedule(first_day=inp.warmup_days, make=make, overtime_hours=overtime, outsource=outsource,
+    return PlanSchedule(first_day=inp.warmup_days, make=make, outsource=outsource,
                         transfer=transfer, release=release, consumption=consumption, material_target=target)
 
 

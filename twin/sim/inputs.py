@@ -50,13 +50,12 @@ class PlanSchedule:
     Week ``w`` starts on simulated day ``first_day + 7 w``. At its start the plan releases
     ``make`` to the lines' queues, ``outsource`` to the partners and ``transfer`` between
     hubs; the hubs then correct for what randomness changes, against the inventory
-    position the plan expects: ``position(start) + release - consumption`` (cumulative,
+    position the plan expects: ``initial + release - consumption`` (cumulative,
     consumption spread evenly over the week's days).
     """
 
     first_day: int
     make: np.ndarray            # (W, L, H, S) units each line makes for each hub
-    overtime_hours: np.ndarray  # (W, L) overtime hours the plan books on each line
     outsource: np.ndarray       # (W, X, H, S) units ordered from each partner for each hub
     transfer: np.ndarray        # (W, H, H, S) units sent from hub g (axis 1) to hub h (axis 2)
     release: np.ndarray         # (W, H, S) make + outsource + transfers in - transfers out, per hub

@@ -8,6 +8,8 @@ actors act in fixed phases, so same-day events have one documented order:
 ====================  ==========  ========================================================
 phase                 time        who
 ====================  ==========  ========================================================
+plan                  t + 0.1     (supply: plan, first day of each plan week) the weekly S&OP
+                                  review releases the plan's production, outsourcing and transfers
 production            t + 0.2     plants put away arriving materials, their lines make from
                                   their queues, on day 0 of each week they order materials,
                                   and they ship the day's output, one shipment per hub
@@ -21,6 +23,18 @@ record                t + 0.9     end-of-day inventory and backlog are written d
 Receipts are put away at the start of the receiving actor's first step of the day, so
 everything that arrives on day ``t`` is usable on day ``t`` and nothing that acts earlier
 in the day reads the receiving stock.
+
+Executing a plan (``supply: plan``): from the horizon start, lines get the plan's weekly
+production in their queues (for the hubs the plan ships it to) and work overtime only
+for what their regular hours left in the week cannot finish; partners get its outsourcing; hubs send its transfers. The hubs' policies then
+absorb what randomness changes: each review measures the hub's inventory position
+against the position the plan expects for that day (the starting stock the plan assumed,
+plus the plan's releases, less the demand the plan expects it to serve, spread evenly
+over each week) and runs its policy on that difference, as if the plan's position were
+the policy's top level (S, or r + Q): a hub behind plan orders from its usual source;
+a hub ahead of plan takes queued line work for itself off the schedule (partner
+orders stand: they are purchase orders). With demand exactly as
+forecast the twin follows the plan; warm-up weeks run on the policies alone.
 
 A shipment is not a process: it is added to its destination's inbound calendar on the
 day it will arrive, so a year of shipments costs no SimPy events (DESIGN.md §4: per-order
@@ -50,7 +64,7 @@ from twin.scenario import Scenario
 from twin.sim.demand import apply_shocks, draw_demand
 from twin.sim.inputs import POLICY_CODES, SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
 
-PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.2, 0.4, 0.6, 0.7, 0.9
+PLAN, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.1, 0.2, 0.4, 0.6, 0.7, 0.9
 _EPS = 1e-9
 
 
@@ -114,6 +128,12 @@ class Twin:
         self.transit_days = {lane.lane: lane.sample_days(rng, T) for lane in self._lanes_used()}
         self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
         self.partner_owed = np.zeros((len(inp.partners), H, S))
+        self.plan = inp.plan if scenario.supply == "plan" else None
+        if scenario.supply == "plan" and inp.plan is None:
+            raise ValueError("supply: plan needs a plan in the inputs: use twin.planning.prepare()")
+        if self.plan is not None:
+            self.cum_release = np.cumsum(self.plan.release, axis=0)
+            self.cum_consumed_before = np.cumsum(self.plan.consumption, axis=0) - self.plan.consumption
         self.hours_per_unit = np.where(np.isfinite(inp.hours_per_unit), inp.hours_per_unit, 0.0)
         self.partner_cost = np.where(np.isfinite(inp.partner_cost), inp.partner_cost, 0.0)
         # records
@@ -147,8 +167,11 @@ class Twin:
             if (inp.material_supplier == u).any():
                 env.process(self._supplier(u))
         for x in range(len(inp.partners)):
-            if ((inp.source_kind == SOURCE_PARTNER) & (inp.source_index == x)).any():
+            sourced = ((inp.source_kind == SOURCE_PARTNER) & (inp.source_index == x)).any()
+            if sourced or (self.plan is not None and self.plan.outsource[:, x].any()):
                 env.process(self._partner(x))
+        if self.plan is not None:
+            env.process(self._planner())
         env.process(self._recorder())
 
     # --- running ------------------------------------------------------------------------
@@ -212,6 +235,8 @@ class Twin:
         s_pt, S_pt = inp.reorder_point[h], inp.order_up_to[h]
         q_pt = np.where(rq, inp.order_qty[h], 1.0)  # 1 where unused, so the division below is safe
         any_rq = rq.any()
+        top = np.where(rq, s_pt + q_pt, S_pt)  # under a plan, the plan's position counts as this level
+        plan = self.plan
         kind, index = inp.source_kind[h], inp.source_index[h]
         from_plant = np.flatnonzero(kind == SOURCE_PLANT)  # these SKUs queue at the line index[s]
         by_line = (index[from_plant], from_plant)
@@ -231,6 +256,11 @@ class Twin:
             if t % review_every == 0:  # wake for the review only on review days
                 yield self._at(t, REVIEW)
                 position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
+                if plan is not None and t >= plan.first_day:
+                    ahead = position - self._planned_position(h, t)
+                    if (ahead > _EPS).any():
+                        self._cancel(h, np.maximum(ahead, 0.0))
+                    position = top + np.minimum(ahead, 0.0)
                 # base stock: up to S every review; (s,S): up to S at or below s;
                 # (r,Q): the fewest multiples of Q that lift the position above r
                 order = S_pt - position
@@ -240,6 +270,36 @@ class Twin:
                 order = np.ceil(np.maximum(order, 0.0) - _EPS)
                 if order.any():
                     self._place(h, t, order, by_line, by_partner, by_hub)
+
+    def _planned_position(self, h: int, t: int) -> np.ndarray:
+        """The inventory position the plan expects hub ``h`` to have after day ``t``'s demand."""
+        week, day = divmod(t - self.plan.first_day, 7)
+        return (self.inp.initial[h] + self.cum_release[week, h] - self.cum_consumed_before[week, h]
+                - self.plan.consumption[week, h] * (day + 1) / 7)
+
+    def _cancel(self, h: int, excess: np.ndarray) -> None:
+        """Take up to ``excess`` units per SKU of not-yet-made line work for hub ``h`` off the
+        line queues, pro rata across lines. Partner orders stand: they are purchase orders."""
+        queued = self.line_queue[:, h, :]  # a view
+        total = queued.sum(axis=0)
+        cut = np.divide(np.minimum(excess, total), total, out=np.zeros_like(total), where=total > _EPS)
+        queued *= 1.0 - cut
+        self.on_order[h] -= cut * total
+
+    def _planner(self):
+        """The weekly S&OP review: release each plan week's work at its start."""
+        plan, inp = self.plan, self.inp
+        for w in range(plan.weeks):
+            t = plan.first_day + 7 * w
+            yield self._at(t, PLAN)
+            self.line_queue += plan.make[w]
+            self.partner_owed += plan.outsource[w]
+            self.on_order += plan.make[w].sum(axis=0) + plan.outsource[w].sum(axis=0)
+            for g, h in zip(*np.nonzero(plan.transfer[w].any(axis=2))):
+                take = np.minimum(plan.transfer[w, g, h], self.onhand[g])
+                self.onhand[g] -= take
+                self.on_order[h] += take
+                self._ship(inp.hub_hub_lane[(g, h)], t, self.hub_inbound, (h,), take)
 
     def _place(self, h: int, t: int, order: np.ndarray, by_line, by_partner, by_hub) -> None:
         lines, skus = by_line
@@ -306,7 +366,14 @@ class Twin:
         working = (needed > _EPS) & (up > 0)
         if not working.any():
             return None
-        overtime = np.where(needed > 7 * regular, inp.overtime_hours_per_day[lines] * up, 0.0)
+        cap = inp.overtime_hours_per_day[lines] * up
+        if self.plan is not None and t >= self.plan.first_day:
+            # finish the week's released work by the week's end: overtime only for what the
+            # regular hours left this week cannot cover, spread over the days left
+            left = 7 - (t - self.plan.first_day) % 7
+            overtime = np.clip((needed - hours * left) / left, 0.0, cap)
+        else:  # overtime, up to its cap, while more than a week of regular work is queued
+            overtime = np.where(needed > 7 * regular, cap, 0.0)
         share = np.where(working, np.minimum(1.0, (hours + overtime) / np.where(working, needed, 1.0)), 0.0)
         use = (units * share[:, None]) @ inp.bom  # (lines, K)
         material = self.material[p]
@@ -345,7 +412,7 @@ class Twin:
         leave at dispatch time.
         """
         inp = self.inp
-        target = inp.material_target[p]
+        planned_target = self.plan.material_target[p] if self.plan is not None else None
         supplier = inp.material_supplier[p]
         lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
         for t in count():
@@ -356,6 +423,8 @@ class Twin:
                 self.material_on_order[p] -= arriving
             made = self._produce(p, t)
             if t % 7 == 0:
+                target = (planned_target if planned_target is not None and t >= self.plan.first_day
+                          else inp.material_target[p])
                 order = np.maximum(target - self.material[p] - self.material_on_order[p], 0.0)
                 order[supplier < 0] = 0.0
                 for k in np.flatnonzero(order > 0):
