@@ -43,6 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optimizer.data import PlanData
 
@@ -59,7 +60,7 @@ class Indices:
     routes: list[tuple[str, str]]                      # (line, sku)
     hpu: dict[tuple[str, str], float]
     line_plant: dict[str, str]
-    arcs: list[tuple[str, str]]                        # (lane, item) pairs that may carry flow
+    arcs: list[tuple[str, str]]                        # (lane, item) pairs with a shipment variable
     arc_lead: dict[tuple[str, str], int]               # periods from departure to arrival
     lane_kind: dict[str, tuple[str, str]]              # lane -> (origin kind, destination kind)
     into: dict[tuple[str, str], list[tuple[str, int]]]  # (site, item) -> [(lane, lead)]
@@ -69,7 +70,10 @@ class Indices:
     plant_skus: list[tuple[str, str]]                  # (plant, sku) the plant makes
     partner_skus: list[tuple[str, str]]
     market_items: list[tuple[str, str]]                # (market, sku) with demand or backlog
+    market_lane: dict[tuple[str, str], tuple[str, str, int]]  # (market, sku) -> (lane, hub, lead)
+    serves: dict[tuple[str, str], list[tuple[str, int]]]  # (hub, sku) -> [(market, lead)]
     demand: dict[tuple[str, str, int], float]
+    initial_backlog: dict[tuple[str, str], float]
     receipts: dict[tuple[str, str, int], float]
     closed: set[tuple[str, int]]
     workforce_plants: list[str]
@@ -116,6 +120,7 @@ def indices(data: PlanData) -> Indices:
 
     arcs, arc_lead, lane_kind = [], {}, {}
     into, out_of = defaultdict(list), defaultdict(list)
+    market_lane, serves = {}, defaultdict(list)
     partner_lead = data.partners["lead_periods"].to_dict()
     for lane, r in data.lanes.iterrows():
         o, d = r["origin"], r["destination"]
@@ -126,6 +131,14 @@ def indices(data: PlanData) -> Indices:
                  ("hub", "market"): wanted[d] & stocks[o]}.get((ko, kd), set())
         lead = int(r["lead_periods"]) + (int(partner_lead[o]) if ko == "partner" else 0)
         for item in sorted(items):
+            if kd == "market":  # deliveries follow from the market's demand and backlog: no variable
+                if (d, item) in market_lane:
+                    raise ValueError(f"market {d} gets {item} through two lanes ({market_lane[d, item][0]}, {lane}); "
+                                     "the plan serves each market and SKU through one lane")
+                market_lane[(d, item)] = (lane, o, lead)
+                serves[(o, item)].append((d, lead))
+                arc_lead[(lane, item)] = lead
+                continue
             arcs.append((lane, item))
             arc_lead[(lane, item)] = lead
             into[(d, item)].append((lane, lead))
@@ -141,7 +154,9 @@ def indices(data: PlanData) -> Indices:
         plant_skus=sorted((p, s) for p, ss in makes.items() for s in ss),
         partner_skus=[tuple(k) for k in data.partner_skus.index],
         market_items=sorted((m, s) for m, ss in wanted.items() for s in ss),
-        demand=demand, receipts=receipts, closed=closed,
+        market_lane=market_lane, serves=dict(serves),
+        demand=demand, initial_backlog={k: float(v) for k, v in data.initial_backlog.items()},
+        receipts=receipts, closed=closed,
         workforce_plants=[p for p in data.workforce.index if p in makes],
     )
 
@@ -151,42 +166,67 @@ def build_model(data: PlanData, elastic: bool = False) -> pyo.ConcreteModel:
     ix = indices(data)
     m = pyo.ConcreteModel(name="capacity plan")
     m.ix = ix  # plain data, not a Pyomo component: read back uses it
+    m.vd = {}  # variable name -> {index: VarData}: plain dict lookups while building
     m.T = pyo.Set(initialize=ix.T, ordered=True)
     define_production(m, ix)
     define_workforce(m, ix)
     define_shipments(m, ix)
     define_materials(m, ix)
     define_outsourcing(m, ix)
+    define_markets(m, ix, elastic)  # before the hubs: what leaves a hub is what its markets get
     define_hubs(m, ix, elastic)
-    define_markets(m, ix, elastic)
     define_costs(m, ix)
     define_objective(m, ix, elastic)
     return m
 
 
-def _sum(terms) -> pyo.Expression | float:
-    terms = list(terms)
-    return pyo.quicksum(terms) if terms else 0.0
+# Expressions are built as (constant, [(coefficient, variable)]) and handed to Pyomo as one
+# LinearExpression each: much faster than operator overloading on hundreds of thousands of
+# terms (measured in benchmarks/README.md).
+Affine = tuple[float, list]
+
+
+def _expr(constant: float, pairs: list) -> LinearExpression:
+    return LinearExpression(constant=constant, linear_coefs=[c for c, _ in pairs],
+                            linear_vars=[v for _, v in pairs])
+
+
+def _le(pairs: list, rhs: float, constant: float = 0.0):
+    return (None, _expr(constant, pairs), rhs)
+
+
+def _ge(pairs: list, rhs: float, constant: float = 0.0):
+    return (rhs, _expr(constant, pairs), None)
+
+
+def _eq(pairs: list, rhs: float, constant: float = 0.0):
+    return _expr(constant, pairs) == rhs
+
+
+def _var(m: pyo.ConcreteModel, name: str, *index, **options) -> dict:
+    """Declare a variable and return its {index: VarData} lookup (also kept in ``m.vd``)."""
+    options.setdefault("domain", pyo.NonNegativeReals)
+    setattr(m, name, pyo.Var(*index, **options))
+    m.vd[name] = lookup = dict(getattr(m, name).items())
+    return lookup
 
 
 def define_production(m: pyo.ConcreteModel, ix: Indices) -> None:
     """Regular-time and overtime production on each line, within its hours per period."""
     d = ix.data
-    m.reg = pyo.Var(ix.routes, m.T, domain=pyo.NonNegativeReals)
-    m.ot = pyo.Var(ix.routes, m.T, domain=pyo.NonNegativeReals)
+    reg = _var(m, "reg", ix.routes, m.T)
+    ot = _var(m, "ot", ix.routes, m.T)
     by_line = defaultdict(list)
     for line, sku in ix.routes:
         by_line[line].append(sku)
-    hours = d.line_hours
-    regular = hours["regular_hours"].to_dict()
-    overtime = hours["overtime_hours_max"].to_dict()
+    regular = d.line_hours["regular_hours"].to_dict()
+    overtime = d.line_hours["overtime_hours_max"].to_dict()
     labels = d.periods
     keys = [(line, t) for line in by_line for t in ix.T]
-
-    m.line_regular_hours = pyo.Constraint(keys, rule=lambda _, line, t: _sum(
-        ix.hpu[line, s] * m.reg[line, s, t] for s in by_line[line]) <= regular.get((line, labels[t]), 0.0))
-    m.line_overtime_hours = pyo.Constraint(keys, rule=lambda _, line, t: _sum(
-        ix.hpu[line, s] * m.ot[line, s, t] for s in by_line[line]) <= overtime.get((line, labels[t]), 0.0))
+    m.line_regular_hours = pyo.Constraint(keys, rule=lambda _, line, t: _le(
+        [(ix.hpu[line, s], reg[line, s, t]) for s in by_line[line]], regular.get((line, labels[t]), 0.0)))
+    m.line_overtime_hours = pyo.Constraint(keys, rule=lambda _, line, t: _le(
+        [(ix.hpu[line, s], ot[line, s, t]) for s in by_line[line]], overtime.get((line, labels[t]), 0.0)))
 
 
 def define_workforce(m: pyo.ConcreteModel, ix: Indices) -> None:
@@ -194,57 +234,81 @@ def define_workforce(m: pyo.ConcreteModel, ix: Indices) -> None:
     plants = ix.workforce_plants
     wf = ix.data.workforce
     domain = pyo.NonNegativeIntegers if ix.data.integer_workforce else pyo.NonNegativeReals
-    m.workers = pyo.Var(plants, m.T, domain=domain)
-    m.hire = pyo.Var(plants, m.T, domain=domain)
-    m.layoff = pyo.Var(plants, m.T, domain=domain)
+    workers = _var(m, "workers", plants, m.T, domain=domain)
+    hire = _var(m, "hire", plants, m.T, domain=domain)
+    layoff = _var(m, "layoff", plants, m.T, domain=domain)
+    reg, ot = m.vd["reg"], m.vd["ot"]
     routes_of = defaultdict(list)
     for line, sku in ix.routes:
         routes_of[ix.line_plant[line]].append((line, sku))
 
     def balance(_, p, t):
-        before = m.workers[p, t - 1] if t > 0 else float(wf.at[p, "workers_initial"])
-        return m.workers[p, t] == before + m.hire[p, t] - m.layoff[p, t]
+        pairs = [(1.0, workers[p, t]), (-1.0, hire[p, t]), (1.0, layoff[p, t])]
+        if t > 0:
+            return _eq(pairs + [(-1.0, workers[p, t - 1])], 0.0)
+        return _eq(pairs, float(wf.at[p, "workers_initial"]))
 
-    def regular(_, p, t):
-        return (_sum(ix.hpu[r] * m.reg[r + (t,)] for r in routes_of[p])
-                <= float(wf.at[p, "hours_per_worker"]) * m.workers[p, t])
-
-    def overtime(_, p, t):
-        return (_sum(ix.hpu[r] * m.ot[r + (t,)] for r in routes_of[p])
-                <= float(wf.at[p, "overtime_hours_per_worker_max"]) * m.workers[p, t])
+    def hours(var: dict, per_worker: str):
+        return lambda _, p, t: _le([(ix.hpu[r], var[r + (t,)]) for r in routes_of[p]]
+                                   + [(-float(wf.at[p, per_worker]), workers[p, t])], 0.0)
 
     m.workforce_balance = pyo.Constraint(plants, m.T, rule=balance)
-    m.workforce_regular_hours = pyo.Constraint(plants, m.T, rule=regular)
-    m.workforce_overtime_hours = pyo.Constraint(plants, m.T, rule=overtime)
+    m.workforce_regular_hours = pyo.Constraint(plants, m.T, rule=hours(reg, "hours_per_worker"))
+    m.workforce_overtime_hours = pyo.Constraint(plants, m.T, rule=hours(ot, "overtime_hours_per_worker_max"))
 
 
 def define_shipments(m: pyo.ConcreteModel, ix: Indices) -> None:
     """Units (or materials) leaving on each lane in each period, within lane capacity."""
     closed = ix.closed
-    m.ship = pyo.Var(ix.arcs, m.T, domain=pyo.NonNegativeReals,
-                     bounds=lambda _, lane, item, t: (0.0, 0.0 if (lane, t) in closed else None))
+    ship = _var(m, "ship", ix.arcs, m.T,
+                bounds=lambda _, lane, item, t: (0.0, 0.0 if (lane, t) in closed else None))
     cap = ix.data.lanes["capacity_units_per_period"].astype(float)
     limited = [lane for lane, c in cap.items() if np.isfinite(c)]
     items = defaultdict(list)
     for lane, item in ix.arcs:
         items[lane].append(item)
     keys = [(lane, t) for lane in limited if items[lane] for t in ix.T if (lane, t) not in closed]
-    m.lane_capacity = pyo.Constraint(keys, rule=lambda _, lane, t: _sum(
-        m.ship[lane, i, t] for i in items[lane]) <= float(cap[lane]))
+    m.lane_capacity = pyo.Constraint(keys, rule=lambda _, lane, t: _le(
+        [(1.0, ship[lane, i, t]) for i in items[lane]], float(cap[lane])))
 
 
-def _arrivals(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int):
-    return (m.ship[lane, item, t - lead] for lane, lead in ix.into.get((site, item), ()) if t - lead >= 0)
+def _arrivals(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int) -> list:
+    ship = m.vd["ship"]
+    return [(1.0, ship[lane, item, t - lead]) for lane, lead in ix.into.get((site, item), ()) if t - lead >= 0]
 
 
-def _departures(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int):
-    return (m.ship[lane, item, t] for lane in ix.out_of.get((site, item), ()))
+def _departures(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int) -> Affine:
+    """What leaves ``site`` in period ``t``: shipments, and deliveries reaching its markets at t + lead."""
+    ship = m.vd["ship"]
+    constant, pairs = 0.0, [(1.0, ship[lane, item, t]) for lane in ix.out_of.get((site, item), ())]
+    for market, lead in ix.serves.get((site, item), ()):
+        if t + lead <= ix.last:
+            c, p = _delivered(m, ix, market, item, t + lead)
+            constant += c
+            pairs += p
+    return constant, pairs
+
+
+def _delivered(m: pyo.ConcreteModel, ix: Indices, market: str, sku: str, t: int) -> Affine:
+    """Units delivered to ``market`` in period ``t``: demand + backlog[t-1] - backlog[t] in a
+    backorder market, demand - lost[t] in a lost-sales market."""
+    demand = ix.demand.get((market, sku, t), 0.0)
+    lost, backlog = m.vd["lost"], m.vd["backlog"]
+    if (market, sku, t) in lost:
+        return demand, [(-1.0, lost[market, sku, t])]
+    pairs = [(-1.0, backlog[market, sku, t])]
+    if t > 0:
+        pairs.append((1.0, backlog[market, sku, t - 1]))
+    else:
+        demand += ix.initial_backlog.get((market, sku), 0.0)
+    return demand, pairs
 
 
 def define_materials(m: pyo.ConcreteModel, ix: Indices) -> None:
     """Materials at plants: bought within supplier capacity, used through the BOM."""
     d = ix.data
-    m.material_stock = pyo.Var(ix.plant_materials, m.T, domain=pyo.NonNegativeReals)
+    stock = _var(m, "material_stock", ix.plant_materials, m.T)
+    reg, ot = m.vd["reg"], m.vd["ot"]
     initial = d.material_stock.to_dict()
     bom = defaultdict(list)  # sku -> [(material, qty)]
     for (sku, material), q in d.bom.items():
@@ -255,49 +319,63 @@ def define_materials(m: pyo.ConcreteModel, ix: Indices) -> None:
             use[(ix.line_plant[line], material)].append((line, sku, q))
 
     def balance(_, p, k, t):
-        before = m.material_stock[p, k, t - 1] if t > 0 else initial.get((p, k), 0.0)
-        used = _sum(q * (m.reg[line, s, t] + m.ot[line, s, t]) for line, s, q in use[(p, k)])
-        return (m.material_stock[p, k, t] == before + ix.receipts.get((p, k, t), 0.0)
-                + _sum(_arrivals(m, ix, p, k, t)) - used)
+        # stock[t] - stock[t-1] - arrivals + use = receipts (+ initial stock in the first period)
+        pairs = [(1.0, stock[p, k, t])] + [(-c, v) for c, v in _arrivals(m, ix, p, k, t)]
+        for line, s, q in use[(p, k)]:
+            pairs += [(q, reg[line, s, t]), (q, ot[line, s, t])]
+        rhs = ix.receipts.get((p, k, t), 0.0)
+        if t > 0:
+            pairs.append((-1.0, stock[p, k, t - 1]))
+        else:
+            rhs += initial.get((p, k), 0.0)
+        return _eq(pairs, rhs)
 
     m.material_balance = pyo.Constraint(ix.plant_materials, m.T, rule=balance)
     capacity = d.supply.to_dict()
     keys = [(u, k, t) for (u, k), c in capacity.items() for t in ix.T if ix.out_of.get((u, k)) and np.isfinite(c)]
-    m.supplier_capacity = pyo.Constraint(keys, rule=lambda _, u, k, t: _sum(
-        _departures(m, ix, u, k, t)) <= float(capacity[u, k]))
+    m.supplier_capacity = pyo.Constraint(keys, rule=lambda _, u, k, t: _le(
+        _departures(m, ix, u, k, t)[1], float(capacity[u, k])))
 
 
 def define_outsourcing(m: pyo.ConcreteModel, ix: Indices) -> None:
     """Units ordered from partners in each period, within their capacity, shipped to hubs."""
     d = ix.data
-    m.out = pyo.Var(ix.partner_skus, m.T, domain=pyo.NonNegativeReals)
+    out = _var(m, "out", ix.partner_skus, m.T)
     skus = defaultdict(list)
     for x, s in ix.partner_skus:
         skus[x].append(s)
-    m.partner_output = pyo.Constraint(ix.partner_skus, m.T, rule=lambda _, x, s, t: m.out[x, s, t] == _sum(
-        _departures(m, ix, x, s, t)))
+    m.partner_output = pyo.Constraint(ix.partner_skus, m.T, rule=lambda _, x, s, t: _eq(
+        [(1.0, out[x, s, t])] + [(-c, v) for c, v in _departures(m, ix, x, s, t)[1]], 0.0))
     cap = d.partners["capacity_units_per_period"].to_dict()
     partners = [x for x in d.partners.index if skus[x] and np.isfinite(cap[x])]
-    m.partner_capacity = pyo.Constraint(partners, m.T, rule=lambda _, x, t: _sum(
-        m.out[x, s, t] for s in skus[x]) <= float(cap[x]))
+    m.partner_capacity = pyo.Constraint(partners, m.T, rule=lambda _, x, t: _le(
+        [(1.0, out[x, s, t]) for s in skus[x]], float(cap[x])))
 
 
 def define_hubs(m: pyo.ConcreteModel, ix: Indices, elastic: bool) -> None:
     """What plants make goes to hubs; hub stock balances arrivals and departures."""
     d = ix.data
+    reg, ot = m.vd["reg"], m.vd["ot"]
     makers = defaultdict(list)  # (plant, sku) -> lines
     for line, sku in ix.routes:
         makers[(ix.line_plant[line], sku)].append(line)
-    m.plant_output = pyo.Constraint(ix.plant_skus, m.T, rule=lambda _, p, s, t: _sum(
-        m.reg[line, s, t] + m.ot[line, s, t] for line in makers[(p, s)]) == _sum(_departures(m, ix, p, s, t)))
-    m.inv = pyo.Var(ix.hub_items, m.T, domain=pyo.NonNegativeReals)
+    m.plant_output = pyo.Constraint(ix.plant_skus, m.T, rule=lambda _, p, s, t: _eq(
+        [pair for line in makers[(p, s)] for pair in ((1.0, reg[line, s, t]), (1.0, ot[line, s, t]))]
+        + [(-c, v) for c, v in _departures(m, ix, p, s, t)[1]], 0.0))
+    inv = _var(m, "inv", ix.hub_items, m.T)
     stock = d.hub_stock
     initial = stock["initial_units"].to_dict()
 
     def balance(_, h, s, t):
-        before = m.inv[h, s, t - 1] if t > 0 else initial[h, s]
-        return (m.inv[h, s, t] == before + ix.receipts.get((h, s, t), 0.0) + _sum(_arrivals(m, ix, h, s, t))
-                - _sum(_departures(m, ix, h, s, t)))
+        # inv[t] - inv[t-1] - arrivals + departures = receipts (+ initial stock in the first period)
+        out_constant, out_pairs = _departures(m, ix, h, s, t)
+        pairs = [(1.0, inv[h, s, t])] + [(-c, v) for c, v in _arrivals(m, ix, h, s, t)] + out_pairs
+        rhs = ix.receipts.get((h, s, t), 0.0) - out_constant
+        if t > 0:
+            pairs.append((-1.0, inv[h, s, t - 1]))
+        else:
+            rhs += initial[h, s]
+        return _eq(pairs, rhs)
 
     m.hub_balance = pyo.Constraint(ix.hub_items, m.T, rule=balance)
     skus = defaultdict(list)
@@ -305,50 +383,86 @@ def define_hubs(m: pyo.ConcreteModel, ix: Indices, elastic: bool) -> None:
         skus[h].append(s)
     capacity = d.hubs["storage_capacity_units"].to_dict()
     hubs = [h for h in d.hubs.index if skus[h]]
-    m.storage_excess = pyo.Var(hubs, m.T, domain=pyo.NonNegativeReals, bounds=(0.0, None if elastic else 0.0))
-    m.storage = pyo.Constraint(hubs, m.T, rule=lambda _, h, t: _sum(
-        m.inv[h, s, t] for s in skus[h]) - m.storage_excess[h, t] <= float(capacity[h]))
+    excess = _var(m, "storage_excess", hubs, m.T, bounds=(0.0, None if elastic else 0.0))
+    m.storage = pyo.Constraint(hubs, m.T, rule=lambda _, h, t: _le(
+        [(1.0, inv[h, s, t]) for s in skus[h]] + [(-1.0, excess[h, t])], float(capacity[h])))
     safety = stock["safety_stock_units"].to_dict()
     guarded = [k for k in ix.hub_items if safety[k] > 0]
-    m.below_safety = pyo.Var(guarded, m.T, domain=pyo.NonNegativeReals)
-    m.safety_floor = pyo.Constraint(guarded, m.T, rule=lambda _, h, s, t:
-                                    m.inv[h, s, t] + m.below_safety[h, s, t] >= float(safety[h, s]))
+    below = _var(m, "below_safety", guarded, m.T)
+    m.safety_floor = pyo.Constraint(guarded, m.T, rule=lambda _, h, s, t: _ge(
+        [(1.0, inv[h, s, t]), (1.0, below[h, s, t])], float(safety[h, s])))
     ending = stock["ending_min_units"].to_dict()
     targets = [k for k in ix.hub_items if ending[k] > 0]
-    m.ending_short = pyo.Var(targets, domain=pyo.NonNegativeReals, bounds=(0.0, None if elastic else 0.0))
-    m.ending_inventory = pyo.Constraint(targets, rule=lambda _, h, s:
-                                        m.inv[h, s, ix.last] + m.ending_short[h, s] >= float(ending[h, s]))
+    short = _var(m, "ending_short", targets, bounds=(0.0, None if elastic else 0.0))
+    m.ending_inventory = pyo.Constraint(targets, rule=lambda _, h, s: _ge(
+        [(1.0, inv[h, s, ix.last]), (1.0, short[h, s])], float(ending[h, s])))
 
 
 def define_markets(m: pyo.ConcreteModel, ix: Indices, elastic: bool) -> None:
-    """Demand is delivered, backordered (backorder markets) or lost (lost-sales markets)."""
+    """Demand is delivered, backordered (backorder markets) or lost (lost-sales markets).
+
+    Deliveries are not variables: they are what demand and backlog leave (see
+    :func:`_delivered`), so a lost-sales market needs only the bound
+    ``0 <= lost <= demand`` and a backorder market one row per period, ``delivered >= 0``.
+    In a period where nothing can arrive (before the lane's lead time, or its departure
+    period closed), nothing is delivered.
+    """
     d = ix.data
     backorder = d.markets["backorder"].to_dict()
     owed = [k for k in ix.market_items if backorder[k[0]]]
     lose = [k for k in ix.market_items if not backorder[k[0]]]
-    m.backlog = pyo.Var(owed, m.T, domain=pyo.NonNegativeReals)
-    m.lost = pyo.Var(lose, m.T, domain=pyo.NonNegativeReals)
-    initial = d.initial_backlog.to_dict()
-    owed_set = set(owed)
 
-    def balance(_, mk, s, t):
-        delivered = _sum(_arrivals(m, ix, mk, s, t))
+    def unreachable(mk: str, s: str, t: int) -> bool:
+        route = ix.market_lane.get((mk, s))
+        return route is None or t < route[2] or (route[0], t - route[2]) in ix.closed
+
+    def lost_bounds(_, mk, s, t):
         demand = ix.demand.get((mk, s, t), 0.0)
-        if (mk, s) in owed_set:
-            before = m.backlog[mk, s, t - 1] if t > 0 else initial.get((mk, s), 0.0)
-            return delivered == demand + before - m.backlog[mk, s, t]
-        return delivered == demand - m.lost[mk, s, t]
+        return (demand, demand) if unreachable(mk, s, t) else (0.0, demand)
 
-    m.market_balance = pyo.Constraint(ix.market_items, m.T, rule=balance)
+    backlog = _var(m, "backlog", owed, m.T)
+    _var(m, "lost", lose, m.T, bounds=lost_bounds)
+
+    def delivered(_, mk, s, t):
+        constant, pairs = _delivered(m, ix, mk, s, t)
+        return _eq(pairs, -constant) if unreachable(mk, s, t) else _ge(pairs, -constant)
+
+    m.market_delivered = pyo.Constraint(owed, m.T, rule=delivered)
+    cap = d.lanes["capacity_units_per_period"].astype(float).to_dict()
+    by_lane = defaultdict(list)
+    for (mk, s), (lane, _, lead) in ix.market_lane.items():
+        if np.isfinite(cap[lane]):
+            by_lane[lane].append((mk, s, lead))
+
+    def lane_capacity(_, lane, t):
+        parts = [_delivered(m, ix, mk, s, t + lead) for mk, s, lead in by_lane[lane] if t + lead <= ix.last]
+        return _le([pair for _, pairs in parts for pair in pairs], cap[lane] - sum(c for c, _ in parts))
+
+    m.market_lane_capacity = pyo.Constraint([(lane, t) for lane in by_lane for t in ix.T], rule=lane_capacity)
     cleared = owed if d.clear_backlog_at_end else []
-    m.backlog_left = pyo.Var(cleared, domain=pyo.NonNegativeReals, bounds=(0.0, None if elastic else 0.0))
-    m.backlog_cleared = pyo.Constraint(cleared, rule=lambda _, mk, s:
-                                       m.backlog[mk, s, ix.last] - m.backlog_left[mk, s] <= 0.0)
+    left = _var(m, "backlog_left", cleared, bounds=(0.0, None if elastic else 0.0))
+    m.backlog_cleared = pyo.Constraint(cleared, rule=lambda _, mk, s: _le(
+        [(1.0, backlog[mk, s, ix.last]), (-1.0, left[mk, s])], 0.0))
+
+
+def _terms(pairs) -> Affine:
+    """(coefficient, term) pairs as (constant, [(coefficient, variable)]); a term is a
+    variable or an :data:`Affine` delivery from :func:`_delivered`."""
+    constant, linear = 0.0, []
+    for c, term in pairs:
+        if isinstance(term, tuple):
+            constant += c * term[0]
+            linear.extend((c * k, v) for k, v in term[1])
+        else:
+            linear.append((c, term))
+    return constant, linear
 
 
 def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
-    """One expression per cost kind (:data:`COST_KINDS`), for the objective and the breakdown."""
+    """Cost terms per kind (:data:`COST_KINDS`) and the revenue, kept as :data:`Affine` so
+    the objective is built once and the cost breakdown is read back as dot products."""
     d = ix.data
+    v = m.vd
     lines, skus, stock = d.lines, d.skus, d.hub_stock
     material_cost = d.materials.to_dict()
     lane_cost = d.lanes["cost_per_unit"].to_dict()
@@ -357,43 +471,49 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
     hold = stock["holding_cost_per_unit_period"].to_dict()
     backlog_cost = skus["backlog_cost_per_unit_period"].to_dict()
     lost_cost = skus["lost_sale_cost_per_unit"].to_dict()
+    price = skus["price_per_unit"].to_dict()
     ratio = d.safety_shortfall_cost_ratio
     T = ix.T
+    regular_rate = {r: ix.hpu[r] * float(lines.at[r[0], "cost_per_hour"]) for r in ix.routes}
+    overtime_rate = {r: ix.hpu[r] * float(lines.at[r[0], "overtime_cost_per_hour"]) for r in ix.routes}
     material_arcs = [a for a in ix.arcs if ix.lane_kind[a[0]] == ("supplier", "plant")]
-    terms = {
-        "materials": (material_cost[k] * m.ship[lane, k, t] for lane, k in material_arcs for t in T),
-        "regular_time": [*(ix.hpu[r] * float(lines.at[r[0], "cost_per_hour"]) * m.reg[r + (t,)]
-                           for r in ix.routes for t in T),
-                         *(float(wf.at[p, "cost_per_worker_period"]) * m.workers[p, t]
+    deliveries = [(mk, s, t, lane) for (mk, s), (lane, _, _) in ix.market_lane.items() for t in T]
+    pairs = {
+        "materials": ((material_cost[k], v["ship"][lane, k, t]) for lane, k in material_arcs for t in T),
+        "regular_time": [*((regular_rate[r], v["reg"][r + (t,)]) for r in ix.routes for t in T),
+                         *((float(wf.at[p, "cost_per_worker_period"]), v["workers"][p, t])
                            for p in ix.workforce_plants for t in T)],
-        "overtime": (ix.hpu[r] * float(lines.at[r[0], "overtime_cost_per_hour"]) * m.ot[r + (t,)]
-                     for r in ix.routes for t in T),
-        "outsourcing": (partner_cost[k] * m.out[k + (t,)] for k in ix.partner_skus for t in T),
-        "transport": (lane_cost[lane] * m.ship[lane, item, t] for lane, item in ix.arcs for t in T
-                      if lane_cost[lane]),
-        "holding": (hold[k] * m.inv[k + (t,)] for k in ix.hub_items for t in T if hold[k]),
-        "safety_shortfall": (ratio * backlog_cost[k[1]] * m.below_safety[k] for k in m.below_safety),
-        "backlog": (backlog_cost[k[1]] * m.backlog[k] for k in m.backlog),
+        "overtime": ((overtime_rate[r], v["ot"][r + (t,)]) for r in ix.routes for t in T),
+        "outsourcing": ((partner_cost[k], v["out"][k + (t,)]) for k in ix.partner_skus for t in T),
+        "transport": [*((lane_cost[lane], v["ship"][lane, item, t]) for lane, item in ix.arcs for t in T
+                        if lane_cost[lane]),
+                      *((lane_cost[lane], _delivered(m, ix, mk, s, t)) for mk, s, t, lane in deliveries
+                        if lane_cost[lane])],
+        "holding": ((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
+        "safety_shortfall": ((ratio * backlog_cost[k[1]], x) for k, x in v["below_safety"].items()),
+        "backlog": ((backlog_cost[k[1]], x) for k, x in v["backlog"].items()),
         # backlog still open at the end of the horizon is, for the plan, a lost sale
-        "lost_sales": [*(lost_cost[k[1]] * m.lost[k] for k in m.lost),
-                       *(lost_cost[s] * m.backlog[mk, s, ix.last] for mk, s in ix.market_items
-                         if (mk, s, ix.last) in m.backlog)],
-        "hiring": (float(wf.at[k[0], "hire_cost_per_worker"]) * m.hire[k] for k in m.hire),
-        "layoffs": (float(wf.at[k[0], "layoff_cost_per_worker"]) * m.layoff[k] for k in m.layoff),
+        "lost_sales": [*((lost_cost[k[1]], x) for k, x in v["lost"].items()),
+                       *((lost_cost[k[1]], x) for k, x in v["backlog"].items() if k[2] == ix.last)],
+        "hiring": ((float(wf.at[k[0], "hire_cost_per_worker"]), x) for k, x in v["hire"].items()),
+        "layoffs": ((float(wf.at[k[0], "layoff_cost_per_worker"]), x) for k, x in v["layoff"].items()),
     }
-    m.cost = pyo.Expression(COST_KINDS, rule=lambda _, kind: _sum(terms[kind]))
-    price = skus["price_per_unit"].to_dict()
-    m.revenue = pyo.Expression(expr=_sum(
-        price[s] * m.ship[lane, s, t] for lane, s in ix.arcs if ix.lane_kind[lane][1] == "market" for t in T))
+    m.cost_terms = {kind: _terms(pairs[kind]) for kind in COST_KINDS}
+    m.revenue_terms = _terms((price[s], _delivered(m, ix, mk, s, t)) for mk, s, t, _ in deliveries)
 
 
 def define_objective(m: pyo.ConcreteModel, ix: Indices, elastic: bool) -> None:
     """Minimise cost, or maximise margin; the elastic model minimises requirement slack only."""
     if elastic:
-        slack = [*m.storage_excess.values(), *m.ending_short.values(), *m.backlog_left.values()]
-        m.objective = pyo.Objective(expr=_sum(slack), sense=pyo.minimize)
-    elif ix.data.objective == "margin":
-        costs = _sum(m.cost[k] for k in COST_KINDS if k != "lost_sales")
-        m.objective = pyo.Objective(expr=m.revenue - costs, sense=pyo.maximize)
+        slack = [*m.vd["storage_excess"].values(), *m.vd["ending_short"].values(), *m.vd["backlog_left"].values()]
+        m.objective = pyo.Objective(expr=_expr(0.0, [(1.0, x) for x in slack]), sense=pyo.minimize)
+        return
+    kinds = [k for k in COST_KINDS if not (ix.data.objective == "margin" and k == "lost_sales")]
+    constant = sum(m.cost_terms[k][0] for k in kinds)
+    pairs = [p for k in kinds for p in m.cost_terms[k][1]]
+    if ix.data.objective == "margin":
+        revenue_constant, revenue_pairs = m.revenue_terms
+        pairs = [(-c, x) for c, x in pairs] + revenue_pairs
+        m.objective = pyo.Objective(expr=_expr(revenue_constant - constant, pairs), sense=pyo.maximize)
     else:
-        m.objective = pyo.Objective(expr=_sum(m.cost[k] for k in COST_KINDS), sense=pyo.minimize)
+        m.objective = pyo.Objective(expr=_expr(constant, pairs), sense=pyo.minimize)

@@ -8,8 +8,11 @@ the shadow values of line hours and partner capacity, and a ranked bottleneck li
 
 from __future__ import annotations
 
+import gc
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -67,6 +70,20 @@ class Plan:
                     seconds=self.seconds, model_size=self.size, warnings=self.warnings)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the garbage collector. Building a model creates hundreds of thousands of small
+    Pyomo objects and no cyclic garbage; the collector's repeated scans of them cost more
+    than the build itself (reference plan: 2.0 s build with, 0.8 s without)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def make_plan(data: PlanData, options: SolverOptions = SolverOptions(), partner_savings: bool = True) -> Plan:
     """Build, solve and read back the capacity plan of ``data``.
 
@@ -90,6 +107,11 @@ def make_plan(data: PlanData, options: SolverOptions = SolverOptions(), partner_
     PlanTimeLimitWarning
         When the time limit stopped HiGHS before optimality; the best plan found is returned.
     """
+    with gc_paused():
+        return _make_plan(data, options, partner_savings)
+
+
+def _make_plan(data: PlanData, options: SolverOptions, partner_savings: bool) -> Plan:
     started = time.perf_counter()
     model = build_model(data)
     build = time.perf_counter() - started
@@ -213,36 +235,40 @@ def read_back(model: pyo.ConcreteModel, solution: Solution) -> Plan:
 
     markets = pd.DataFrame([(mk, s, labels[t]) for mk, s in ix.market_items for t in ix.T],
                            columns=["market", "sku", "period"])
-    key = list(zip(markets["market"], markets["sku"], [order[p] for p in markets["period"]]))
+    key = [(mk, s, t) for mk, s in ix.market_items for t in ix.T]
     markets["demand_units"] = [ix.demand.get(k, 0.0) for k in key]
-    into_market = shipments[shipments["destination"].isin(d.markets.index)]
-    delivered = into_market.groupby(["destination", "item", "arrival_period"])["units"].sum().to_dict()
-    markets["delivered_units"] = [delivered.get((mk, s, p), 0.0)
-                                  for mk, s, p in zip(markets["market"], markets["sku"], markets["period"])]
     backlog = solution.var(model.backlog).to_dict()
     lost = solution.var(model.lost).to_dict()
     markets["backlog_units"] = [backlog.get(k, 0.0) for k in key]
     markets["lost_units"] = [lost.get(k, 0.0) for k in key]
+    before = [backlog.get((mk, s, t - 1), 0.0) if t > 0 else ix.initial_backlog.get((mk, s), 0.0)
+              if (mk, s, t) in backlog else 0.0 for mk, s, t in key]
+    markets["delivered_units"] = (markets["demand_units"] + np.asarray(before) - markets["backlog_units"]
+                                  - markets["lost_units"]).clip(lower=0.0)
+    markets = markets[["market", "sku", "period", "demand_units", "delivered_units", "backlog_units", "lost_units"]]
+    route = [ix.market_lane.get((mk, s)) for mk, s, _ in key]
+    sent = [(r[0], r[1], mk, s, labels[t - r[2]], labels[t], u) for (mk, s, t), r, u
+            in zip(key, route, markets["delivered_units"]) if r is not None and u > _TOL]
+    shipments = pd.concat([shipments, pd.DataFrame(sent, columns=["lane", "origin", "destination", "item", "period",
+                                                                  "arrival_period", "units"])], ignore_index=True)
 
     workforce = _frame(solution.var(model.workers), ["plant", "period"], "workers", labels)
     workforce["hired"] = solution.var(model.hire).to_numpy()
     workforce["laid_off"] = solution.var(model.layoff).to_numpy()
 
-    costs = pd.Series({k: _value(model.cost[k], solution) for k in COST_KINDS}, name="cost")
+    costs = pd.Series({k: _value(model.cost_terms[k], solution) for k in COST_KINDS}, name="cost")
     return Plan(status=solution.status, objective=d.objective, objective_value=solution.objective, costs=costs,
-                revenue=_value(model.revenue, solution), production=production, lines=lines,
+                revenue=_value(model.revenue_terms, solution), production=production, lines=lines,
                 outsourcing=outsourcing, partners=partners, shipments=shipments, inventory=inventory,
                 materials=materials, markets=markets, workforce=workforce, bottlenecks=pd.DataFrame(),
                 size=solution.size, seconds=dict(solution.seconds), warnings=list(solution.warnings))
 
 
-def _value(expression, solution: Solution) -> float:
-    """Evaluate a linear Pyomo expression at the solution, without writing values into the model."""
-    from pyomo.repn import generate_standard_repn
-
-    repn = generate_standard_repn(expression.expr if hasattr(expression, "expr") else expression, compute_values=True)
-    return float(repn.constant + sum(c * solution.values.get(id(v), 0.0)
-                                     for c, v in zip(repn.linear_coefs, repn.linear_vars)))
+def _value(terms: tuple[float, list], solution: Solution) -> float:
+    """``constant + sum(c * v)`` at the solution."""
+    constant, pairs = terms
+    values = solution.values
+    return float(constant + sum(c * values.get(id(v), 0.0) for c, v in pairs))
 
 
 def _partner_savings(data: PlanData, plan: Plan, options: SolverOptions) -> dict[str, float]:

@@ -71,3 +71,21 @@ def line_table(summary: pd.DataFrame) -> pd.DataFrame:
         "_sort": lines[("mean", "utilisation")].to_numpy(),
     })
     return out.sort_values(["scenario", "_sort"], ascending=[True, False]).drop(columns="_sort").reset_index(drop=True)
+
+
+COST_LABELS = {
+    "materials": "Materials", "regular_time": "Regular time", "overtime": "Overtime", "outsourcing": "Outsourcing",
+    "transport": "Transport", "holding": "Holding", "safety_shortfall": "Below safety stock (penalty)",
+    "backlog": "Backlog (penalty)", "lost_sales": "Lost sales (penalty)", "hiring": "Hiring", "layoffs": "Layoffs",
+}
+
+
+def cost_table(costs: pd.Series, revenue: float) -> pd.DataFrame:
+    """A plan's cost breakdown a planner can paste: kind, cost, share of the total; then
+    the total, the revenue of the delivered units and the margin. Zero lines are left out."""
+    total = float(costs.sum())
+    rows = [(COST_LABELS.get(k, k), v, v / total if total else 0.0) for k, v in costs.items() if abs(v) >= 0.5]
+    rows += [("Total cost", total, 1.0), ("Revenue (planned deliveries)", revenue, None),
+             ("Margin", revenue - total, None)]
+    return pd.DataFrame({"Cost": [r[0] for r in rows], "$": [f"{r[1]:,.0f}" for r in rows],
+                         "share": ["" if r[2] is None else f"{r[2]:.1%}" for r in rows]})

@@ -16,9 +16,13 @@ EXIT_BAD_INPUT = 2
 DESCRIPTION = """\
 sop-twin: a digital twin of a manufacturing supply chain for S&OP.
 
-  twin validate scenarios/*.yaml             check scenario files and their networks
-  twin run scenarios/baseline.yaml --out out  simulate replications, write KPIs with 95% intervals
+  twin validate scenarios/*.yaml              check scenario files and their networks
+  twin plan scenarios/baseline.yaml --out out  make the capacity plan (LP): production, overtime,
+                                               outsourcing, shipments, costs, bottlenecks
+  twin run scenarios/baseline.yaml --out out   plan, then simulate replications of the plan and
+                                               write KPIs with 95% intervals
 """
+EXIT_NO_PLAN = 3
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -36,6 +40,59 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _prepare(args: argparse.Namespace, loaded):
+    """Compile the scenario and, for supply: plan, make its plan (solver options from the command line)."""
+    import warnings
+
+    from optimizer import PlanTimeLimitWarning
+    from twin.planning import prepare, solver_options
+
+    options = solver_options(loaded.scenario.planning, time_limit_seconds=args.time_limit, threads=args.threads,
+                             gap=args.gap, algorithm=args.algorithm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlanTimeLimitWarning)  # printed below, as a planner reads it
+        inp, plan = prepare(loaded, options)
+    for message in plan.warnings if plan is not None else ():
+        print(f"warning: {message}", file=sys.stderr)
+    return inp, plan
+
+
+def _print_plan(plan, name: str, top: int = 5) -> None:
+    from reports.summary import cost_table
+
+    s, size = plan.seconds, plan.size
+    print(f"{name}: plan {plan.status} in {sum(s.values()):.1f} s (build {s['build']:.1f} s, to HiGHS "
+          f"{s['to_solver']:.1f} s, solve {s['solve']:.1f} s, read back {s['read_back']:.1f} s); "
+          f"{size['rows']:,} rows x {size['columns']:,} columns, {size['nonzeros']:,} non-zeros\n")
+    print(cost_table(plan.costs, plan.revenue).to_string(index=False))
+    if len(plan.bottlenecks):
+        print(f"\nBottlenecks, most valuable first ({min(top, len(plan.bottlenecks))} of {len(plan.bottlenecks)}):")
+        for text in plan.bottlenecks["text"].head(top):
+            print(f"  - {text}")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from twin.results import write_plan
+    from twin.scenario import load_scenario
+
+    loaded = load_scenario(args.scenario)
+    loaded = _with_supply(loaded, "plan")
+    _, plan = _prepare(args, loaded)
+    out = Path(args.out or Path("out") / "plan" / Path(args.scenario).stem)
+    write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(args.scenario),
+                               sop_twin=version("sop-twin")))
+    if not args.quiet:
+        _print_plan(plan, loaded.scenario.name, top=args.top)
+        print(f"\nPlan in {out}/ (summary.json, costs.csv, bottlenecks.csv, production.csv, lines.csv, ...)")
+    return 0
+
+
+def _with_supply(loaded, supply: str):
+    from dataclasses import replace
+
+    return replace(loaded, scenario=loaded.scenario.model_copy(update={"supply": supply}))
+
+
 def _run(args: argparse.Namespace) -> int:
     from reports.summary import headline_table, line_table
     from twin.montecarlo import run
@@ -43,24 +100,29 @@ def _run(args: argparse.Namespace) -> int:
     from twin.scenario import load_scenario
 
     loaded = load_scenario(args.scenario)
+    started = time.perf_counter()
+    inp, plan = _prepare(args, loaded)
+    if plan is not None and not args.quiet:
+        _print_plan(plan, loaded.scenario.name, top=3)
+        print()
     mc = loaded.scenario.montecarlo
     n, seed = args.replications or mc.replications, mc.seed if args.seed is None else args.seed
     workers = args.workers or os.cpu_count() or 1
     progress = not args.quiet and sys.stderr.isatty()
-    started = time.perf_counter()
-    result = run(loaded, n, seed, workers, progress=progress)
+    result = run(loaded, n, seed, workers, progress=progress, inp=inp)
     seconds = time.perf_counter() - started
     out = Path(args.out or Path("out") / Path(args.scenario).stem)
-    meta = dict(scenario=loaded.scenario.name, scenario_file=str(args.scenario), replications=n, seed=seed,
-                workers=workers, seconds=round(seconds, 3), sop_twin=version("sop-twin"))
-    summary = write_run(out, result, meta)
+    meta = dict(scenario=loaded.scenario.name, scenario_file=str(args.scenario), supply=loaded.scenario.supply,
+                replications=n, seed=seed, workers=workers, seconds=round(seconds, 3), sop_twin=version("sop-twin"))
+    summary = write_run(out, result, meta, plan)
     if not args.quiet:
         table = headline_table(summary).drop(columns="scenario")
         print(f"{loaded.scenario.name}: {n} replications, seed {seed}, {seconds:.1f} s on {workers} worker(s)\n")
         print(table.to_string(index=False))
         print("\nLines, busiest first (utilisation = hours worked / regular hours available):\n")
         print(line_table(summary).drop(columns="scenario").to_string(index=False))
-        print(f"\nResults in {out}/ (kpis.csv, summary.csv, results/*.parquet)")
+        print(f"\nResults in {out}/ (kpis.csv, summary.csv, results/*.parquet"
+              + (", plan/)" if plan is not None else ")"))
     return 0
 
 
@@ -77,10 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
     p.set_defaults(func=_validate)
 
-    p = sub.add_parser("run", help="simulate replications of a scenario and write its KPIs",
-                       description="Simulate replications of one scenario on local worker processes, print "
-                                   "the headline KPIs with 95%% confidence intervals and write tidy results "
-                                   "(kpis.csv, summary.csv, Parquet) to the output folder.")
+    p = sub.add_parser("plan", help="make the capacity plan of a scenario (LP, HiGHS)",
+                       description="Solve the scenario's capacity-allocation LP over its horizon in weekly "
+                                   "buckets: production on regular time and overtime per line, outsourcing, "
+                                   "shipments and rerouting, inventory, backlog. Prints the cost breakdown and "
+                                   "the bottlenecks (the value of one more hour per line), and writes the plan "
+                                   "tables and summary.json to the output folder. Exits 3 when no plan meets "
+                                   "the scenario's requirements, naming them.")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: out/plan/<scenario file name>)")
+    p.add_argument("--top", type=int, default=5, metavar="N", help="bottlenecks to print (default 5)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _solver_arguments(p)
+    p.set_defaults(func=_plan)
+
+    p = sub.add_parser("run", help="plan, then simulate replications of a scenario and write its KPIs",
+                       description="Make the scenario's capacity plan (for supply: plan, the default), then "
+                                   "simulate replications of it on local worker processes, print the headline "
+                                   "KPIs with 95%% confidence intervals and write tidy results (kpis.csv, "
+                                   "summary.csv, Parquet, the plan) to the output folder.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("-n", "--replications", type=int, metavar="REPS",
                    help="replications (default: the scenario's montecarlo.replications)")
@@ -88,16 +165,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, metavar="W", help="worker processes (default: all cores)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/<scenario file name>)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
+    _solver_arguments(p)
     p.set_defaults(func=_run)
     return parser
+
+
+def _solver_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("solver (default: the scenario's planning: section)")
+    g.add_argument("--time-limit", type=float, metavar="SECONDS", help="HiGHS time limit; the best plan found is kept")
+    g.add_argument("--threads", type=int, metavar="N", help="HiGHS threads")
+    g.add_argument("--gap", type=float, metavar="G", help="relative optimality gap (MIP: integer workforce)")
+    g.add_argument("--algorithm", choices=("auto", "simplex", "ipm"), help="HiGHS LP algorithm")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("replications", "workers"):
+    for name in ("replications", "workers", "threads", "top"):
         if getattr(args, name, None) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    for name in ("time_limit", "gap"):
+        if getattr(args, name, None) is not None and getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
     try:
         return args.func(args)
     except InputError as exc:
@@ -108,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twin: interrupted; no partial output was left looking complete", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug, not bad input: one line for the user, the traceback on request
+    except Exception as exc:
+        solve = sys.modules.get("optimizer.solve")  # imported only when a plan was attempted
+        if solve is not None and isinstance(exc, solve.PlanError):  # the scenario asks the impossible
+            print(f"twin {args.command}: {exc}", file=sys.stderr)
+            return EXIT_NO_PLAN
+        # a bug, not bad input: one line for the user, the traceback on request
         if args.debug:
             raise
         print(f"twin {args.command}: internal error: {type(exc).__name__}: {exc} "
