@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-plan clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sop-twin needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -29,6 +29,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_sim.py
+
+bench-plan: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_plan.py
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

@@ -64,9 +64,14 @@ class PlanError(Exception):
 class PlanInfeasible(PlanError):
     """No plan meets every requirement. ``requirements`` lists the ones that cannot be met."""
 
+    SHOWN = 12  # the message lists this many; ``requirements`` holds them all
+
     def __init__(self, requirements: list[str]):
         self.requirements = requirements
-        super().__init__("no plan meets every requirement:\n" + "\n".join(f"  - {r}" for r in requirements))
+        lines = [f"  - {r}" for r in requirements[:self.SHOWN]]
+        if len(requirements) > self.SHOWN:
+            lines.append(f"  … and {len(requirements) - self.SHOWN} more of the same kinds")
+        super().__init__("no plan meets every requirement:\n" + "\n".join(lines))
 
 
 @dataclass

@@ -20,6 +20,8 @@ def test_help_explains_the_commands():
     assert out.returncode == 0 and "validate" in out.stdout and "run" in out.stdout
     out = twin("run", "--help")
     assert "--replications" in out.stdout and "--seed" in out.stdout and "--workers" in out.stdout
+    out = twin("plan", "--help")
+    assert "--time-limit" in out.stdout and "--threads" in out.stdout and "--gap" in out.stdout
 
 
 def test_shipped_scenarios_validate():
@@ -64,3 +66,40 @@ def test_run_bad_input_exits_2_without_traceback(tmp_path):
 def test_bad_numbers_on_the_command_line():
     out = twin("run", str(SCENARIOS / "baseline.yaml"), "-n", "0")
     assert out.returncode == 2 and "at least 1" in out.stderr
+
+
+def test_plan_writes_tables_summary_and_bottlenecks(tmp_path, single_hub):
+    scenario = single_hub(network=dict(line_hours_per_week=20, hours_per_unit=1.0, daily_mean=4.0))
+    out_dir = tmp_path / "plan"
+    out = twin("plan", str(scenario), "--out", str(out_dir), "--time-limit", "30")
+    assert out.returncode == 0, out.stderr
+    assert "plan optimal" in out.stdout and "Total cost" in out.stdout and "Bottlenecks" in out.stdout
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["model_size"]["rows"] > 0
+    assert set(summary["seconds"]) == {"build", "to_solver", "solve", "read_back"}
+    for name in ("production", "lines", "outsourcing", "shipments", "inventory", "markets", "costs", "bottlenecks"):
+        assert (out_dir / f"{name}.csv").exists(), name
+    lines = pd.read_csv(out_dir / "lines.csv")
+    assert {"week", "utilisation", "hour_value"} <= set(lines.columns)
+    bottleneck = pd.read_csv(out_dir / "bottlenecks.csv").iloc[0]
+    assert bottleneck["resource"] == "L" and "Line L (plant P) is at 100%" in bottleneck["text"]
+    assert not (tmp_path / "plan.partial").exists()
+
+
+def test_plan_that_cannot_meet_a_requirement_exits_3_naming_it(tmp_path, single_hub):
+    scenario = single_hub(network=dict(line_hours_per_week=1, hours_per_unit=1.0, daily_mean=4.0),
+                          planning={"clear_backlog_at_end": True})
+    out = twin("plan", str(scenario), "--out", str(tmp_path / "plan"))
+    assert out.returncode == 3, out.stderr
+    assert "backlog of A in market M cannot be cleared" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "plan").exists()
+
+
+def test_run_executes_the_plan_and_keeps_it(tmp_path, single_hub):
+    scenario = single_hub(supply="plan")
+    out_dir = tmp_path / "run"
+    out = twin("run", str(scenario), "-n", "2", "--workers", "1", "--out", str(out_dir))
+    assert out.returncode == 0, out.stderr
+    assert "plan optimal" in out.stdout and "Fill rate" in out.stdout
+    assert json.loads((out_dir / "run.json").read_text())["supply"] == "plan"
+    assert (out_dir / "plan" / "production.csv").exists() and (out_dir / "plan" / "summary.json").exists()

@@ -57,6 +57,11 @@ BROKEN_SCENARIOS = [
     ("override bad value", {"overrides": {"lines": {"L": {"hours_per_week": -5}}}},
      ["lines.csv", "hours_per_week", "at least 0", "value set by", "overrides.lines.L.hours_per_week"]),
     ("missing network", {"network": "no/such/folder"}, ["network folder not found"]),
+    ("bad supply", {"supply": "magic"}, ["supply", "'magic'", "'plan'", "'policy'"]),
+    ("planning typo", {"planning": {"objectve": "cost"}}, ["planning.objectve", "unknown key", "objective"]),
+    ("planning bad objective", {"planning": {"objective": "profit"}}, ["planning.objective", "'profit'", "'margin'"]),
+    ("planning negative time limit", {"planning": {"time_limit_seconds": -1}},
+     ["planning.time_limit_seconds", "greater than 0"]),
     ("too little history", {"demand": {"model": "poisson", "history_weeks": 500}}, ["demand.history_weeks", "only 60 weeks"]),
 ]
 
