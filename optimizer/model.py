@@ -27,7 +27,7 @@ The model (periods ``t``; every quantity is units unless named otherwise):
   still open at the end is charged as lost sales, so the plan gains nothing by leaving
   the last weeks' demand unserved.
 
-Objective: total cost (materials, regular time, overtime, outsourcing, transport,
+Objective: total cost (materials as used, regular time, overtime, outsourcing, transport,
 holding, safety-stock shortfall, backlog per unit-period, lost-sales penalty, hiring,
 layoffs), or, as a switch, margin = revenue of delivered units minus those costs
 without the lost-sales penalty (the revenue not earned already counts).
@@ -476,10 +476,15 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
     T = ix.T
     regular_rate = {r: ix.hpu[r] * float(lines.at[r[0], "cost_per_hour"]) for r in ix.routes}
     overtime_rate = {r: ix.hpu[r] * float(lines.at[r[0], "overtime_cost_per_hour"]) for r in ix.routes}
-    material_arcs = [a for a in ix.arcs if ix.lane_kind[a[0]] == ("supplier", "plant")]
+    unit_material = defaultdict(float)  # material cost per unit of SKU, through the BOM
+    for (sku, material), q in d.bom.items():
+        unit_material[sku] += float(q) * material_cost[material]
     deliveries = [(mk, s, t, lane) for (mk, s), (lane, _, _) in ix.market_lane.items() for t in T]
     pairs = {
-        "materials": ((material_cost[k], v["ship"][lane, k, t]) for lane, k in material_arcs for t in T),
+        # materials are costed as they are used, like the twin does: stock already on hand or
+        # on its way at the start costs the same as stock bought in the horizon
+        "materials": [pair for r in ix.routes if unit_material[r[1]] for t in T
+                      for pair in ((unit_material[r[1]], v["reg"][r + (t,)]), (unit_material[r[1]], v["ot"][r + (t,)]))],
         "regular_time": [*((regular_rate[r], v["reg"][r + (t,)]) for r in ix.routes for t in T),
                          *((float(wf.at[p, "cost_per_worker_period"]), v["workers"][p, t])
                            for p in ix.workforce_plants for t in T)],
