@@ -16,14 +16,16 @@ import os
 import platform
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import simpy
 
 from twin.montecarlo import replication_rng, run
+from twin.planning import prepare
 from twin.scenario import load_scenario
-from twin.sim import Twin, compile_inputs
+from twin.sim import Twin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +43,7 @@ def machine() -> dict[str, str]:
                 simpy=simpy.__version__, system=platform.platform())
 
 
-def one_core(loaded, reps: int) -> dict[str, float]:
-    inp = compile_inputs(loaded)
+def one_core(loaded, inp, reps: int) -> dict[str, float]:
     Twin(inp, loaded.scenario, replication_rng(0, 0)).run()  # warm-up: imports, caches
     seconds = []
     for i in range(reps):
@@ -60,23 +61,28 @@ def one_core(loaded, reps: int) -> dict[str, float]:
                 events_per_simulated_year=events / years, events_per_second=events / years / per_year)
 
 
-def throughput(loaded, reps: int, workers: int) -> float:
+def throughput(loaded, inp, reps: int, workers: int) -> float:
     started = time.perf_counter()
-    run(loaded, replications=reps, seed=3, workers=workers)
+    run(loaded, replications=reps, seed=3, workers=workers, inp=inp)
     return reps / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
+    parser.add_argument("--policy", action="store_true", help="simulate with supply: policy instead of the plan")
     parser.add_argument("--reps", type=int, default=200, help="replications for the throughput runs")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
     loaded = load_scenario(args.scenario)
-    result = dict(machine=machine(), scenario=loaded.scenario.name, **one_core(loaded, 30))
+    if args.policy:
+        loaded = replace(loaded, scenario=loaded.scenario.model_copy(update={"supply": "policy"}))
+    inp, _ = prepare(loaded)  # the plan is made once, outside the timings
+    result = dict(machine=machine(), scenario=loaded.scenario.name, supply=loaded.scenario.supply,
+                  **one_core(loaded, inp, 30))
     cores = os.cpu_count() or 1
-    result["replications_per_second_1_worker"] = throughput(loaded, max(20, args.reps // 4), 1)
-    result[f"replications_per_second_{cores}_workers"] = rate = throughput(loaded, args.reps, cores)
+    result["replications_per_second_1_worker"] = throughput(loaded, inp, max(20, args.reps // 4), 1)
+    result[f"replications_per_second_{cores}_workers"] = rate = throughput(loaded, inp, args.reps, cores)
     result["projected_seconds_1000_replications"] = 1000 / rate
     for k, v in result.items():
         print(f"{k:40s} {v:.4g}" if isinstance(v, float) else f"{k:40s} {v}")

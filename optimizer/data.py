@@ -110,12 +110,6 @@ class PlanData:
     def suppliers(self) -> list[str]:
         return sorted(set(self.supply.index.get_level_values("supplier")))
 
-    def lanes_from(self, kinds: dict[str, str], origin: str, destination: str) -> pd.DataFrame:
-        """Lanes whose origin is of kind ``origin`` and destination of kind ``destination``."""
-        o = self.lanes["origin"].map(kinds)
-        d = self.lanes["destination"].map(kinds)
-        return self.lanes[(o == origin) & (d == destination)]
-
     def site_kinds(self) -> dict[str, str]:
         """Every site ID mapped to ``supplier``, ``plant``, ``partner``, ``hub`` or ``market``."""
         kinds = {s: "supplier" for s in self.suppliers}
@@ -124,8 +118,3 @@ class PlanData:
         kinds |= {h: "hub" for h in self.hubs.index}
         kinds |= {m: "market" for m in self.markets.index}
         return kinds
-
-    def size(self) -> dict[str, int]:
-        """Counts of the main index sets, for logs and benchmarks."""
-        return dict(periods=len(self.periods), skus=len(self.skus), lines=len(self.lines), hubs=len(self.hubs),
-                    markets=len(self.markets), lanes=len(self.lanes), partners=len(self.partners))

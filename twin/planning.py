@@ -26,6 +26,7 @@ Choices made here, in planning terms:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import replace
 
@@ -55,8 +56,7 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     sc, net = loaded.scenario, loaded.network
     settings = sc.planning
     weeks = sc.horizon.weeks
-    periods = [sc.horizon.start + pd.Timedelta(weeks=w) for w in range(weeks)]
-    periods = [p.date() if hasattr(p, "date") else p for p in periods]
+    periods = [sc.horizon.start + dt.timedelta(weeks=w) for w in range(weeks)]
     first = inp.warmup_days
 
     products = net.products
@@ -140,15 +140,19 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     )
 
 
+def _at(ids: list[str]) -> dict[str, int]:
+    """Position of each ID in an axis of the twin's arrays."""
+    return {k: i for i, k in enumerate(ids)}
+
+
 def plan_schedule(plan: Plan, inp: SimInput) -> PlanSchedule:
     """The arrays the twin executes, from a plan made by :func:`plan_data` for ``inp``."""
     periods = sorted(set(plan.lines["period"]))
     week = {p: i for i, p in enumerate(periods)}
     W, L, H, S = len(periods), len(inp.lines), len(inp.hubs), len(inp.skus)
     X, P, K = len(inp.partners), len(inp.plants), len(inp.materials)
-    pos = lambda ids: {k: i for i, k in enumerate(ids)}  # noqa: E731
-    line_at, hub_at, sku_at, partner_at = pos(inp.lines), pos(inp.hubs), pos(inp.skus), pos(inp.partners)
-    plant_at, market_at = pos(inp.plants), pos(inp.markets)
+    line_at, hub_at, sku_at, partner_at = _at(inp.lines), _at(inp.hubs), _at(inp.skus), _at(inp.partners)
+    plant_at, market_at = _at(inp.plants), _at(inp.markets)
 
     ship = plan.shipments
 
