@@ -22,7 +22,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/twin run scenarios/baseline.yaml --out $(OUT)/baseline
-	@echo "Demo output: $(OUT)/baseline (kpis.csv, summary.csv, results/*.parquet, run.json)"
+	@echo "Demo output: $(OUT)/baseline (kpis.csv, summary.csv, results/*.parquet, plan/, run.json)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
