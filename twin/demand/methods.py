@@ -1,0 +1,154 @@
+"""Forecasting methods by name, and rolling-origin backtests that choose one per group.
+
+The methods are statsforecast's (Nixtla, 2.x: a compiled core, no JIT warm-up); this
+module only names them, so a scenario can pick one per family from YAML:
+
+===================  ======================================================================
+name                 method
+===================  ======================================================================
+naive                last value (random walk)
+seasonal_naive       value of the same season last cycle
+moving_average       mean of the last ``min(m, 13)`` periods
+ses                  simple exponential smoothing, alpha optimised
+ets                  ETS with automatic model selection by AICc (Hyndman et al., 2002);
+                     seasonal only for periods up to 24: statsforecast's AutoETS is not
+                     seasonal beyond that, so weekly data uses ``mstl``
+mstl                 MSTL seasonal decomposition (Bandara, Hyndman & Bergmeir, 2021), ETS on
+                     the seasonally adjusted series
+croston              Croston (1972)
+sba                  Syntetos–Boylan approximation (Syntetos & Boylan, 2005)
+tsb                  Teunter, Syntetos & Babai (2011), alpha_d = alpha_p = 0.1
+adida                ADIDA temporal aggregation (Nikolopoulos et al., 2011)
+===================  ======================================================================
+
+A backtest is rolling-origin (Tashman, 2000): ``windows`` forecast origins, each ``h``
+periods apart, each forecasting the next ``h`` periods from the data before it. To keep
+the reported accuracy honest, :func:`select` chooses a method per group on every window
+but the last and reports it on the last, which played no part in the choice.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from twin.demand.accuracy import accuracy
+
+BENCHMARKS = ("naive", "seasonal_naive")
+
+
+def _models() -> dict[str, Callable[[int], object]]:
+    from statsforecast import models as sf
+
+    return {
+        "naive": lambda m: sf.Naive(alias="naive"),
+        "seasonal_naive": lambda m: sf.SeasonalNaive(season_length=m, alias="seasonal_naive"),
+        "moving_average": lambda m: sf.WindowAverage(window_size=min(m, 13), alias="moving_average"),
+        "ses": lambda m: sf.SimpleExponentialSmoothingOptimized(alias="ses"),
+        "ets": lambda m: sf.AutoETS(season_length=m if m <= 24 else 1, alias="ets"),
+        "mstl": lambda m: sf.MSTL(season_length=m, trend_forecaster=sf.AutoETS(model="ZZN"), alias="mstl"),
+        "croston": lambda m: sf.CrostonClassic(alias="croston"),
+        "sba": lambda m: sf.CrostonSBA(alias="sba"),
+        "tsb": lambda m: sf.TSB(alpha_d=0.1, alpha_p=0.1, alias="tsb"),
+        "adida": lambda m: sf.ADIDA(alias="adida"),
+    }
+
+
+METHODS = ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl", "croston", "sba", "tsb", "adida")
+
+
+def models(names: list[str] | tuple[str, ...], season_length: int) -> list[object]:
+    """statsforecast model objects for ``names`` (each also its output column)."""
+    table = _models()
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"unknown forecasting method(s) {unknown}; valid: {', '.join(METHODS)}")
+    return [table[n](season_length) for n in names]
+
+
+def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int, windows: int,
+             season_length: int, freq: str | int) -> pd.DataFrame:
+    """Rolling-origin forecasts of every method for every series.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Long series: ``unique_id``, ``ds``, ``y`` (complete: no missing periods).
+    methods : names from :data:`METHODS`
+    h, windows : int
+        Periods per forecast, and forecast origins (``h`` periods apart).
+    season_length : int
+        Seasonal period (4 quarterly, 12 monthly, 52 weekly).
+    freq : str or int
+        pandas frequency of ``ds`` (or 1 for integer periods).
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id, ds, cutoff, y`` and one column of forecasts per method.
+    """
+    from statsforecast import StatsForecast
+
+    names = list(dict.fromkeys([*methods, *BENCHMARKS]))
+    sf = StatsForecast(models=models(names, season_length), freq=freq, n_jobs=1)  # processes cost more than they save
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsforecast warns per series on short or constant data
+        out = sf.cross_validation(df=history[["unique_id", "ds", "y"]], h=h, n_windows=windows, step_size=h)
+    return out.reset_index(drop=True) if "unique_id" in out.columns else out.reset_index()
+
+
+def scores(forecasts: pd.DataFrame, history: pd.DataFrame, methods: list[str], season_length: int) -> pd.DataFrame:
+    """Accuracy per series, forecast origin and method: ``unique_id, cutoff, method`` and
+    every metric of :mod:`twin.demand.accuracy`. MASE and RMSSE are scaled by the
+    seasonal-naive error of the data before each origin."""
+    rows = []
+    series = {k: g.sort_values("ds") for k, g in history.groupby("unique_id", sort=False)}
+    for (uid, cutoff), g in forecasts.groupby(["unique_id", "cutoff"], sort=False):
+        past = series[uid]
+        train = past.loc[past["ds"] <= cutoff, "y"].to_numpy(float)
+        m = season_length if len(train) > season_length else 1
+        for method in methods:
+            rows.append(dict(unique_id=uid, cutoff=cutoff, method=method,
+                             **accuracy(g["y"].to_numpy(float), g[method].to_numpy(float), train, m)))
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The method chosen per group, and the accuracy that chose it and that tests it."""
+
+    chosen: pd.Series          # group -> method
+    selection: pd.DataFrame    # group, method, mean MASE on the selection windows
+    holdout: pd.DataFrame      # unique_id, group, method ("chosen" or a benchmark), metrics, last window
+
+
+def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, methods: list[str],
+           season_length: int, metric: str = "mase") -> Selection:
+    """Choose a method per group by mean ``metric`` on every window but the last; score the
+    choice, and the naive and seasonal-naive benchmarks, on the last window only.
+
+    ``groups`` maps ``unique_id`` to its group (a product family, say)."""
+    names = list(dict.fromkeys([*methods, *BENCHMARKS]))
+    s = scores(forecasts, history, names, season_length)
+    s["group"] = s["unique_id"].map(groups)
+    last = s["cutoff"].max()
+    earlier = s[s["cutoff"] < last]
+    if earlier.empty:
+        raise ValueError("selection needs at least two backtest windows: one to choose, one to test")
+    table = (earlier[earlier["method"].isin(methods)].groupby(["group", "method"])[metric].mean()
+             .rename(f"mean_{metric}").reset_index())
+    chosen = table.loc[table.groupby("group")[f"mean_{metric}"].idxmin()].set_index("group")["method"]
+    final = s[s["cutoff"] == last]
+    picked = final[final["method"] == final["group"].map(chosen)].assign(method="chosen")
+    holdout = pd.concat([picked, final[final["method"].isin(BENCHMARKS)]], ignore_index=True)
+    return Selection(chosen=chosen, selection=table, holdout=holdout)
+
+
+def summary(holdout: pd.DataFrame, metric: str = "mase") -> pd.DataFrame:
+    """Mean ``metric`` per group and method on the holdout window, and over all series."""
+    by_group = holdout.pivot_table(index="group", columns="method", values=metric, aggfunc="mean")
+    by_group.loc["all series"] = holdout.pivot_table(index="unique_id", columns="method", values=metric).mean()
+    return by_group
