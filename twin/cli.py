@@ -17,6 +17,8 @@ DESCRIPTION = """\
 sop-twin: a digital twin of a manufacturing supply chain for S&OP.
 
   twin validate scenarios/*.yaml              check scenario files and their networks
+  twin forecast scenarios/baseline.yaml        choose a forecasting method per family by backtest,
+                                               forecast, and report accuracy honestly
   twin plan scenarios/baseline.yaml --out out  make the capacity plan (LP): production, overtime,
                                                outsourcing, shipments, costs, bottlenecks
   twin run scenarios/baseline.yaml --out out   plan, then simulate replications of the plan and
@@ -87,6 +89,68 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forecast(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from reports.figures import forecast_vs_actual
+    from twin.demand.forecast import forecast_network
+    from twin.results import write_forecast
+    from twin.scenario import load_scenario
+
+    loaded = load_scenario(args.scenario)
+    sc, net = loaded.scenario, loaded.network
+    last = net.demand_history.index.get_level_values("week").max().date()
+    end = sc.horizon.start + dt.timedelta(weeks=sc.horizon.weeks)
+    weeks = max(1, (end - last).days // 7 - 1)
+    started = time.perf_counter()
+    result = forecast_network(net, weeks, fixed=dict(sc.forecasting.methods), h=sc.forecasting.window_weeks,
+                              windows=sc.forecasting.backtest_windows)
+    seconds = time.perf_counter() - started
+    worst = _worst_skus(result.accuracy)
+    figure = forecast_vs_actual(result.holdout, worst, "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
+    out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
+    write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(args.scenario), weeks=weeks,
+                                             seconds=round(seconds, 2), sop_twin=version("sop-twin")))
+    if not args.quiet:
+        _print_forecast(result, sc.name, seconds)
+        print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, hidden.csv, worst_skus.png)")
+    return 0
+
+
+def _worst_skus(accuracy, n: int = 4) -> list[str]:
+    """SKUs with the most revenue-weighted error (share x WAPE of the chosen method)."""
+    skus = accuracy[(accuracy["level"] == "sku") & (accuracy["method"] == "chosen")]
+    return skus.assign(weight=skus["revenue_share"] * skus["wape"]).nlargest(n, "weight")["entity"].tolist()
+
+
+def _print_forecast(result, name: str, seconds: float) -> None:
+    acc = result.accuracy
+    print(f"{name}: {len(result.patterns)} series forecast in {seconds:.1f} s\n")
+    methods = result.chosen.set_index("family")
+    table = acc[acc["level"].isin(["family", "total"])].pivot_table(
+        index="entity", columns="method", values=["mase", "wape"], sort=False)
+    rows = []
+    for entity in table.index:
+        row = {"family": entity, "method": methods["method"].get(entity, ""),
+               "chosen by": methods["how"].get(entity, "")}
+        for metric in ("mase", "wape"):
+            for method, label in (("chosen", ""), ("naive", " naive"), ("seasonal_naive", " s-naive")):
+                value = table.loc[entity, (metric, method)]
+                row[f"{metric.upper()}{label}"] = f"{value:.2f}" if metric == "mase" else f"{value:.1f}%"
+        rows.append(row)
+    import pandas as pd
+
+    print("Accuracy on the last backtest window (which the choice never saw):\n")
+    print(pd.DataFrame(rows).to_string(index=False))
+    weighted = acc[(acc["level"] == "revenue_weighted") & (acc["entity"] == "all")].set_index("method")
+    print(f"\nRevenue-weighted WAPE over SKUs: {weighted.loc['chosen', 'wape']:.1f}% "
+          f"(naive {weighted.loc['naive', 'wape']:.1f}%, seasonal naive {weighted.loc['seasonal_naive', 'wape']:.1f}%)")
+    if len(result.hidden):
+        print("\nWhat the total hides: SKUs with revenue and a high error")
+        for r in result.hidden.itertuples():
+            print(f"  - {r.sku}: {r.revenue_share:.1%} of revenue, WAPE {r.wape:.0f}% (total {r.total_wape:.0f}%)")
+
+
 def _with_supply(loaded, supply: str):
     from dataclasses import replace
 
@@ -138,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Lists every problem with its file and place; exits 1 if any file is bad.")
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
     p.set_defaults(func=_validate)
+
+    p = sub.add_parser("forecast", help="choose forecasting methods per family, forecast, report accuracy",
+                       description="Classify every SKU x market demand series, backtest candidate methods on "
+                                   "rolling origins per product family, choose the best per family on every "
+                                   "window but the last (unless the scenario's forecasting.methods fixes it), "
+                                   "forecast to the end of the scenario's horizon, and report accuracy on the "
+                                   "last window per series, SKU, family and in total (plain and revenue-"
+                                   "weighted) against naive and seasonal naive, with the SKUs the total hides.")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: out/forecast/<scenario file name>)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_forecast)
 
     p = sub.add_parser("plan", help="make the capacity plan of a scenario (LP, HiGHS)",
                        description="Solve the scenario's capacity-allocation LP over its horizon in weekly "

@@ -24,6 +24,18 @@ Layout of a plan folder (``twin plan``, or ``plan/`` in a run folder)::
     markets.csv                market, sku, week: demand, delivered, backlog, lost units
     workforce.csv              plant, week: workers, hired, laid off (plants with a workforce)
 
+Layout of a forecast folder (``twin forecast``)::
+
+    forecasts.csv              sku, market, week, qty: the chosen method per family, ahead
+    methods.csv                family, chosen method, and how it was chosen
+    backtest.csv               family, method, mean MASE on the selection windows
+    patterns.csv               each SKU x market series' demand pattern (ADI, CV^2)
+    accuracy.csv               level (series, sku, family, total, revenue_weighted), entity,
+                               method (chosen, naive, seasonal_naive), metrics, on the last
+                               backtest window, which the choice never saw
+    hidden.csv                 SKUs with revenue whose error the total hides
+    worst_skus.png             actual vs forecast for the worst revenue-weighted SKUs
+
 Everything is written into ``<folder>.partial`` first and renamed into place at the end.
 """
 
@@ -72,6 +84,21 @@ def _plan_files(folder: Path, plan: Plan, meta: dict[str, Any]) -> None:
                                                                                          index=False)
     plan.costs.rename_axis("kind").reset_index().to_csv(folder / "costs.csv", index=False)
     _write_json(folder / "summary.json", {**meta, **plan.summary()})
+
+
+def write_forecast(folder: str | Path, result, figure, meta: dict[str, Any]) -> None:
+    """Write a forecast folder (layout in the module docstring)."""
+    folder = Path(folder)
+    partial = _start(folder)
+    result.forecasts.to_csv(partial / "forecasts.csv", index=False)
+    result.chosen.to_csv(partial / "methods.csv", index=False)
+    result.selection.to_csv(partial / "backtest.csv", index=False)
+    result.patterns.to_csv(partial / "patterns.csv", index=False)
+    result.accuracy.to_csv(partial / "accuracy.csv", index=False)
+    result.hidden.to_csv(partial / "hidden.csv", index=False)
+    figure.savefig(partial / "worst_skus.png", dpi=110)
+    _write_json(partial / "forecast.json", meta)
+    _finish(partial, folder)
 
 
 def write_plan(folder: str | Path, plan: Plan, meta: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from twin.demand.methods import METHODS
 from twin.errors import InputError, Problem, choices
 from twin.network import Network, load_network
 
@@ -88,6 +89,19 @@ class Planning(_Strict):
     algorithm: Literal["auto", "simplex", "ipm"] = Field("auto", description="HiGHS LP algorithm")
 
 
+ForecastMethod = Literal[METHODS]  # the names twin.demand.methods knows
+
+
+class Forecasting(_Strict):
+    """How ``twin forecast`` backtests and chooses a method per product family."""
+
+    methods: dict[str, ForecastMethod] = Field(
+        default_factory=dict, description="{family: method} fixed by the scenario; other families are chosen "
+                                          "by backtest")
+    backtest_windows: int = Field(4, ge=2, le=52, description="rolling forecast origins; the last one scores")
+    window_weeks: int = Field(13, ge=1, le=52, description="weeks each backtest forecast covers")
+
+
 class _Window(_Strict):
     start: dt.date = Field(description="first day of the event")
     days: int | None = Field(None, gt=0, description="duration in days (or give `end`)")
@@ -140,6 +154,7 @@ class Scenario(_Strict):
         "plan", description="what drives production: `plan` (the capacity plan, corrected by the hubs' "
                             "inventory policies) or `policy` (the hubs' policies alone pull from plants)")
     planning: Planning = Field(default_factory=Planning)
+    forecasting: Forecasting = Field(default_factory=Forecasting)
     events: list[Event] = Field(default_factory=list, description="disruptions, each with a start and a duration")
     overrides: dict[str, dict[str, dict[str, Scalar]]] = Field(
         default_factory=dict, description="patches to network rows: {table: {row ID: {column: value}}}")
@@ -312,6 +327,10 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
                 for j, v in enumerate(getattr(ev, key)):
                     if v not in set(valid):
                         problems.append(Problem(file, f"{where}.{key}[{j}]", f"{v!r}: unknown; {choices(valid)}"))
+    for family in s.forecasting.methods:
+        if family not in families:
+            problems.append(Problem(file, f"forecasting.methods.{family}", f"{family!r}: unknown family; "
+                                    f"{choices(sorted(families))}"))
     weeks = net.demand_history.index.get_level_values("week")
     start = dt.datetime.combine(s.horizon.start, dt.time())
     before = weeks[weeks < start].unique()

@@ -1,0 +1,183 @@
+"""Forecast a network's demand per SKU x market and week, with a method chosen per family.
+
+One pass (:func:`forecast_network`):
+
+1. every SKU x market series is classified (:mod:`twin.demand.classify`);
+2. each family is backtested on rolling origins with the candidate methods its series'
+   patterns call for (:data:`CANDIDATES`), and a method is chosen per family on every
+   window but the last (:func:`twin.demand.methods.select`), unless the scenario fixes it;
+3. the chosen method, refitted on the whole history, forecasts the weeks asked for;
+4. accuracy is reported on the last backtest window, which the choice never saw, per
+   series, per SKU and per family (forecasts summed bottom-up, so they are coherent) and
+   in total, plain and revenue-weighted, each beside the naive and seasonal-naive
+   benchmarks; :func:`hidden_errors` flags the SKUs that carry revenue and forecast badly
+   inside a comfortable total.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin.demand.accuracy import accuracy
+from twin.demand.classify import adi_cv2, pattern
+from twin.demand.methods import BENCHMARKS, backtest, models, select
+from twin.network import Network
+
+SEASON_WEEKS = 52
+CANDIDATES = {
+    "smooth": ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl"),
+    "erratic": ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl"),
+    "intermittent": ("naive", "seasonal_naive", "croston", "sba", "tsb", "adida"),
+    "lumpy": ("naive", "seasonal_naive", "croston", "sba", "tsb", "adida"),
+    "no demand": ("naive",),
+}
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Everything one forecasting pass produced, as tidy tables."""
+
+    patterns: pd.DataFrame     # unique_id, sku, market, family, pattern, adi, cv2
+    chosen: pd.DataFrame       # family, method, how ("backtest" or "scenario")
+    selection: pd.DataFrame    # family, method, mean MASE on the selection windows
+    accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
+    hidden: pd.DataFrame       # SKUs whose error the total hides
+    holdout: pd.DataFrame      # unique_id, sku, market, family, ds, y and each method's forecast, last window
+    forecasts: pd.DataFrame    # sku, market, week, qty
+
+
+def history_frame(net: Network) -> pd.DataFrame:
+    """The demand history as long series: ``unique_id`` ("SKU/market"), ``ds``, ``y``,
+    with ``sku``, ``market`` and ``family``; every week from the first to the last is present."""
+    h = net.demand_history["qty"].unstack("week", fill_value=0.0).stack().rename("y").reset_index()
+    h = h.rename(columns={"week": "ds"})
+    h["unique_id"] = h["sku"] + "/" + h["market"]
+    h["family"] = h["sku"].map(net.products["family"])
+    return h[["unique_id", "sku", "market", "family", "ds", "y"]].sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def classify(history: pd.DataFrame) -> pd.DataFrame:
+    """Demand pattern of each series (Syntetos, Boylan & Croston, 2005)."""
+    rows = []
+    for uid, g in history.groupby("unique_id", sort=False):
+        y = g["y"].to_numpy(float)
+        adi, cv2 = adi_cv2(y)
+        rows.append(dict(unique_id=uid, sku=g["sku"].iloc[0], market=g["market"].iloc[0],
+                         family=g["family"].iloc[0], pattern=pattern(y), adi=adi, cv2=cv2))
+    return pd.DataFrame(rows)
+
+
+def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = None, h: int = 13,
+                     windows: int = 4) -> ForecastResult:
+    """Classify, backtest, choose, forecast and score (module docstring).
+
+    Parameters
+    ----------
+    net : Network
+    weeks : int
+        Weeks to forecast after the last week of history.
+    fixed : dict, optional
+        ``{family: method}`` the scenario fixes; those families are still backtested, so
+        their accuracy is reported, but not chosen for.
+    h, windows : int
+        Weeks per backtest forecast and backtest origins (the last one scores).
+    """
+    fixed = fixed or {}
+    history = history_frame(net)
+    patterns = classify(history)
+    price = net.products["price_per_unit"]
+    chosen, selections, holdouts, forecasts = [], [], [], []
+    for family, ids in patterns.groupby("family")["unique_id"]:
+        candidates = list(dict.fromkeys(m for p in patterns.loc[ids.index, "pattern"] for m in CANDIDATES[p]))
+        if family in fixed and fixed[family] not in candidates:
+            candidates.append(fixed[family])
+        part = history[history["unique_id"].isin(set(ids))]
+        backtested = backtest(part, candidates, h=h, windows=windows, season_length=SEASON_WEEKS, freq="W-MON")
+        groups = pd.Series(family, index=ids.to_numpy())
+        sel = select(backtested, part, groups, candidates, SEASON_WEEKS)
+        method = fixed.get(family, sel.chosen[family])
+        chosen.append(dict(family=family, method=method, how="scenario" if family in fixed else "backtest"))
+        selections.append(sel.selection.rename(columns={"group": "family"}))
+        last = backtested[backtested["cutoff"] == backtested["cutoff"].max()]
+        holdouts.append(last[["unique_id", "ds", "y"]].assign(chosen=last[method].to_numpy(),
+                                                              **{b: last[b].to_numpy() for b in BENCHMARKS}))
+        forecasts.append(_final(part, method, weeks))
+    holdout = pd.concat(holdouts, ignore_index=True)
+    keys = patterns.set_index("unique_id")[["sku", "market", "family"]]
+    holdout = holdout.join(keys, on="unique_id")
+    table = level_accuracy(holdout, history, price)
+    fc = pd.concat(forecasts, ignore_index=True).join(keys[["sku", "market"]], on="unique_id")
+    return ForecastResult(
+        patterns=patterns, chosen=pd.DataFrame(chosen), selection=pd.concat(selections, ignore_index=True),
+        accuracy=table, hidden=hidden_errors(table), holdout=holdout,
+        forecasts=fc.rename(columns={"ds": "week", "forecast": "qty"})[["sku", "market", "week", "qty"]])
+
+
+def _final(history: pd.DataFrame, method: str, weeks: int) -> pd.DataFrame:
+    """The chosen method refitted on the whole history, ``weeks`` ahead (never negative)."""
+    from statsforecast import StatsForecast
+
+    sf = StatsForecast(models=models([method], SEASON_WEEKS), freq="W-MON", n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = sf.forecast(df=history[["unique_id", "ds", "y"]], h=weeks)
+    out = out.reset_index() if "unique_id" not in out.columns else out
+    return pd.DataFrame({"unique_id": out["unique_id"], "ds": out["ds"], "forecast": out[method].clip(lower=0.0)})
+
+
+METHOD_COLUMNS = ("chosen", *BENCHMARKS)
+
+
+def level_accuracy(holdout: pd.DataFrame, history: pd.DataFrame, price: pd.Series) -> pd.DataFrame:
+    """Accuracy on the holdout window per series, SKU, family and in total.
+
+    Series are summed bottom-up to each level (the forecasts are coherent by
+    construction) and scored there, MASE scaled by the summed history's seasonal-naive
+    error. ``revenue_share`` is the entity's share of the holdout revenue (price x actual
+    units); ``revenue_weighted`` rows weight the SKUs' MASE and WAPE by it.
+    """
+    rows = []
+    holdout = holdout.assign(revenue=holdout["y"] * holdout["sku"].map(price))
+    total_revenue = float(holdout["revenue"].sum())
+    first = holdout["ds"].min()
+    past = history[history["ds"] < first]
+    for level, key in (("series", "unique_id"), ("sku", "sku"), ("family", "family"), ("total", None)):
+        groups = holdout.groupby(key) if key else [("all", holdout)]
+        train_groups = dict(iter(past.groupby(key))) if key else {"all": past}
+        for entity, g in groups:
+            actual = g.groupby("ds")["y"].sum().to_numpy()
+            train = train_groups[entity].groupby("ds")["y"].sum().to_numpy()
+            share = float(g["revenue"].sum() / total_revenue) if total_revenue else 0.0
+            for method in METHOD_COLUMNS:
+                fc = g.groupby("ds")[method].sum().to_numpy()
+                rows.append(dict(level=level, entity=entity, method=method, revenue_share=share,
+                                 **accuracy(actual, fc, train, SEASON_WEEKS)))
+    table = pd.DataFrame(rows)
+    skus = table[table["level"] == "sku"].join(
+        holdout.drop_duplicates("sku").set_index("sku")["family"], on="entity")
+    weighted = []
+    for method, g in skus.groupby("method"):
+        for family, f in [*g.groupby("family"), ("all", g)]:
+            w = f["revenue_share"].to_numpy()
+            if w.sum() > 0:
+                weighted.append(dict(level="revenue_weighted", entity=family, method=method,
+                                     revenue_share=float(w.sum()), mase=float(np.average(f["mase"], weights=w)),
+                                     wape=float(np.average(f["wape"], weights=w))))
+    return pd.concat([table, pd.DataFrame(weighted)], ignore_index=True)
+
+
+def hidden_errors(table: pd.DataFrame, share: float = 0.5, floor_wape: float = 30.0) -> pd.DataFrame:
+    """SKUs the total hides: carrying at least ``share`` times an average SKU's revenue
+    share, with a WAPE (chosen method) of at least ``floor_wape`` % and at least twice the
+    total's WAPE."""
+    chosen = table[table["method"] == "chosen"]
+    total = float(chosen.loc[chosen["level"] == "total", "wape"].iloc[0])
+    skus = chosen[chosen["level"] == "sku"]
+    limit = max(floor_wape, 2 * total)
+    flagged = skus[(skus["revenue_share"] >= share / max(len(skus), 1)) & (skus["wape"] >= limit)]
+    out = flagged[["entity", "revenue_share", "wape", "mase"]].rename(columns={"entity": "sku"})
+    return out.assign(total_wape=total).sort_values("revenue_share", ascending=False, ignore_index=True)
