@@ -42,3 +42,19 @@ def pattern(series: np.ndarray) -> str:
     if adi < ADI_CUTOFF:
         return "smooth" if cv2 < CV2_CUTOFF else "erratic"
     return "intermittent" if cv2 < CV2_CUTOFF else "lumpy"
+
+
+def seasonal_strength(series: np.ndarray, period: int) -> float:
+    """Strength of seasonality F_S = max(0, 1 - Var(R) / Var(S + R)) of an STL (MSTL)
+    decomposition into trend, seasonal S and remainder R (Wang, Smith & Hyndman, 2006;
+    Hyndman & Athanasopoulos, *FPP* 3rd ed., §4.3). 0 for none, near 1 for strong; NaN with
+    fewer than two full periods or no variation."""
+    from statsforecast.mstl import mstl
+
+    y = np.asarray(series, float)
+    if len(y) < 2 * period or np.ptp(y) == 0:
+        return float("nan")
+    parts = mstl(y, period)
+    remainder = parts["remainder"].to_numpy()
+    both = parts["seasonal"].to_numpy() + remainder
+    return float(max(0.0, 1.0 - remainder.var() / both.var())) if both.var() > 0 else 0.0

@@ -2,10 +2,14 @@
 
 One pass (:func:`forecast_network`):
 
-1. every SKU x market series is classified (:mod:`twin.demand.classify`);
+1. every SKU x market series is classified (:mod:`twin.demand.classify`): its demand
+   pattern and its strength of yearly seasonality;
 2. each family is backtested on rolling origins with the candidate methods its series'
-   patterns call for (:data:`CANDIDATES`), and a method is chosen per family on every
-   window but the last (:func:`twin.demand.methods.select`), unless the scenario fixes it;
+   patterns call for (:data:`CANDIDATES`; a family whose median seasonal strength is at
+   least :data:`SEASONAL` gets seasonal methods only: a non-seasonal method chosen on
+   windows from one part of the year fails in another), and a method is chosen per
+   family on every window but the last (:func:`twin.demand.methods.select`), unless the
+   scenario fixes it;
 3. the chosen method, refitted on the whole history, forecasts the weeks asked for;
 4. accuracy is reported on the last backtest window, which the choice never saw, per
    series, per SKU and per family (forecasts summed bottom-up, so they are coherent) and
@@ -23,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from twin.demand.accuracy import accuracy
-from twin.demand.classify import adi_cv2, pattern
+from twin.demand.classify import adi_cv2, pattern, seasonal_strength
 from twin.demand.methods import BENCHMARKS, backtest, models, select
 from twin.network import Network
 
@@ -35,13 +39,15 @@ CANDIDATES = {
     "lumpy": ("naive", "seasonal_naive", "croston", "sba", "tsb", "adida"),
     "no demand": ("naive",),
 }
+SEASONAL = 0.5  # median strength of yearly seasonality above which a family gets seasonal methods only
+SEASONAL_CANDIDATES = ("naive", "seasonal_naive", "mstl")
 
 
 @dataclass(frozen=True)
 class ForecastResult:
     """Everything one forecasting pass produced, as tidy tables."""
 
-    patterns: pd.DataFrame     # unique_id, sku, market, family, pattern, adi, cv2
+    patterns: pd.DataFrame     # unique_id, sku, market, family, pattern, adi, cv2, seasonal_strength
     chosen: pd.DataFrame       # family, method, how ("backtest" or "scenario")
     selection: pd.DataFrame    # family, method, mean MASE on the selection windows
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
@@ -61,13 +67,15 @@ def history_frame(net: Network) -> pd.DataFrame:
 
 
 def classify(history: pd.DataFrame) -> pd.DataFrame:
-    """Demand pattern of each series (Syntetos, Boylan & Croston, 2005)."""
+    """Demand pattern (Syntetos, Boylan & Croston, 2005) and yearly seasonal strength
+    (Wang, Smith & Hyndman, 2006) of each series."""
     rows = []
     for uid, g in history.groupby("unique_id", sort=False):
         y = g["y"].to_numpy(float)
         adi, cv2 = adi_cv2(y)
         rows.append(dict(unique_id=uid, sku=g["sku"].iloc[0], market=g["market"].iloc[0],
-                         family=g["family"].iloc[0], pattern=pattern(y), adi=adi, cv2=cv2))
+                         family=g["family"].iloc[0], pattern=pattern(y), adi=adi, cv2=cv2,
+                         seasonal_strength=seasonal_strength(y, SEASON_WEEKS)))
     return pd.DataFrame(rows)
 
 
@@ -92,7 +100,11 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
     price = net.products["price_per_unit"]
     chosen, selections, holdouts, forecasts = [], [], [], []
     for family, ids in patterns.groupby("family")["unique_id"]:
-        candidates = list(dict.fromkeys(m for p in patterns.loc[ids.index, "pattern"] for m in CANDIDATES[p]))
+        members = patterns.loc[ids.index]
+        if members["seasonal_strength"].median() >= SEASONAL:
+            candidates = list(SEASONAL_CANDIDATES)
+        else:
+            candidates = list(dict.fromkeys(m for p in members["pattern"] for m in CANDIDATES[p]))
         if family in fixed and fixed[family] not in candidates:
             candidates.append(fixed[family])
         part = history[history["unique_id"].isin(set(ids))]
