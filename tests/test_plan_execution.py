@@ -68,3 +68,18 @@ def test_hub_policies_absorb_random_demand_without_drift(single_hub):
     assert abs(stock[-56:].mean() - stock[:56].mean()) < 0.5 * rep.demand[w:].sum() / (len(stock) / 7)
     assert rep.filled[w:].sum() / rep.demand[w:].sum() > 0.95
     assert np.isfinite(rep.inventory).all()
+
+
+def test_forecast_demand_is_history_then_forecast_plus_backtest_errors(baseline):
+    """Under ``demand: forecast`` the warm-up weeks still in the history are the history,
+    unit for unit; the horizon's weeks scatter around the forecast with the series' own
+    backtest errors (their mean is the forecast's bias)."""
+    loaded, inp, _ = baseline
+    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    weeks = rep.demand[: 7 * inp.weekly_expected.shape[0]].reshape(-1, 7, *rep.demand.shape[1:]).sum(axis=1)
+    known = inp.weekly_known
+    assert known.sum() == 4  # December 2026: the four warm-up weeks
+    assert np.array_equal(weeks[known], inp.weekly_expected[known])
+    future = ~known
+    expected = (inp.weekly_expected[future] + inp.weekly_errors.mean(axis=0)).clip(min=0).sum()
+    assert weeks[future].sum() == pytest.approx(expected, rel=0.03)

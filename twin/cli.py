@@ -90,26 +90,22 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     from reports.figures import forecast_vs_actual
-    from twin.demand.forecast import forecast_network
+    from twin.demand.forecast import scenario_forecast, weeks_to_forecast
     from twin.results import write_forecast
     from twin.scenario import load_scenario
 
     loaded = load_scenario(args.scenario)
     sc, net = loaded.scenario, loaded.network
-    last = net.demand_history.index.get_level_values("week").max().date()
-    end = sc.horizon.start + dt.timedelta(weeks=sc.horizon.weeks)
-    weeks = max(1, (end - last).days // 7 - 1)
+    end = sc.horizon.end
     started = time.perf_counter()
-    result = forecast_network(net, weeks, fixed=dict(sc.forecasting.methods), h=sc.forecasting.window_weeks,
-                              windows=sc.forecasting.backtest_windows)
+    result = scenario_forecast(net, end, sc.forecasting)
     seconds = time.perf_counter() - started
     worst = _worst_skus(result.accuracy)
     figure = forecast_vs_actual(result.holdout, worst, "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
     out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
-    write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(args.scenario), weeks=weeks,
+    write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(args.scenario),
+                                             weeks=weeks_to_forecast(net, end),
                                              seconds=round(seconds, 2), sop_twin=version("sop-twin")))
     if not args.quiet:
         _print_forecast(result, sc.name, seconds)

@@ -52,17 +52,27 @@ class Horizon(_Strict):
     def days(self) -> int:
         return 7 * self.weeks
 
+    @property
+    def end(self) -> dt.date:
+        """The first day after the horizon."""
+        return self.start + dt.timedelta(weeks=self.weeks)
+
 
 class Demand(_Strict):
-    """How daily demand per market x SKU is drawn in the simulation.
+    """How daily demand per market x SKU is drawn in the simulation and planned for.
 
-    ``empirical`` resamples whole weeks of the history's last ``history_weeks`` weeks
-    (per market x SKU) and spreads each week's units over its days at random. The
-    parametric models take their mean per day from the same window.
+    ``forecast`` (the default): each week's demand is the forecast of the method chosen
+    for the SKU's family (``twin forecast``) plus an error drawn from that series' own
+    backtest errors, so Monte Carlo sees the forecast's real uncertainty; weeks still in
+    the history (warm-up) are the history. The plan plans for the forecast.
+    ``empirical`` resamples whole weeks of the history's last ``history_weeks`` weeks (per
+    market x SKU). ``poisson``, ``normal`` and ``negative_binomial`` draw each day around
+    the mean per day of that window. In every model a week's units are spread over its
+    days at random.
     """
 
-    model: Literal["empirical", "poisson", "normal", "negative_binomial"] = Field(
-        "empirical", description="demand distribution")
+    model: Literal["forecast", "empirical", "poisson", "normal", "negative_binomial"] = Field(
+        "forecast", description="demand distribution")
     history_weeks: int = Field(52, ge=1, le=520, description="weeks of history, before the horizon, to draw from")
     cv: float = Field(0.5, gt=0, description="coefficient of variation of daily demand (normal)")
     dispersion: float = Field(2.0, gt=0, description="size k of the negative binomial: variance = mean + mean^2/k")
@@ -332,6 +342,10 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
             problems.append(Problem(file, f"forecasting.methods.{family}", f"{family!r}: unknown family; "
                                     f"{choices(sorted(families))}"))
     weeks = net.demand_history.index.get_level_values("week")
+    last = weeks.max().date()
+    if s.demand.model == "forecast" and s.horizon.start <= last:
+        problems.append(Problem(file, "demand.model", f"'forecast' forecasts from the week after the last week "
+                                f"of history ({last}); start the horizon after it, or choose `empirical`"))
     start = dt.datetime.combine(s.horizon.start, dt.time())
     before = weeks[weeks < start].unique()
     if len(before) < s.demand.history_weeks:

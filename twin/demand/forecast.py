@@ -20,6 +20,7 @@ One pass (:func:`forecast_network`):
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from twin.demand.accuracy import accuracy
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
 from twin.demand.methods import BENCHMARKS, backtest, models, select
 from twin.network import Network
+from twin.scenario import Forecasting
 
 SEASON_WEEKS = 52
 CANDIDATES = {
@@ -53,6 +55,7 @@ class ForecastResult:
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
     hidden: pd.DataFrame       # SKUs whose error the total hides
     holdout: pd.DataFrame      # unique_id, sku, market, family, ds, y and each method's forecast, last window
+    errors: pd.DataFrame       # sku, market, error: actual - forecast of the chosen method, every backtest week
     forecasts: pd.DataFrame    # sku, market, week, qty
 
 
@@ -79,6 +82,29 @@ def classify(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_CACHE: dict[tuple, ForecastResult] = {}
+
+
+def weeks_to_forecast(net: Network, horizon_end: dt.date) -> int:
+    """Weeks from the week after the last week of history to the end of a horizon."""
+    last = net.demand_history.index.get_level_values("week").max().date()
+    return max(1, -(-(horizon_end - last).days // 7) - 1)
+
+
+def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting) -> ForecastResult:
+    """:func:`forecast_network` for a scenario, remembered for the life of the process: the
+    same history, products and settings give the same forecast, so a test session or a
+    comparison of scenarios on one network forecasts once."""
+    weeks = weeks_to_forecast(net, horizon_end)
+    key = (int(pd.util.hash_pandas_object(net.demand_history).sum()),
+           int(pd.util.hash_pandas_object(net.products[["family", "price_per_unit"]]).sum()),
+           weeks, settings.model_dump_json())
+    if key not in _CACHE:
+        _CACHE[key] = forecast_network(net, weeks, fixed=dict(settings.methods), h=settings.window_weeks,
+                                       windows=settings.backtest_windows)
+    return _CACHE[key]
+
+
 def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = None, h: int = 13,
                      windows: int = 4) -> ForecastResult:
     """Classify, backtest, choose, forecast and score (module docstring).
@@ -98,7 +124,7 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
     history = history_frame(net)
     patterns = classify(history)
     price = net.products["price_per_unit"]
-    chosen, selections, holdouts, forecasts = [], [], [], []
+    chosen, selections, holdouts, forecasts, errors = [], [], [], [], []
     for family, ids in patterns.groupby("family")["unique_id"]:
         members = patterns.loc[ids.index]
         if members["seasonal_strength"].median() >= SEASONAL:
@@ -118,6 +144,8 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
         holdouts.append(last[["unique_id", "ds", "y"]].assign(chosen=last[method].to_numpy(),
                                                               **{b: last[b].to_numpy() for b in BENCHMARKS}))
         forecasts.append(_final(part, method, weeks))
+        errors.append(pd.DataFrame({"unique_id": backtested["unique_id"],
+                                    "error": backtested["y"] - backtested[method]}))
     holdout = pd.concat(holdouts, ignore_index=True)
     keys = patterns.set_index("unique_id")[["sku", "market", "family"]]
     holdout = holdout.join(keys, on="unique_id")
@@ -126,6 +154,8 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
     return ForecastResult(
         patterns=patterns, chosen=pd.DataFrame(chosen), selection=pd.concat(selections, ignore_index=True),
         accuracy=table, hidden=hidden_errors(table), holdout=holdout,
+        errors=pd.concat(errors, ignore_index=True).join(keys[["sku", "market"]], on="unique_id")[
+            ["sku", "market", "error"]],
         forecasts=fc.rename(columns={"ds": "week", "forecast": "qty"})[["sku", "market", "week", "qty"]])
 
 

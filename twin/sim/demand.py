@@ -23,20 +23,32 @@ def draw_demand(inp: SimInput, model: Demand, rng: np.random.Generator) -> np.nd
     """
     T, (M, S) = inp.days, inp.mean_demand_per_day.shape
     mu = inp.mean_demand_per_day * model.scale
+    if model.model == "forecast":
+        base = inp.weekly_expected * model.scale  # (weeks, M, S)
+        pick = rng.integers(0, inp.weekly_errors.shape[0], size=base.shape)
+        error = np.take_along_axis(inp.weekly_errors, pick, axis=0)
+        weekly = np.where(inp.weekly_known[:, None, None], base, np.maximum(base + error, 0.0))
+        return _spread(np.rint(weekly), rng)[:T]
     if model.model == "empirical":
         weeks = -(-T // 7)
         W = inp.demand_window.shape[0]
         pick = rng.integers(0, W, size=(weeks, M, S))
         weekly = np.take_along_axis(inp.demand_window, pick, axis=0)  # (weeks, M, S)
-        weekly = _rescale(weekly, model.scale, rng)
-        daily = rng.multinomial(weekly.astype(np.int64), np.full(7, 1 / 7))  # (weeks, M, S, 7)
-        return daily.transpose(0, 3, 1, 2).reshape(weeks * 7, M, S)[:T].astype(float)
+        return _spread(_rescale(weekly, model.scale, rng), rng)[:T]
     if model.model == "poisson":
         return rng.poisson(mu, size=(T, M, S)).astype(float)
     if model.model == "normal":
         return np.maximum(0.0, np.rint(rng.normal(mu, model.cv * mu, size=(T, M, S))))
     k = model.dispersion
     return rng.negative_binomial(k, k / (k + mu), size=(T, M, S)).astype(float)
+
+
+def _spread(weekly: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Whole weekly units (weeks, M, S) spread over each week's 7 days, equally likely:
+    shape (7 weeks, M, S)."""
+    weeks, M, S = weekly.shape
+    daily = rng.multinomial(weekly.astype(np.int64), np.full(7, 1 / 7))  # (weeks, M, S, 7)
+    return daily.transpose(0, 3, 1, 2).reshape(weeks * 7, M, S).astype(float)
 
 
 def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
@@ -71,9 +83,14 @@ def shock_factor(inp: SimInput, scenario: Scenario) -> np.ndarray | None:
 
 
 def expected_demand(inp: SimInput, scenario: Scenario) -> np.ndarray:
-    """Expected units per day, market and SKU, shape ``(days, markets, skus)``: the demand
-    model's mean per day, scaled, with the shocks applied. What the capacity plan plans for."""
-    mean = np.broadcast_to(inp.mean_demand_per_day * scenario.demand.scale, (inp.days, *inp.mean_demand_per_day.shape))
+    """Expected units per day, market and SKU, shape ``(days, markets, skus)``: the weekly
+    forecast spread over its days (forecast model) or the model's mean per day, scaled,
+    with the shocks applied. What the capacity plan plans for."""
+    if inp.weekly_expected is not None:
+        mean = np.repeat(inp.weekly_expected / 7.0, 7, axis=0)[:inp.days] * scenario.demand.scale
+    else:
+        mean = np.broadcast_to(inp.mean_demand_per_day * scenario.demand.scale,
+                               (inp.days, *inp.mean_demand_per_day.shape))
     factor = shock_factor(inp, scenario)
     return mean * factor if factor is not None else mean.copy()
 

@@ -129,6 +129,9 @@ class SimInput:
     partner_cost: np.ndarray   # (X, S), inf where the partner cannot make the SKU
     mean_demand_per_day: np.ndarray  # (M, S) over the demand window
     demand_window: np.ndarray  # (W, M, S) weekly history the empirical model resamples
+    weekly_expected: np.ndarray | None = None  # (weeks, M, S) forecast model: history, then forecast
+    weekly_known: np.ndarray | None = None     # (weeks,) True for weeks still in the history
+    weekly_errors: np.ndarray | None = None    # (R, M, S) backtest errors (actual - forecast) to draw from
     plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
 
     @property
@@ -237,6 +240,10 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
             target[p, k] = material_target(usage[p, k], ln.lead_time_days, cover[p])
     material_initial = usage * (cover[:, None] + 7)
 
+    weekly_expected = weekly_known = weekly_errors = None
+    if sc.demand.model == "forecast":
+        weekly_expected, weekly_known, weekly_errors = _forecast_arrays(loaded, first_day, days, pos)
+
     line_up = np.ones((days, L))
     for ev in sc.events:
         if isinstance(ev, LineOutage):
@@ -287,7 +294,32 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_lead_days=net.partners["lead_time_days"].to_numpy(float),
         partner_cost=partner_cost,
         mean_demand_per_day=mean_per_day, demand_window=cube,
+        weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,
     )
+
+
+def _forecast_arrays(loaded: LoadedScenario, first_day: dt.date, days: int,
+                     pos: dict[str, dict[str, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weekly demand for the forecast model (the forecast, and the history for simulated
+    weeks it still covers), which weeks are history, and each series' backtest errors."""
+    from twin.demand.forecast import history_frame, scenario_forecast
+
+    sc, net = loaded.scenario, loaded.network
+    result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
+    starts = pd.date_range(first_day, periods=-(-days // 7), freq="7D")
+    week_of = {d: i for i, d in enumerate(starts)}
+    expected = np.zeros((len(starts), len(pos["market"]), len(pos["sku"])))
+    history = history_frame(net).rename(columns={"ds": "week", "y": "qty"})
+    for table in (result.forecasts, history):  # the history, where it reaches, overrides the forecast
+        week = table["week"].map(week_of)
+        t = table[week.notna()]
+        expected[week.dropna().astype(int).to_numpy(), t["market"].map(pos["market"]).to_numpy(),
+                 t["sku"].map(pos["sku"]).to_numpy()] = t["qty"].to_numpy()
+    e = result.errors.assign(k=result.errors.groupby(["sku", "market"]).cumcount())
+    errors = np.zeros((int(e["k"].max()) + 1, len(pos["market"]), len(pos["sku"])))
+    errors[e["k"].to_numpy(), e["market"].map(pos["market"]).to_numpy(), e["sku"].map(pos["sku"]).to_numpy()] = \
+        e["error"].to_numpy()
+    return expected, np.asarray(starts.isin(history["week"].unique())), errors
 
 
 def material_target(usage_per_day: np.ndarray | float, lead_time_days: float, cover_days: float):
