@@ -29,7 +29,7 @@ import pandas as pd
 
 from twin.demand.accuracy import accuracy
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
-from twin.demand.methods import BENCHMARKS, backtest, models, select
+from twin.demand.methods import BENCHMARKS, backtest, jobs, models, select
 from twin.network import Network
 from twin.scenario import Forecasting
 
@@ -163,7 +163,8 @@ def _final(history: pd.DataFrame, method: str, weeks: int) -> pd.DataFrame:
     """The chosen method refitted on the whole history, ``weeks`` ahead (never negative)."""
     from statsforecast import StatsForecast
 
-    sf = StatsForecast(models=models([method], SEASON_WEEKS), freq="W-MON", n_jobs=1)
+    sf = StatsForecast(models=models([method], SEASON_WEEKS), freq="W-MON",
+                       n_jobs=jobs([method], history["unique_id"].nunique()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = sf.forecast(df=history[["unique_id", "ds", "y"]], h=weeks)
