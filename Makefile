@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test bench bench-plan clean
+.PHONY: demo test bench bench-plan bench-forecast clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sop-twin needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -32,6 +32,9 @@ bench: $(VENV)/.installed
 
 bench-plan: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_plan.py
+
+bench-forecast: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_forecast.py
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

@@ -49,19 +49,29 @@ def accuracy(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, m: int
     m : int
         Seasonal period of the naive scaling.
     """
+    rows = accuracy_rows(np.atleast_2d(actual), np.atleast_2d(forecast),
+                         np.array([naive_scale(train, m)]), np.array([naive_scale(train, m, squared=True)]))
+    return {k: (int(v[0]) if k == "mape_excluded" else float(v[0])) for k, v in rows.items()}
+
+
+def accuracy_rows(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray,
+                  scale_sq: np.ndarray) -> dict[str, np.ndarray]:
+    """The metrics of many series at once: ``actual`` and ``forecast`` of shape (series,
+    periods), with each series' MASE and RMSSE scales (:func:`naive_scale`)."""
     y, f = np.asarray(actual, float), np.asarray(forecast, float)
     e = y - f
     nonzero = y != 0
-    mae = float(np.mean(np.abs(e)))
-    scale, scale_sq = naive_scale(train, m), naive_scale(train, m, squared=True)
-    total = float(np.sum(np.abs(y)))
-    return dict(
-        me=float(np.mean(e)),
-        rmse=float(np.sqrt(np.mean(e ** 2))),
-        mae=mae,
-        mape=float(100 * np.mean(np.abs(e[nonzero] / y[nonzero]))) if nonzero.any() else float("nan"),
-        mape_excluded=int((~nonzero).sum()),
-        wape=float(100 * np.sum(np.abs(e)) / total) if total > 0 else float("nan"),
-        mase=mae / scale if scale > 0 else float("nan"),
-        rmsse=float(np.sqrt(np.mean(e ** 2) / scale_sq)) if scale_sq > 0 else float("nan"),
-    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ape = np.where(nonzero, np.abs(e) / np.where(nonzero, np.abs(y), 1.0), 0.0)
+        counted = nonzero.sum(axis=1)
+        total = np.abs(y).sum(axis=1)
+        mae = np.abs(e).mean(axis=1)
+        mse = (e ** 2).mean(axis=1)
+        return dict(
+            me=e.mean(axis=1), rmse=np.sqrt(mse), mae=mae,
+            mape=np.where(counted > 0, 100 * ape.sum(axis=1) / np.maximum(counted, 1), np.nan),
+            mape_excluded=(~nonzero).sum(axis=1),
+            wape=np.where(total > 0, 100 * np.abs(e).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan),
+            mase=np.where(scale > 0, mae / np.where(scale > 0, scale, 1.0), np.nan),
+            rmsse=np.where(scale_sq > 0, np.sqrt(mse / np.where(scale_sq > 0, scale_sq, 1.0)), np.nan),
+        )

@@ -34,9 +34,10 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from twin.demand.accuracy import accuracy
+from twin.demand.accuracy import accuracy_rows
 
 BENCHMARKS = ("naive", "seasonal_naive")
 
@@ -114,17 +115,37 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
 def scores(forecasts: pd.DataFrame, history: pd.DataFrame, methods: list[str], season_length: int) -> pd.DataFrame:
     """Accuracy per series, forecast origin and method: ``unique_id, cutoff, method`` and
     every metric of :mod:`twin.demand.accuracy`. MASE and RMSSE are scaled by the
-    seasonal-naive error of the data before each origin."""
-    rows = []
-    series = {k: g.sort_values("ds") for k, g in history.groupby("unique_id", sort=False)}
-    for (uid, cutoff), g in forecasts.groupby(["unique_id", "cutoff"], sort=False):
-        past = series[uid]
-        train = past.loc[past["ds"] <= cutoff, "y"].to_numpy(float)
-        m = season_length if len(train) > season_length else 1
-        for method in methods:
-            rows.append(dict(unique_id=uid, cutoff=cutoff, method=method,
-                             **accuracy(g["y"].to_numpy(float), g[method].to_numpy(float), train, m)))
-    return pd.DataFrame(rows)
+    seasonal-naive error of the data up to each origin (the naive error for series not
+    longer than a season). Vectorised over series and origins."""
+    fc = forecasts.sort_values(["unique_id", "cutoff", "ds"], ignore_index=True)
+    keys = fc[["unique_id", "cutoff"]].drop_duplicates(ignore_index=True)
+    h = len(fc) // len(keys)
+    scale, scale_sq = _scales(history, keys, season_length)
+    actual = fc["y"].to_numpy(float).reshape(-1, h)
+    parts = []
+    for method in methods:
+        metrics = accuracy_rows(actual, fc[method].to_numpy(float).reshape(-1, h), scale, scale_sq)
+        parts.append(keys.assign(method=method, **metrics))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _scales(history: pd.DataFrame, keys: pd.DataFrame, season_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean absolute and squared lag-m differences of each series up to each cutoff."""
+    hist = history.sort_values(["unique_id", "ds"])
+    out = []
+    for squared in (False, True):
+        parts = []
+        for m in (season_length, 1):
+            diff = hist.groupby("unique_id")["y"].diff(m)
+            value = diff ** 2 if squared else diff.abs()
+            frame = hist[["unique_id", "ds"]].assign(
+                total=value.fillna(0.0).groupby(hist["unique_id"]).cumsum(),
+                count=value.notna().groupby(hist["unique_id"]).cumsum())
+            at = keys.merge(frame, left_on=["unique_id", "cutoff"], right_on=["unique_id", "ds"], how="left")
+            parts.append((at["total"] / at["count"]).to_numpy(float))
+        seasonal, naive = parts
+        out.append(np.where(np.isfinite(seasonal), seasonal, naive))
+    return out[0], out[1]
 
 
 @dataclass(frozen=True)
