@@ -60,3 +60,21 @@ def test_selection_beats_seasonal_naive_out_of_sample_visnights():
     assert set(chosen.chosen.index) == set(states)
     assert table.loc["all series", "chosen"] < table.loc["all series", "seasonal_naive"]
     assert table.loc["all series", "chosen"] < table.loc["all series", "naive"]
+
+
+def test_global_model_learns_the_promotion_regressor():
+    """Twelve weekly series: 20 units a week plus noise, and 30 more in the promoted weeks,
+    which come at random but are known in advance. The global gradient-boosted model with
+    the promotion calendar as a regressor forecasts the promotions; seasonal naive cannot."""
+    rng = np.random.default_rng(5)
+    weeks = pd.date_range("2023-01-02", periods=156, freq="W-MON")
+    rows = []
+    for i in range(12):
+        promo = (rng.random(156) < 0.15) * 25.0
+        y = 20 + 30 * (promo > 0) + rng.normal(0, 2, 156)
+        rows += [(f"S{i}", d, v, p) for d, v, p in zip(weeks, y, promo)]
+    history = pd.DataFrame(rows, columns=["unique_id", "ds", "y", "promo"])
+    forecasts = backtest(history, ["gbm"], h=13, windows=2, season_length=52, freq="W-MON", regressors=["promo"])
+    chosen = select(forecasts, history, pd.Series("all", index=history["unique_id"].unique()), ["gbm"], 52)
+    table = summary(chosen.holdout)
+    assert table.loc["all series", "chosen"] < 0.5 * table.loc["all series", "seasonal_naive"]

@@ -43,6 +43,9 @@ def test_methods_fit_the_families_and_the_scenario_override(forecast_dir):
     assert methods.loc["LEGACY", "method"] == "naive" and methods.loc["LEGACY", "how"] == "scenario"
     assert methods.loc["SPARES", "method"] in CANDIDATES["intermittent"]
     assert methods.loc["CORE", "method"] in SEASONAL_CANDIDATES  # strongly seasonal family
+    tried = pd.read_csv(out / "backtest.csv").groupby("family")["method"].apply(set)
+    assert "gbm" in tried["GARDEN"]  # the promoted family tries the model that sees promotions
+    assert "gbm" not in tried["CORE"]
 
 
 def test_accuracy_at_every_level_against_both_benchmarks(forecast_dir):

@@ -9,7 +9,8 @@ One pass (:func:`forecast_network`):
    least :data:`SEASONAL` gets seasonal methods only: a non-seasonal method chosen on
    windows from one part of the year fails in another), and a method is chosen per
    family on every window but the last (:func:`twin.demand.methods.select`), unless the
-   scenario fixes it;
+   scenario fixes it; a family with promotions also tries the global ``gbm`` model with
+   the promotion calendar as a regressor;
 3. the chosen method, refitted on the whole history, forecasts the weeks asked for;
 4. accuracy is reported on the last backtest window, which the choice never saw, per
    series, per SKU and per family (forecasts summed bottom-up, so they are coherent) and
@@ -29,20 +30,21 @@ import pandas as pd
 
 from twin.demand.accuracy import accuracy
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
-from twin.demand.methods import BENCHMARKS, backtest, jobs, models, select
+from twin.demand.methods import BENCHMARKS, GLOBAL, backtest, global_model, jobs, models, select
 from twin.network import Network
 from twin.scenario import Forecasting
 
 SEASON_WEEKS = 52
 CANDIDATES = {
     "smooth": ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl"),
-    "erratic": ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl"),
+    "erratic": ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl", "gbm"),
     "intermittent": ("naive", "seasonal_naive", "croston", "sba", "tsb", "adida"),
-    "lumpy": ("naive", "seasonal_naive", "croston", "sba", "tsb", "adida"),
+    "lumpy": ("naive", "seasonal_naive", "croston", "sba", "tsb", "adida", "gbm"),
     "no demand": ("naive",),
 }
 SEASONAL = 0.5  # median strength of yearly seasonality above which a family gets seasonal methods only
 SEASONAL_CANDIDATES = ("naive", "seasonal_naive", "mstl")
+PROMOTION = "promo_discount_pct"  # known-in-advance regressor: the promotion calendar
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,24 @@ class ForecastResult:
 
 def history_frame(net: Network) -> pd.DataFrame:
     """The demand history as long series: ``unique_id`` ("SKU/market"), ``ds``, ``y``,
-    with ``sku``, ``market`` and ``family``; every week from the first to the last is present."""
+    with ``sku``, ``market``, ``family`` and the promotion discount that week; every week
+    from the first to the last is present."""
     h = net.demand_history["qty"].unstack("week", fill_value=0.0).stack().rename("y").reset_index()
     h = h.rename(columns={"week": "ds"})
     h["unique_id"] = h["sku"] + "/" + h["market"]
     h["family"] = h["sku"].map(net.products["family"])
-    return h[["unique_id", "sku", "market", "family", "ds", "y"]].sort_values(["unique_id", "ds"], ignore_index=True)
+    h = _with_promotions(h, net)
+    return h[["unique_id", "sku", "market", "family", "ds", "y", PROMOTION]].sort_values(
+        ["unique_id", "ds"], ignore_index=True)
+
+
+def _with_promotions(frame: pd.DataFrame, net: Network) -> pd.DataFrame:
+    """``frame`` (sku, market, ds) with the promotion discount of each week (0 without)."""
+    promo = net.promotions["discount_pct"].rename(PROMOTION).rename_axis(["sku", "market", "ds"]).reset_index()
+    promo["ds"] = pd.to_datetime(promo["ds"])
+    out = frame.merge(promo, on=["sku", "market", "ds"], how="left")
+    out[PROMOTION] = out[PROMOTION].fillna(0.0)
+    return out
 
 
 def classify(history: pd.DataFrame) -> pd.DataFrame:
@@ -127,14 +141,18 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
     chosen, selections, holdouts, forecasts, errors = [], [], [], [], []
     for family, ids in patterns.groupby("family")["unique_id"]:
         members = patterns.loc[ids.index]
+        part = history[history["unique_id"].isin(set(ids))]
+        promoted = bool((part[PROMOTION] > 0).any())
         if members["seasonal_strength"].median() >= SEASONAL:
-            candidates = list(SEASONAL_CANDIDATES)
+            candidates = [*SEASONAL_CANDIDATES, *(["gbm"] if promoted else [])]
         else:
             candidates = list(dict.fromkeys(m for p in members["pattern"] for m in CANDIDATES[p]))
+            if promoted and "gbm" not in candidates:
+                candidates.append("gbm")
         if family in fixed and fixed[family] not in candidates:
             candidates.append(fixed[family])
-        part = history[history["unique_id"].isin(set(ids))]
-        backtested = backtest(part, candidates, h=h, windows=windows, season_length=SEASON_WEEKS, freq="W-MON")
+        backtested = backtest(part, candidates, h=h, windows=windows, season_length=SEASON_WEEKS, freq="W-MON",
+                              regressors=[PROMOTION])
         groups = pd.Series(family, index=ids.to_numpy())
         sel = select(backtested, part, groups, candidates, SEASON_WEEKS)
         method = fixed.get(family, sel.chosen[family])
@@ -143,7 +161,7 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
         last = backtested[backtested["cutoff"] == backtested["cutoff"].max()]
         holdouts.append(last[["unique_id", "ds", "y"]].assign(chosen=last[method].to_numpy(),
                                                               **{b: last[b].to_numpy() for b in BENCHMARKS}))
-        forecasts.append(_final(part, method, weeks))
+        forecasts.append(_final(part, method, weeks, net))
         errors.append(pd.DataFrame({"unique_id": backtested["unique_id"],
                                     "error": backtested["y"] - backtested[method]}))
     holdout = pd.concat(holdouts, ignore_index=True)
@@ -159,16 +177,26 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
         forecasts=fc.rename(columns={"ds": "week", "forecast": "qty"})[["sku", "market", "week", "qty"]])
 
 
-def _final(history: pd.DataFrame, method: str, weeks: int) -> pd.DataFrame:
+def _final(history: pd.DataFrame, method: str, weeks: int, net: Network) -> pd.DataFrame:
     """The chosen method refitted on the whole history, ``weeks`` ahead (never negative)."""
-    from statsforecast import StatsForecast
+    if method in GLOBAL:
+        last = history["ds"].max()
+        future = pd.DataFrame([(uid, last + pd.Timedelta(weeks=k)) for uid in history["unique_id"].unique()
+                               for k in range(1, weeks + 1)], columns=["unique_id", "ds"])
+        future = future.join(history.drop_duplicates("unique_id").set_index("unique_id")[["sku", "market"]],
+                             on="unique_id")
+        future = _with_promotions(future, net)
+        ml = global_model(SEASON_WEEKS, "W-MON").fit(history[["unique_id", "ds", "y", PROMOTION]], static_features=[])
+        out = ml.predict(h=weeks, X_df=future[["unique_id", "ds", PROMOTION]])
+    else:
+        from statsforecast import StatsForecast
 
-    sf = StatsForecast(models=models([method], SEASON_WEEKS), freq="W-MON",
-                       n_jobs=jobs([method], history["unique_id"].nunique()))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = sf.forecast(df=history[["unique_id", "ds", "y"]], h=weeks)
-    out = out.reset_index() if "unique_id" not in out.columns else out
+        sf = StatsForecast(models=models([method], SEASON_WEEKS), freq="W-MON",
+                           n_jobs=jobs([method], history["unique_id"].nunique()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = sf.forecast(df=history[["unique_id", "ds", "y"]], h=weeks)
+        out = out.reset_index() if "unique_id" not in out.columns else out
     return pd.DataFrame({"unique_id": out["unique_id"], "ds": out["ds"], "forecast": out[method].clip(lower=0.0)})
 
 

@@ -19,6 +19,10 @@ croston              Croston (1972)
 sba                  Syntetos–Boylan approximation (Syntetos & Boylan, 2005)
 tsb                  Teunter, Syntetos & Babai (2011), alpha_d = alpha_p = 0.1
 adida                ADIDA temporal aggregation (Nikolopoulos et al., 2011)
+gbm                  one global gradient-boosted model per group (LightGBM through Nixtla's
+                     mlforecast) over lags 1-4, 13 and 52, the week of the year, and the
+                     known future regressors given (the promotion discount), as in the
+                     M5 competition's winning approaches (Makridakis et al., 2022)
 ===================  ======================================================================
 
 A backtest is rolling-origin (Tashman, 2000): ``windows`` forecast origins, each ``h``
@@ -59,16 +63,35 @@ def _models() -> dict[str, Callable[[int], object]]:
     }
 
 
-METHODS = ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl", "croston", "sba", "tsb", "adida")
+METHODS = ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl", "croston", "sba", "tsb", "adida",
+           "gbm")
+GLOBAL = ("gbm",)  # fitted across the group's series by mlforecast, not per series by statsforecast
+
+
+def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
+    """ISO week number, a calendar feature of the global model."""
+    return np.asarray(dates.isocalendar().week, dtype=float)
+
+
+def global_model(season_length: int, freq: str | int):
+    """The ``gbm`` method: an mlforecast pipeline around LightGBM (fixed seed, one thread)."""
+    from lightgbm import LGBMRegressor
+    from mlforecast import MLForecast
+
+    model = LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=10,
+                          subsample=1.0, random_state=0, n_jobs=1, verbose=-1)
+    lags = sorted({1, 2, 3, 4, 13, season_length})
+    return MLForecast(models={"gbm": model}, freq=freq, lags=lags,
+                      date_features=[week_of_year] if isinstance(freq, str) else [])
 
 
 def models(names: list[str] | tuple[str, ...], season_length: int) -> list[object]:
     """statsforecast model objects for ``names`` (each also its output column)."""
     table = _models()
-    unknown = [n for n in names if n not in table]
+    unknown = [n for n in names if n not in table and n not in GLOBAL]
     if unknown:
         raise ValueError(f"unknown forecasting method(s) {unknown}; valid: {', '.join(METHODS)}")
-    return [table[n](season_length) for n in names]
+    return [table[n](season_length) for n in names if n not in GLOBAL]
 
 
 HEAVY = ("ets", "mstl")  # fits of milliseconds per series: worth a process per core
@@ -82,7 +105,7 @@ def jobs(names: list[str], series: int) -> int:
 
 
 def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int, windows: int,
-             season_length: int, freq: str | int) -> pd.DataFrame:
+             season_length: int, freq: str | int, regressors: list[str] | None = None) -> pd.DataFrame:
     """Rolling-origin forecasts of every method for every series.
 
     Parameters
@@ -96,6 +119,8 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
         Seasonal period (4 quarterly, 12 monthly, 52 weekly).
     freq : str or int
         pandas frequency of ``ds`` (or 1 for integer periods).
+    regressors : list of str, optional
+        Columns of ``history`` known in advance (a promotion calendar), for ``gbm``.
 
     Returns
     -------
@@ -109,7 +134,14 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsforecast warns per series on short or constant data
         out = sf.cross_validation(df=history[["unique_id", "ds", "y"]], h=h, n_windows=windows, step_size=h)
-    return out.reset_index(drop=True) if "unique_id" in out.columns else out.reset_index()
+    out = out.reset_index(drop=True) if "unique_id" in out.columns else out.reset_index()
+    if "gbm" in names:
+        columns = ["unique_id", "ds", "y", *(regressors or [])]
+        ml = global_model(season_length, freq).cross_validation(df=history[columns], n_windows=windows, h=h,
+                                                                step_size=h, static_features=[])
+        ml["gbm"] = ml["gbm"].clip(lower=0.0)
+        out = out.merge(ml[["unique_id", "ds", "cutoff", "gbm"]], on=["unique_id", "ds", "cutoff"], how="left")
+    return out
 
 
 def scores(forecasts: pd.DataFrame, history: pd.DataFrame, methods: list[str], season_length: int) -> pd.DataFrame:
