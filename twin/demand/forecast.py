@@ -9,7 +9,8 @@ One pass (:func:`forecast_network`):
    least :data:`SEASONAL` gets seasonal methods only: a non-seasonal method chosen on
    windows from one part of the year fails in another), and a method is chosen per
    family on every window but the last (:func:`twin.demand.methods.select`), unless the
-   scenario fixes it; a family with promotions also tries the global ``gbm`` model with
+   scenario fixes it; the mean of a family's three best methods competes as an ensemble;
+   a family with promotions also tries the global ``gbm`` model with
    the promotion calendar as a regressor;
 3. the chosen method, refitted on the whole history, forecasts the weeks asked for;
 4. accuracy is reported on the last backtest window, which the choice never saw, per
@@ -30,7 +31,7 @@ import pandas as pd
 
 from twin.demand.accuracy import accuracy
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
-from twin.demand.methods import BENCHMARKS, GLOBAL, backtest, global_model, jobs, models, select
+from twin.demand.methods import BENCHMARKS, ENSEMBLE, GLOBAL, backtest, global_model, jobs, models, select
 from twin.network import Network
 from twin.scenario import Forecasting
 
@@ -52,7 +53,7 @@ class ForecastResult:
     """Everything one forecasting pass produced, as tidy tables."""
 
     patterns: pd.DataFrame     # unique_id, sku, market, family, pattern, adi, cv2, seasonal_strength
-    chosen: pd.DataFrame       # family, method, how ("backtest" or "scenario")
+    chosen: pd.DataFrame       # family, method, members (what an ensemble averages), how ("backtest" or "scenario")
     selection: pd.DataFrame    # family, method, mean MASE on the selection windows
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
     hidden: pd.DataFrame       # SKUs whose error the total hides
@@ -156,12 +157,16 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
         groups = pd.Series(family, index=ids.to_numpy())
         sel = select(backtested, part, groups, candidates, SEASON_WEEKS)
         method = fixed.get(family, sel.chosen[family])
-        chosen.append(dict(family=family, method=method, how="scenario" if family in fixed else "backtest"))
+        parts = sel.members[family] if method == ENSEMBLE else [method]
+        chosen.append(dict(family=family, method=method, members="+".join(parts),
+                           how="scenario" if family in fixed else "backtest"))
         selections.append(sel.selection.rename(columns={"group": "family"}))
+        backtested = sel.forecasts
         last = backtested[backtested["cutoff"] == backtested["cutoff"].max()]
         holdouts.append(last[["unique_id", "ds", "y"]].assign(chosen=last[method].to_numpy(),
                                                               **{b: last[b].to_numpy() for b in BENCHMARKS}))
-        forecasts.append(_final(part, method, weeks, net))
+        finals = [_final(part, m, weeks, net) for m in parts]
+        forecasts.append(finals[0].assign(forecast=np.mean([f["forecast"].to_numpy() for f in finals], axis=0)))
         errors.append(pd.DataFrame({"unique_id": backtested["unique_id"],
                                     "error": backtested["y"] - backtested[method]}))
     holdout = pd.concat(holdouts, ignore_index=True)

@@ -180,13 +180,19 @@ def _scales(history: pd.DataFrame, keys: pd.DataFrame, season_length: int) -> tu
     return out[0], out[1]
 
 
+ENSEMBLE = "ensemble"
+ENSEMBLE_SIZE = 3
+
+
 @dataclass(frozen=True)
 class Selection:
     """The method chosen per group, and the accuracy that chose it and that tests it."""
 
-    chosen: pd.Series          # group -> method
-    selection: pd.DataFrame    # group, method, mean MASE on the selection windows
+    chosen: pd.Series          # group -> method (a name from METHODS, or "ensemble")
+    members: dict              # group -> the methods its ensemble averages
+    selection: pd.DataFrame    # group, method, mean metric on the selection windows
     holdout: pd.DataFrame      # unique_id, group, method ("chosen" or a benchmark), metrics, last window
+    forecasts: pd.DataFrame    # the backtest forecasts, with the ensemble's column added
 
 
 def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, methods: list[str],
@@ -194,21 +200,39 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
     """Choose a method per group by mean ``metric`` on every window but the last; score the
     choice, and the naive and seasonal-naive benchmarks, on the last window only.
 
+    Besides the single methods, each group's ensemble, the mean of its
+    :data:`ENSEMBLE_SIZE` best methods on the selection windows (the naive benchmarks
+    left out: averaging in a random walk flattens a seasonal forecast), competes on those
+    same windows; forecast combination often beats its members (Makridakis et al., M4, 2020).
     ``groups`` maps ``unique_id`` to its group (a product family, say)."""
     names = list(dict.fromkeys([*methods, *BENCHMARKS]))
     s = scores(forecasts, history, names, season_length)
     s["group"] = s["unique_id"].map(groups)
     last = s["cutoff"].max()
-    earlier = s[s["cutoff"] < last]
-    if earlier.empty:
+    if not (s["cutoff"] < last).any():
         raise ValueError("selection needs at least two backtest windows: one to choose, one to test")
-    table = (earlier[earlier["method"].isin(methods)].groupby(["group", "method"])[metric].mean()
-             .rename(f"mean_{metric}").reset_index())
-    chosen = table.loc[table.groupby("group")[f"mean_{metric}"].idxmin()].set_index("group")["method"]
+    column = f"mean_{metric}"
+    singles = (s[(s["cutoff"] < last) & s["method"].isin(methods)].groupby(["group", "method"])[metric].mean()
+               .rename(column).reset_index())
+    forecasts = forecasts.copy()
+    members = {}
+    for group, g in singles.groupby("group"):
+        top = g[~g["method"].isin(BENCHMARKS)].nsmallest(ENSEMBLE_SIZE, column)["method"].tolist()
+        if len(top) >= 2:
+            rows = forecasts["unique_id"].map(groups) == group
+            forecasts.loc[rows, ENSEMBLE] = forecasts.loc[rows, top].mean(axis=1)
+            members[group] = top
+    if members:
+        e = scores(forecasts[forecasts[ENSEMBLE].notna()], history, [ENSEMBLE], season_length)
+        e["group"] = e["unique_id"].map(groups)
+        s = pd.concat([s, e], ignore_index=True)
+    table = (s[(s["cutoff"] < last) & s["method"].isin([*methods, ENSEMBLE])].groupby(["group", "method"])[metric]
+             .mean().rename(column).reset_index())
+    chosen = table.loc[table.groupby("group")[column].idxmin()].set_index("group")["method"]
     final = s[s["cutoff"] == last]
     picked = final[final["method"] == final["group"].map(chosen)].assign(method="chosen")
     holdout = pd.concat([picked, final[final["method"].isin(BENCHMARKS)]], ignore_index=True)
-    return Selection(chosen=chosen, selection=table, holdout=holdout)
+    return Selection(chosen=chosen, members=members, selection=table, holdout=holdout, forecasts=forecasts)
 
 
 def summary(holdout: pd.DataFrame, metric: str = "mase") -> pd.DataFrame:
