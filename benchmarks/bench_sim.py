@@ -16,7 +16,6 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     loaded = load_scenario(args.scenario)
     if args.policy:
-        loaded = replace(loaded, scenario=loaded.scenario.model_copy(update={"supply": "policy"}))
+        loaded = loaded.updated(supply="policy")
     inp, _ = prepare(loaded)  # the plan is made once, outside the timings
     result = dict(machine=machine(), scenario=loaded.scenario.name, supply=loaded.scenario.supply,
                   **one_core(loaded, inp, 30))

@@ -96,13 +96,6 @@ def baseline():
     return loaded, inp, plan
 
 
-def as_policy(loaded):
-    """The same loaded scenario with ``supply: policy``."""
-    from dataclasses import replace
-
-    return replace(loaded, scenario=loaded.scenario.model_copy(update={"supply": "policy"}))
-
-
 @pytest.fixture
 def single_hub(tmp_path: Path):
     """Factory: ``single_hub(scenario_fields..., network=dict(...))`` -> scenario path."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from conftest import SCENARIOS, as_policy
+from conftest import SCENARIOS
 from reports.summary import summarise
 from twin.montecarlo import run
 from twin.network import TABLES
@@ -41,9 +40,8 @@ def test_reference_network_has_the_documented_shape():
 def baseline_summary() -> pd.DataFrame:
     """The sizing is documented for the hubs' policies alone (``supply: policy``) on last
     year's demand resampled (``demand: empirical``)."""
-    loaded = as_policy(load_scenario(SCENARIOS / "baseline.yaml"))
-    loaded = replace(loaded, scenario=loaded.scenario.model_copy(
-        update={"demand": loaded.scenario.demand.model_copy(update={"model": "empirical"})}))
+    loaded = load_scenario(SCENARIOS / "baseline.yaml")
+    loaded = loaded.updated(supply="policy", demand=loaded.scenario.demand.model_copy(update={"model": "empirical"}))
     return summarise(run(loaded, replications=6, seed=1, workers=1).kpis)
 
 

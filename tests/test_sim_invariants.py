@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SCENARIOS, as_policy
+from conftest import SCENARIOS
 from twin.montecarlo import replication_rng, run
 from twin.scenario import load_scenario
 from twin.sim import compile_inputs, simulate
@@ -18,7 +18,7 @@ def reference_runs(request, baseline):
     """Three replications of the baseline, executing its plan or on the hubs' policies alone."""
     loaded, inp, _ = baseline
     if request.param == "policy":
-        loaded = as_policy(loaded)
+        loaded = loaded.updated(supply="policy")
         inp = compile_inputs(loaded)
     return loaded, [simulate(inp, loaded.scenario, replication_rng(7, i)) for i in range(3)]
 

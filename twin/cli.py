@@ -51,6 +51,9 @@ def _prepare(args: argparse.Namespace, loaded):
 
     options = solver_options(loaded.scenario.planning, time_limit_seconds=args.time_limit, threads=args.threads,
                              gap=args.gap, algorithm=args.algorithm)
+    if loaded.scenario.demand.model == "forecast" and not args.quiet:
+        print("Forecasting demand: a method per family by backtest (`twin forecast` shows the accuracy) ...",
+              file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PlanTimeLimitWarning)  # printed below, as a planner reads it
         inp, plan = prepare(loaded, options)
@@ -77,8 +80,7 @@ def _plan(args: argparse.Namespace) -> int:
     from twin.results import write_plan
     from twin.scenario import load_scenario
 
-    loaded = load_scenario(args.scenario)
-    loaded = _with_supply(loaded, "plan")
+    loaded = load_scenario(args.scenario).updated(supply="plan")
     _, plan = _prepare(args, loaded)
     out = Path(args.out or Path("out") / "plan" / Path(args.scenario).stem)
     write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(args.scenario),
@@ -145,12 +147,6 @@ def _print_forecast(result, name: str, seconds: float) -> None:
         print("\nWhat the total hides: SKUs with revenue and a high error")
         for r in result.hidden.itertuples():
             print(f"  - {r.sku}: {r.revenue_share:.1%} of revenue, WAPE {r.wape:.0f}% (total {r.total_wape:.0f}%)")
-
-
-def _with_supply(loaded, supply: str):
-    from dataclasses import replace
-
-    return replace(loaded, scenario=loaded.scenario.model_copy(update={"supply": supply}))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -179,6 +179,11 @@ class LoadedScenario:
     network: Network
     file: str
 
+    def updated(self, **fields: Any) -> LoadedScenario:
+        """The same scenario with top-level fields replaced (``supply="policy"``, say); the
+        network is shared, not reloaded."""
+        return LoadedScenario(self.scenario.model_copy(update=fields), self.network, self.file)
+
 
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read, merge (``extends:``), validate a scenario file and load its network.
