@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SCENARIOS
 from twin.montecarlo import replication_rng, run
 from twin.scenario import load_scenario
 from twin.sim import compile_inputs, simulate
