@@ -156,7 +156,7 @@ def _unmet_requirements(model: pyo.ConcreteModel, solution: Solution) -> list[st
     out = []
     for (hub, t), v in solution.var(model.storage_excess).items():
         if v > _TOL:
-            out.append(f"hub {hub} storage: {v:,.0f} units over its capacity in period {labels[t]}")
+            out.append(f"hub {hub} storage: {v:,.0f} units over its capacity in {ix.data.period_name} {labels[t]}")
     for (hub, sku), v in solution.var(model.ending_short).items():
         if v > _TOL:
             out.append(f"ending inventory of {sku} at hub {hub}: {v:,.0f} units short of the minimum")
