@@ -26,13 +26,14 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
                      review_days: int = 1, unmet: str = "backorder", line_hours_per_week: float = 168,
                      hours_per_unit: float = 0.001, history_weeks: int = 60, lane_sd_days: float = 0.0,
                      mtbf_hours: str = "", mttr_hours: float = 0.0, overtime_hours_per_week: float = 0.0,
-                     partner: dict | None = None) -> Path:
+                     partner: dict | None = None, via_port: bool = False) -> Path:
     """One SKU, one plant with one line, one hub, one market: the textbook single-stage system.
 
     The history is the same every week (7 x ``daily_mean``), so the demand models'
     mean per day is exactly ``daily_mean`` and the empirical model draws exactly that
     many units every week. ``partner=dict(capacity_units_per_week=..., cost_per_unit=...,
     lead_time_days=...)`` adds an outsourcing partner that ships to the hub in one day.
+    ``via_port`` sends the plant-to-hub lane through port ``PORT``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
@@ -51,7 +52,7 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
         "lanes": [
             dict(lane="PH", origin="P", destination="H", mode="road", lead_time_days=lane_days,
                  lead_time_sd_days=lane_sd_days, lead_time_distribution="lognormal" if lane_sd_days else "fixed",
-                 cost_per_unit=1, capacity_units_per_week="", via=""),
+                 cost_per_unit=1, capacity_units_per_week="", via="PORT" if via_port else ""),
             dict(lane="HM", origin="H", destination="M", mode="road", lead_time_days=1, lead_time_sd_days=0,
                  lead_time_distribution="fixed", cost_per_unit=0.5, capacity_units_per_week="", via=""),
         ],
@@ -59,6 +60,8 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
                                                             - pd.Timedelta(weeks=history_weeks - i)).date()),
                                 qty=7 * daily_mean) for i in range(history_weeks)],
     }
+    if via_port:
+        tables["ports"] = [dict(port="PORT", name="Port")]
     if partner:
         tables["partners"] = [dict(partner="X", name="Partner", capacity_units_per_week=partner["capacity_units_per_week"],
                                    lead_time_days=partner.get("lead_time_days", 7))]

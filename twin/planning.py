@@ -127,7 +127,7 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     material_stock = pd.Series(inp.material_initial.ravel(), index=pd.MultiIndex.from_product(
         [inp.plants, inp.materials], names=["plant", "material"]), name="initial_units")
     return PlanData(
-        periods=periods, period_name="week", skus=skus, lines=lines, line_hours=line_hours,
+        periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods), skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
         demand=demand, lanes=lane_table, materials=net.materials["cost_per_unit"], bom=net.bom["qty_per_unit"],
@@ -138,6 +138,25 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
         objective=settings.objective, clear_backlog_at_end=settings.clear_backlog_at_end,
         integer_workforce=settings.integer_workforce,
     )
+
+
+def _closed_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.MultiIndex:
+    """(lane, week) pairs the plan may not use: a lane closed on more than half of a week's
+    days takes nothing that week; a lane whose port is shut for more than half of a week
+    takes nothing that would arrive in it (the twin lets such shipments wait at sea; the
+    weekly plan does not plan on waiting)."""
+    first, weeks = inp.warmup_days, len(periods)
+
+    def mostly(closed: np.ndarray) -> np.ndarray:
+        return closed[first:first + 7 * weeks].reshape(weeks, 7).sum(axis=1) > 3.5
+
+    pairs = {(lane, periods[w]) for lane, closed in inp.departures_closed.items() if lane in lanes.index
+             for w in np.flatnonzero(mostly(closed))}
+    for lane, closed in inp.arrivals_closed.items():
+        if lane in lanes.index:
+            lead = int(lanes.at[lane, "lead_periods"])
+            pairs |= {(lane, periods[w - lead]) for w in np.flatnonzero(mostly(closed)) if w - lead >= 0}
+    return pd.MultiIndex.from_tuples(sorted(pairs, key=str), names=["lane", "period"])
 
 
 def _at(ids: list[str]) -> dict[str, int]:

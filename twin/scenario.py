@@ -147,7 +147,23 @@ class LineOutage(_Window):
     line: str = Field(description="line ID")
 
 
-EVENT_MODELS = (DemandShock, LineOutage)
+class LaneClosure(_Window):
+    """Nothing leaves on the lane from ``start`` for its duration; what is already on its
+    way arrives as planned. Closing a hub-to-market lane stops deliveries to the market."""
+
+    type: Literal["lane_closure"]
+    lane: str = Field(description="lane ID")
+
+
+class PortClosure(_Window):
+    """The port receives nothing from ``start`` for its duration: shipments on every lane
+    ``via`` it that would arrive meanwhile wait at sea and land when it reopens."""
+
+    type: Literal["port_closure"]
+    port: str = Field(description="port ID")
+
+
+EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure)
 EVENT_TYPES = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)
 Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
 
@@ -337,6 +353,15 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
                                     f"{first} to {last - dt.timedelta(days=1)}"))
         if isinstance(ev, LineOutage) and ev.line not in net.lines.index:
             problems.append(Problem(file, f"{where}.line", f"{ev.line!r}: unknown line; {choices(net.lines.index)}"))
+        if isinstance(ev, LaneClosure) and ev.lane not in net.lanes.index:
+            problems.append(Problem(file, f"{where}.lane", f"{ev.lane!r}: unknown lane; {choices(net.lanes.index)}"))
+        if isinstance(ev, PortClosure):
+            if ev.port not in net.ports.index:
+                problems.append(Problem(file, f"{where}.port", f"{ev.port!r}: unknown port; "
+                                        f"{choices(net.ports.index)}"))
+            elif not (net.lanes["via"] == ev.port).any():
+                problems.append(Problem(file, f"{where}.port", f"{ev.port!r}: no lane passes through it; "
+                                        f"ports with lanes: {sorted(set(net.lanes['via'].dropna()))}"))
         if isinstance(ev, DemandShock):
             for key, valid in (("markets", net.markets.index), ("families", families), ("skus", net.products.index)):
                 for j, v in enumerate(getattr(ev, key)):

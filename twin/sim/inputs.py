@@ -8,12 +8,12 @@ kept beside it (``skus``, ``markets``, ``hubs``, ``lines``, ``plants``, ``materi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from twin.scenario import LineOutage, LoadedScenario
+from twin.scenario import LaneClosure, LineOutage, LoadedScenario, PortClosure
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
 SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
@@ -85,6 +85,7 @@ class SimInput:
     hub_markets: list[slice]  # (H,) each hub's markets, a contiguous range of market positions
     backorder: np.ndarray     # (M,) bool: True backorders, False loses sales
     hub_market_lane_cost: np.ndarray  # (M,) cost per unit delivered to the market
+    market_lane: list[str]    # (M,) the lane from each market's hub
     hubs: list[str]
     review_days: np.ndarray   # (H,)
     holding_rate_per_day: np.ndarray  # (H,) fraction of unit cost per day
@@ -133,6 +134,8 @@ class SimInput:
     weekly_known: np.ndarray | None = None     # (weeks,) True for weeks still in the history
     weekly_errors: np.ndarray | None = None    # (R, M, S) backtest errors (actual - forecast) to draw from
     plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
+    departures_closed: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> (T,) bool: nothing leaves
+    arrivals_closed: dict[str, np.ndarray] = field(default_factory=dict)    # lane -> (T,) bool: its port is shut
 
     @property
     def n_days_measured(self) -> int:
@@ -265,6 +268,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         markets=markets, market_hub=market_hub, hub_markets=_ranges(market_hub, H),
         backorder=(markets_df["unmet_demand"] == "backorder").to_numpy(),
         hub_market_lane_cost=np.array([lane(h, m).cost_per_unit for m, h in markets_df["hub"].items()]),
+        market_lane=[net.lane_between(h, m) for m, h in markets_df["hub"].items()],
         hubs=hubs, review_days=hubs_df["review_period_days"].to_numpy(np.int64),
         holding_rate_per_day=hubs_df["holding_cost_rate_per_year"].to_numpy(float) / 365.0,
         policy=policy, reorder_point=s_pt, order_up_to=S_pt, order_qty=q_pt, initial=init,
@@ -295,7 +299,26 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_cost=partner_cost,
         mean_demand_per_day=mean_per_day, demand_window=cube,
         weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,
+        **_closures(loaded, first_day, days),
     )
+
+
+def _closures(loaded: LoadedScenario, first_day: dt.date, days: int) -> dict[str, dict[str, np.ndarray]]:
+    """Days each lane is closed to departures (lane closures) or to arrivals (its port closed)."""
+    sc, lanes = loaded.scenario, loaded.network.lanes
+    out: dict[str, dict[str, np.ndarray]] = {"departures_closed": {}, "arrivals_closed": {}}
+    for ev in sc.events:
+        if isinstance(ev, LaneClosure):
+            kind, hit = "departures_closed", [ev.lane]
+        elif isinstance(ev, PortClosure):
+            kind, hit = "arrivals_closed", list(lanes.index[lanes["via"] == ev.port])
+        else:
+            continue
+        a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
+        for lane_id in hit:
+            closed = out[kind].setdefault(lane_id, np.zeros(days, bool))
+            closed[a:b] = True
+    return out
 
 
 def _forecast_arrays(loaded: LoadedScenario, first_day: dt.date, days: int,

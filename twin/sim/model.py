@@ -91,6 +91,7 @@ class Replication:
     transport_cost: np.ndarray  # (T,) all lanes
     outsourcing_cost: np.ndarray  # (T,)
     outsourced_units: np.ndarray  # (T,)
+    lane_departures: dict[str, np.ndarray]  # lane -> (T,) units leaving each day (hub-to-market lanes excepted)
     initial_units: float        # finished goods on hand at the start
 
 
@@ -126,6 +127,13 @@ class Twin:
         self.material_on_order = np.zeros((P, K))
         self.plant_inbound = np.zeros((pad, P, K))
         self.transit_days = {lane.lane: lane.sample_days(rng, T) for lane in self._lanes_used()}
+        self.lane_departures = {lane: np.zeros(T) for lane in self.transit_days}
+        closed_markets = [m for m, lane in enumerate(inp.market_lane) if lane in inp.departures_closed]
+        self.market_open = None
+        if closed_markets:
+            self.market_open = np.ones((T, M))
+            for m in closed_markets:
+                self.market_open[inp.departures_closed[inp.market_lane[m]], m] = 0.0
         self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
         self.partner_owed = np.zeros((len(inp.partners), H, S))
         self.plan = inp.plan if scenario.supply == "plan" else None
@@ -195,7 +203,7 @@ class Twin:
             available_hours=self.available_hours, downtime_hours=self.downtime_hours, produced=self.produced,
             material_cost=self.material_cost, transport_cost=self.transport_cost,
             outsourcing_cost=self.outsourcing_cost, outsourced_units=self.outsourced_units,
-            initial_units=float(inp.initial.sum()),
+            lane_departures=self.lane_departures, initial_units=float(inp.initial.sum()),
         )
 
     def _at(self, day: int, phase: float) -> simpy.Timeout:
@@ -213,10 +221,18 @@ class Twin:
         """Commit ``qty`` to ``lane`` on day ``t``; it leaves after ``delay_days`` and lands in
         ``arrivals[t + delay + transit][index]``. Transport is costed on the day it is committed."""
         leave = t + delay_days
+        closed = self.inp.departures_closed.get(lane.lane)
+        if closed is not None:  # a closed lane: the shipment waits at its origin until it reopens
+            leave = _next_open(closed, leave)
         transit = self.transit_days[lane.lane]
-        arrive = min(leave + int(transit[min(leave, len(transit) - 1)]), arrivals.shape[0] - 1)
+        arrive = leave + int(transit[min(leave, len(transit) - 1)])
+        port = self.inp.arrivals_closed.get(lane.lane)
+        if port is not None:  # its port is shut: the shipment waits at sea until it reopens
+            arrive = _next_open(port, arrive)
+        arrive = min(arrive, arrivals.shape[0] - 1)
         arrivals[(arrive,) + index] += qty
         units = float(qty.sum()) if isinstance(qty, np.ndarray) else float(qty)
+        self.lane_departures[lane.lane][min(leave, len(self.lane_departures[lane.lane]) - 1)] += units
         if arrivals is self.hub_inbound:
             self.to_hub[index[0]] += units
         self.transport_cost[t] += lane.cost_per_unit * units
@@ -322,6 +338,8 @@ class Twin:
         new = self.demand[t, mk]
         old = self.backlog[mk]  # a view: updated in place
         wanted = old + new
+        if self.market_open is not None:  # a closed hub-to-market lane delivers nothing today
+            wanted = wanted * self.market_open[t, mk][:, None]
         total = wanted.sum(axis=0)
         stock = self.onhand[h]  # a view
         short = total > stock
@@ -482,6 +500,14 @@ class Twin:
             for arrive in range(7, int(lane.lead_time_days) + 7, 7):
                 self.plant_inbound[arrive, p, k] += weekly
                 self.material_on_order[p, k] += weekly
+
+
+def _next_open(closed: np.ndarray, day: int) -> int:
+    """The first day from ``day`` on that is not closed (past the end: the day itself)."""
+    if day >= len(closed) or not closed[day]:
+        return day
+    open_days = np.flatnonzero(~closed[day:])
+    return day + int(open_days[0]) if len(open_days) else len(closed)
 
 
 def simulate(inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> Replication:

@@ -1,0 +1,86 @@
+"""Disruption events, each on a small network where the effect is known by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import SCENARIOS
+
+from twin.montecarlo import replication_rng
+from twin.planning import plan_data
+from twin.scenario import load_scenario
+from twin.sim import compile_inputs, simulate
+
+FIRST_DAY = dt.date(2025, 12, 8)  # the single hub's first simulated day (4 warm-up weeks before 2026-01-05)
+START, DAYS = dt.date(2026, 2, 2), 10
+
+
+def _run(single_hub, event: dict):
+    # plant to hub: 3 days, fixed; the line has ample hours, so it makes each day what was ordered
+    path = single_hub(network=dict(lane_days=3, via_port=True), events=[event])
+    loaded = load_scenario(path)
+    inp = compile_inputs(loaded)
+    return inp, simulate(inp, loaded.scenario, replication_rng(0, 0))
+
+
+def _arrivals(rep) -> np.ndarray:
+    """Units landing at the single hub each day: the change in stock plus what it delivered."""
+    stock = rep.inventory[:, 0].sum(axis=1)
+    return np.diff(stock, prepend=rep.initial_units) + rep.shipped[:, 0].sum(axis=1)
+
+
+def test_port_closure_holds_arrivals_for_exactly_its_days(single_hub):
+    """Nothing lands while the port is shut; everything that would have landed meanwhile
+    lands the day it reopens, with that day's own arrivals; departures never stop."""
+    inp, rep = _run(single_hub, {"type": "port_closure", "port": "PORT", "start": str(START), "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    arrived, left = _arrivals(rep), rep.lane_departures["PH"]
+    assert arrived[a:b] == pytest.approx(0.0, abs=1e-9)
+    assert arrived[b] == pytest.approx(left[a - 3:b - 3 + 1].sum())
+    assert arrived[a - 1] > 0 and (left[a:b] > 0).all()
+    assert arrived[b + 1] == pytest.approx(left[b + 1 - 3])  # back to normal the next day
+
+
+def test_lane_closure_stops_departures_for_exactly_its_days(single_hub):
+    """Nothing leaves while the lane is closed; the output made meanwhile leaves the day it
+    reopens."""
+    inp, rep = _run(single_hub, {"type": "lane_closure", "lane": "PH", "start": str(START), "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    left = rep.lane_departures["PH"]
+    assert left[a:b] == pytest.approx(0.0, abs=1e-9)
+    assert left[a - 1] > 0
+    assert left[b] == pytest.approx(rep.produced[a:b + 1, 0].sum())
+
+
+def test_closures_reach_the_plan_in_exactly_the_weeks_they_cover(tmp_path):
+    """The reference's motors come by sea through PORT1 (lanes LN07-LN09, 35 days = 5
+    weeks). A two-week port closure from Monday 1 March 2027 (weeks 9 and 10 of the plan)
+    forbids the departures that would land in those weeks, weeks 4 and 5; a lane closure
+    of one road lane for the same days forbids its departures in weeks 9 and 10."""
+    path = tmp_path / "closures.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Closures",
+        "events": [{"type": "port_closure", "port": "PORT1", "start": "2027-03-01", "days": 14},
+                   {"type": "lane_closure", "lane": "LN12", "start": "2027-03-01", "days": 14}]}))
+    loaded = load_scenario(path)
+    data = plan_data(loaded, compile_inputs(loaded))
+    weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
+    expected = {(lane, weeks[w]) for lane in ("LN07", "LN08", "LN09") for w in (3, 4)}
+    expected |= {("LN12", weeks[w]) for w in (8, 9)}
+    assert set(data.lane_closed) == expected
+    assert isinstance(data.lane_closed, pd.MultiIndex)
+
+
+def test_closing_the_market_lane_stops_deliveries_and_backorders_demand(single_hub):
+    inp, rep = _run(single_hub, {"type": "lane_closure", "lane": "HM", "start": str(START), "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    assert rep.shipped[a:b].sum() == 0.0
+    assert rep.backlog[b - 1, 0] == pytest.approx(rep.demand[a:b].sum())  # nothing was owed before
+    assert rep.shipped[b].sum() >= rep.backlog[b - 1, 0]  # the hub had the stock to clear it at once
