@@ -76,6 +76,8 @@ class PlanData:
     supply: pd.Series = field(default_factory=lambda: _series(["supplier", "material"], "capacity_units_per_period"))
     # (plant, material) -> initial_units
     material_stock: pd.Series = field(default_factory=lambda: _series(["plant", "material"], "initial_units"))
+    # (plant, material) -> holding cost per unit and period of material kept at the plant (missing: 0)
+    material_holding: pd.Series = field(default_factory=lambda: _series(["plant", "material"], "cost"))
     # partner -> capacity_units_per_period, lead_periods (int >= 0, order to dispatch)
     partners: pd.DataFrame = field(default_factory=lambda: _frame(["partner"], capacity_units_per_period=float,
                                                                   lead_periods=int))

@@ -28,7 +28,7 @@ The model (periods ``t``; every quantity is units unless named otherwise):
   the last weeks' demand unserved.
 
 Objective: total cost (materials as used, regular time, overtime, outsourcing, transport,
-holding, safety-stock shortfall, backlog per unit-period, lost-sales penalty, hiring,
+holding (finished goods at hubs, materials at plants), safety-stock shortfall, backlog per unit-period, lost-sales penalty, hiring,
 layoffs), or, as a switch, margin = revenue of delivered units minus those costs
 without the lost-sales penalty (the revenue not earned already counts).
 
@@ -469,6 +469,7 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
     partner_cost = d.partner_skus.to_dict()
     wf = d.workforce
     hold = stock["holding_cost_per_unit_period"].to_dict()
+    material_hold = d.material_holding.to_dict()
     backlog_cost = skus["backlog_cost_per_unit_period"].to_dict()
     lost_cost = skus["lost_sale_cost_per_unit"].to_dict()
     price = skus["price_per_unit"].to_dict()
@@ -494,7 +495,9 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
                         if lane_cost[lane]),
                       *((lane_cost[lane], _delivered(m, ix, mk, s, t)) for mk, s, t, lane in deliveries
                         if lane_cost[lane])],
-        "holding": ((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
+        "holding": [*((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
+                    *((material_hold[k], v["material_stock"][k + (t,)]) for k in ix.plant_materials for t in T
+                      if material_hold.get(k))],
         "safety_shortfall": ((ratio * backlog_cost[k[1]], x) for k, x in v["below_safety"].items()),
         "backlog": ((backlog_cost[k[1]], x) for k, x in v["backlog"].items()),
         # backlog still open at the end of the horizon is, for the plan, a lost sale

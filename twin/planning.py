@@ -20,6 +20,8 @@ Choices made here, in planning terms:
   with at least that stock, so the plan cannot look cheap by emptying the shelves;
 - a lost sale costs the price plus the shortage (goodwill) cost; a backorder costs the
   shortage cost per week late;
+- materials at plants cost the hubs' mean holding rate at their purchase price, so the
+  plan does not buy ahead for free;
 - materials already on their way at the start (a week's use per week of transit, as
   the twin starts) are scheduled receipts.
 """
@@ -124,14 +126,18 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
         "cost_per_worker_period": wf["cost_per_worker_per_week"], "hire_cost_per_worker": wf["hire_cost_per_worker"],
         "layoff_cost_per_worker": wf["layoff_cost_per_worker"]}, index=wf.index)
 
-    material_stock = pd.Series(inp.material_initial.ravel(), index=pd.MultiIndex.from_product(
-        [inp.plants, inp.materials], names=["plant", "material"]), name="initial_units")
+    plant_material = pd.MultiIndex.from_product([inp.plants, inp.materials], names=["plant", "material"])
+    material_stock = pd.Series(inp.material_initial.ravel(), index=plant_material, name="initial_units")
+    # materials at plants cost what stock at the hubs costs to hold, at their purchase price
+    rate = float(net.hubs["holding_cost_rate_per_year"].mean()) * 7 / 365
+    material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
         periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods), skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
         demand=demand, lanes=lane_table, materials=net.materials["cost_per_unit"], bom=net.bom["qty_per_unit"],
         supply=net.supplier_materials["capacity_units_per_week"], material_stock=material_stock,
+        material_holding=material_holding,
         partners=pd.DataFrame({"capacity_units_per_period": net.partners["capacity_units_per_week"],
                                "lead_periods": [_weeks(d) for d in net.partners["lead_time_days"]]}),
         partner_skus=net.partner_skus["cost_per_unit"], receipts=receipts, workforce=workforce,
