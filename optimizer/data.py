@@ -88,6 +88,8 @@ class PlanData:
     # (site, item, period) -> units already on their way that land at the site in the period:
     # materials at plants, SKUs at hubs
     receipts: pd.Series = field(default_factory=lambda: _series(["site", "item", "period"], "units"))
+    # (lane, period) -> extra periods a departure in that period takes (a supplier running late)
+    lead_extra: pd.Series = field(default_factory=lambda: _series(["lane", "period"], "periods"))
     # (lane, period) rows: the lane carries nothing in that period
     lane_closed: pd.Index = field(default_factory=lambda: pd.MultiIndex.from_tuples([], names=["lane", "period"]))
     # plant -> workers_initial, hours_per_worker, overtime_hours_per_worker_max, cost_per_worker_period,

@@ -76,7 +76,13 @@ class Indices:
     initial_backlog: dict[tuple[str, str], float]
     receipts: dict[tuple[str, str, int], float]
     closed: set[tuple[str, int]]
+    lead_extra: dict[tuple[str, int], int]            # (lane, departure period) -> extra periods
+    delayed_lanes: set[str]                            # lanes with any extra lead time
     workforce_plants: list[str]
+
+    def lead(self, lane: str, item: str, t: int) -> int:
+        """Periods from a departure on ``lane`` in period ``t`` to its arrival."""
+        return self.arc_lead[(lane, item)] + self.lead_extra.get((lane, t), 0)
 
     @property
     def last(self) -> int:
@@ -146,6 +152,7 @@ def indices(data: PlanData) -> Indices:
     receipts = {(site, item, position[p]): float(q) for (site, item, p), q in data.receipts.items()
                 if p in position}
     closed = {(lane, position[p]) for lane, p in data.lane_closed if p in position}
+    lead_extra = {(lane, position[p]): int(v) for (lane, p), v in data.lead_extra.items() if p in position and v}
     return Indices(
         data=data, T=T, routes=routes, hpu=hpu, line_plant=line_plant, arcs=arcs, arc_lead=arc_lead,
         lane_kind=lane_kind, into=dict(into), out_of=dict(out_of),
@@ -156,7 +163,7 @@ def indices(data: PlanData) -> Indices:
         market_items=sorted((m, s) for m, ss in wanted.items() for s in ss),
         market_lane=market_lane, serves=dict(serves),
         demand=demand, initial_backlog={k: float(v) for k, v in data.initial_backlog.items()},
-        receipts=receipts, closed=closed,
+        receipts=receipts, closed=closed, lead_extra=lead_extra, delayed_lanes={lane for lane, _ in lead_extra},
         workforce_plants=[p for p in data.workforce.index if p in makes],
     )
 
@@ -273,8 +280,18 @@ def define_shipments(m: pyo.ConcreteModel, ix: Indices) -> None:
 
 
 def _arrivals(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int) -> list:
+    """Shipments landing at ``site`` in period ``t``: departures ``lead`` periods earlier,
+    and, on a lane with extra lead time in some periods, departures that take longer."""
     ship = m.vd["ship"]
-    return [(1.0, ship[lane, item, t - lead]) for lane, lead in ix.into.get((site, item), ()) if t - lead >= 0]
+    out = []
+    for lane, lead in ix.into.get((site, item), ()):
+        if lane not in ix.delayed_lanes:
+            if t - lead >= 0:
+                out.append((1.0, ship[lane, item, t - lead]))
+            continue
+        out += [(1.0, ship[lane, item, tau]) for tau in range(max(0, t - lead - 52), t - lead + 1)
+                if tau + lead + ix.lead_extra.get((lane, tau), 0) == t]
+    return out
 
 
 def _departures(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int) -> Affine:

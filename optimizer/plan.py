@@ -218,7 +218,8 @@ def read_back(model: pyo.ConcreteModel, solution: Solution) -> Plan:
     ship = solution.var(model.ship)
     shipments = _frame(ship, ["lane", "item", "period"], "units", labels)
     t_index = ship.index.get_level_values(2).to_numpy() if len(ship) else np.zeros(0, int)
-    arrive = t_index + np.array([ix.arc_lead[a] for a in zip(shipments["lane"], shipments["item"])], dtype=int)
+    arrive = np.array([ix.lead(lane, item, t) + t for lane, item, t
+                       in zip(shipments["lane"], shipments["item"], t_index)], dtype=int)
     shipments["arrival_period"] = [labels[t] if t < len(labels) else None for t in arrive]
     shipments.insert(1, "origin", shipments["lane"].map(d.lanes["origin"]))
     shipments.insert(2, "destination", shipments["lane"].map(d.lanes["destination"]))

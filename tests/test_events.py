@@ -10,6 +10,7 @@ import pytest
 import yaml
 from conftest import SCENARIOS
 
+from optimizer import make_plan
 from twin.montecarlo import replication_rng
 from twin.planning import plan_data
 from twin.scenario import load_scenario
@@ -84,3 +85,53 @@ def test_closing_the_market_lane_stops_deliveries_and_backorders_demand(single_h
     assert rep.shipped[a:b].sum() == 0.0
     assert rep.backlog[b - 1, 0] == pytest.approx(rep.demand[a:b].sum())  # nothing was owed before
     assert rep.shipped[b].sum() >= rep.backlog[b - 1, 0]  # the hub had the stock to clear it at once
+
+
+def test_capacity_change_scales_a_lines_hours_for_exactly_its_days(single_hub):
+    inp, rep = _run(single_hub, {"type": "capacity_change", "line": "L", "change_pct": -40,
+                                 "start": str(START), "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    regular = inp.regular_hours_per_day[0]
+    assert rep.available_hours[a:b, 0] == pytest.approx(0.6 * regular)
+    assert rep.available_hours[b, 0] == pytest.approx(regular)
+    assert rep.available_hours[a - 1, 0] == pytest.approx(regular)
+
+
+def test_supplier_delay_makes_every_dispatch_in_its_window_leave_late(tmp_path):
+    """The reference's steel supplier S1 ships weekly on Mondays by road (3 days). A 10-day
+    delay over two weeks makes both of its dispatches in them leave 10 days later, and no
+    other."""
+    path = tmp_path / "delay.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Steel late", "supply": "policy",
+        "overrides": {"suppliers": {"S1": {"reliability": 1.0}}},  # no random lateness on top
+        "events": [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01",
+                    "days": 14}]}))
+    loaded = load_scenario(path)
+    inp = compile_inputs(loaded)
+    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    start = (dt.date(2027, 3, 1) - (loaded.scenario.horizon.start - dt.timedelta(weeks=4))).days
+    steel = rep.lane_departures["LN01"]
+    dispatched = np.flatnonzero(steel > 0)
+    assert start not in dispatched and start + 7 not in dispatched
+    assert start + 10 in dispatched and start + 17 in dispatched
+    assert start - 7 in dispatched and start + 14 in dispatched  # the weeks around are on time
+
+
+def test_supplier_delay_adds_lead_time_in_the_plan(tmp_path):
+    """10 days late with certainty, over two weeks from Monday 1 March 2027 (plan weeks 9
+    and 10): each lane from supplier S1 takes one more week for departures in them."""
+    path = tmp_path / "delay.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Steel late",
+        "events": [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01",
+                    "days": 14}]}))
+    loaded = load_scenario(path)
+    data = plan_data(loaded, compile_inputs(loaded))
+    weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
+    assert data.lead_extra.to_dict() == {(lane, weeks[w]): 1.0 for lane in ("LN01", "LN02", "LN03") for w in (8, 9)}
+    plan = make_plan(data, partner_savings=False)
+    steel = plan.shipments[plan.shipments["lane"] == "LN01"].set_index("period")["arrival_period"]
+    assert set(steel.loc[[weeks[8]]]) == {weeks[9]}  # 3 days' road lead: 0 weeks, plus 1
+    assert set(steel.loc[[weeks[10]]]) == {weeks[10]}

@@ -14,7 +14,9 @@ Choices made here, in planning terms:
   outages, times its expected availability MTBF / (MTBF + MTTR): breakdowns are random
   in the twin, their expected loss is planned for;
 - lead times are rounded to whole weeks (a lane of 1-3 days lands in the week it
-  leaves; the 35-day sea lane takes 5 weeks);
+  leaves; the 35-day sea lane takes 5 weeks); a supplier delay adds its expected days
+  (days x probability), in whole weeks, to departures in the weeks it covers;
+- a capacity change scales the line's weekly hours like an outage does;
 - a hub keeps its starting stock as a soft floor (its policy's level: dipping below it
   costs half the backlog penalty per unit and week) and, by default, ends the horizon
   with at least that stock, so the plan cannot look cheap by emptying the shelves;
@@ -132,7 +134,8 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     rate = float(net.hubs["holding_cost_rate_per_year"].mean()) * 7 / 365
     material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
-        periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods), skus=skus, lines=lines, line_hours=line_hours,
+        periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods),
+        lead_extra=_late_weeks(inp, lane_table, periods), skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
         demand=demand, lanes=lane_table, materials=net.materials["cost_per_unit"], bom=net.bom["qty_per_unit"],
@@ -163,6 +166,20 @@ def _closed_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Multi
             lead = int(lanes.at[lane, "lead_periods"])
             pairs |= {(lane, periods[w - lead]) for w in np.flatnonzero(mostly(closed)) if w - lead >= 0}
     return pd.MultiIndex.from_tuples(sorted(pairs, key=str), names=["lane", "period"])
+
+
+def _late_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Series:
+    """(lane, week) -> extra weeks a supplier's shipments leaving that week take: the
+    expected delay of a ``supplier_delay`` event (days x probability), in whole weeks."""
+    first, weeks = inp.warmup_days, len(periods)
+    expected = (inp.supplier_delay_days * inp.supplier_delay_probability)[first:first + 7 * weeks]
+    weekly = np.rint(expected.reshape(weeks, 7, -1).max(axis=1) / 7).astype(int)  # (W, U)
+    rows = {}
+    for w, u in zip(*np.nonzero(weekly)):
+        for lane in lanes.index[lanes["origin"] == inp.suppliers[u]]:
+            rows[(lane, periods[w])] = int(weekly[w, u])
+    index = pd.MultiIndex.from_tuples(list(rows), names=["lane", "period"])
+    return pd.Series(list(rows.values()), index=index, dtype=float, name="periods")
 
 
 def _at(ids: list[str]) -> dict[str, int]:

@@ -163,7 +163,26 @@ class PortClosure(_Window):
     port: str = Field(description="port ID")
 
 
-EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure)
+class CapacityChange(_Window):
+    """A line's regular and overtime hours change by ``change_pct`` percent for the window
+    (a shift added, a crew lost)."""
+
+    type: Literal["capacity_change"]
+    line: str = Field(description="line ID")
+    change_pct: float = Field(ge=-100, description="percent change in the line's hours, e.g. 25 or -40")
+
+
+class SupplierDelay(_Window):
+    """Shipments a supplier dispatches in the window leave ``delay_days`` late, each with
+    ``probability`` (1: every one)."""
+
+    type: Literal["supplier_delay"]
+    supplier: str = Field(description="supplier ID")
+    delay_days: int = Field(gt=0, le=365, description="extra days before a shipment leaves")
+    probability: float = Field(1.0, gt=0, le=1, description="chance that a shipment in the window is delayed")
+
+
+EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure, CapacityChange, SupplierDelay)
 EVENT_TYPES = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)
 Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
 
@@ -351,8 +370,11 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
         if not first <= ev.start < last:
             problems.append(Problem(file, f"{where}.start", f"{ev.start}: outside the simulated days "
                                     f"{first} to {last - dt.timedelta(days=1)}"))
-        if isinstance(ev, LineOutage) and ev.line not in net.lines.index:
+        if isinstance(ev, (LineOutage, CapacityChange)) and ev.line not in net.lines.index:
             problems.append(Problem(file, f"{where}.line", f"{ev.line!r}: unknown line; {choices(net.lines.index)}"))
+        if isinstance(ev, SupplierDelay) and ev.supplier not in net.suppliers.index:
+            problems.append(Problem(file, f"{where}.supplier", f"{ev.supplier!r}: unknown supplier; "
+                                    f"{choices(net.suppliers.index)}"))
         if isinstance(ev, LaneClosure) and ev.lane not in net.lanes.index:
             problems.append(Problem(file, f"{where}.lane", f"{ev.lane!r}: unknown lane; {choices(net.lanes.index)}"))
         if isinstance(ev, PortClosure):

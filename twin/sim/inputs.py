@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from twin.scenario import LaneClosure, LineOutage, LoadedScenario, PortClosure
+from twin.scenario import CapacityChange, LaneClosure, LineOutage, LoadedScenario, PortClosure, SupplierDelay
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
 SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
@@ -109,7 +109,7 @@ class SimInput:
     mtbf_hours: np.ndarray    # (L,) inf where the line never breaks down
     mttr_hours: np.ndarray    # (L,)
     hours_per_unit: np.ndarray  # (L, S), inf where the line cannot make the SKU
-    line_up: np.ndarray       # (T, L) 1.0 when the line may run that day, 0.0 in an outage
+    line_up: np.ndarray       # (T, L) share of its hours a line has: 0 in an outage, 1.25 with 25 % more
     plants: list[str]
     materials: list[str]
     bom: np.ndarray           # (S, K) material units per unit
@@ -124,6 +124,8 @@ class SimInput:
     supplier_capacity: np.ndarray  # (U, K) units per week
     supplier_reliability: np.ndarray  # (U,)
     supplier_late_days: np.ndarray  # (U,)
+    supplier_delay_days: np.ndarray  # (T, U) extra days a dispatch on that day leaves late (supplier_delay)
+    supplier_delay_probability: np.ndarray  # (T, U) chance it does
     partners: list[str]
     partner_capacity_per_day: np.ndarray  # (X,)
     partner_lead_days: np.ndarray  # (X,)
@@ -247,12 +249,18 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
     if sc.demand.model == "forecast":
         weekly_expected, weekly_known, weekly_errors = _forecast_arrays(loaded, first_day, days, pos)
 
-    line_up = np.ones((days, L))
+    line_up = np.ones((days, L))  # share of its hours a line has each day
+    supplier_delay = np.zeros((days, len(suppliers)))  # extra days a dispatch leaves late
+    supplier_delay_probability = np.zeros((days, len(suppliers)))
     for ev in sc.events:
+        a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
         if isinstance(ev, LineOutage):
-            a = (ev.start - first_day).days
-            b = (ev.end_date - first_day).days
-            line_up[max(a, 0):max(b, 0), pos["line"][ev.line]] = 0.0
+            line_up[a:b, pos["line"][ev.line]] = 0.0
+        elif isinstance(ev, CapacityChange):
+            line_up[a:b, pos["line"][ev.line]] *= 1 + ev.change_pct / 100
+        elif isinstance(ev, SupplierDelay):
+            supplier_delay[a:b, pos["supplier"][ev.supplier]] = ev.delay_days
+            supplier_delay_probability[a:b, pos["supplier"][ev.supplier]] = ev.probability
 
     partner_cost = np.full((len(partners), S), np.inf)
     for (partner, sku), r in net.partner_skus.iterrows():
@@ -284,7 +292,8 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         overtime_cost_per_hour=lines_df["overtime_cost_per_hour"].to_numpy(float),
         mtbf_hours=lines_df["mtbf_hours"].fillna(np.inf).to_numpy(float),
         mttr_hours=lines_df["mttr_hours"].to_numpy(float),
-        hours_per_unit=hpu, line_up=line_up,
+        hours_per_unit=hpu, line_up=line_up, supplier_delay_days=supplier_delay,
+        supplier_delay_probability=supplier_delay_probability,
         plants=plants, materials=materials, bom=bom,
         material_cost=net.materials["cost_per_unit"].to_numpy(float),
         material_target=target, material_initial=material_initial, material_usage_per_day=usage,

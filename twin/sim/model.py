@@ -453,7 +453,8 @@ class Twin:
                     self._ship(lanes[h], t, self.hub_inbound, (h,), made[h])
 
     def _supplier(self, u: int):
-        """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability."""
+        """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability,
+        and later still inside a ``supplier_delay`` event."""
         inp, rng = self.inp, self.rng
         capacity = inp.supplier_capacity[u]
         for t in count(step=7):
@@ -465,6 +466,8 @@ class Twin:
                 sent = owed * share
                 self.supplier_owed[u] = owed - sent
                 late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
+                if inp.supplier_delay_days[t, u] and rng.random() < inp.supplier_delay_probability[t, u]:
+                    late += inp.supplier_delay_days[t, u]  # a supplier_delay event
                 for p, k in zip(*np.nonzero(sent > _EPS)):
                     self._ship(inp.material_lane[(p, k)], t, self.plant_inbound, (p, k), sent[p, k], int(late))
 
