@@ -135,3 +135,21 @@ def test_supplier_delay_adds_lead_time_in_the_plan(tmp_path):
     steel = plan.shipments[plan.shipments["lane"] == "LN01"].set_index("period")["arrival_period"]
     assert set(steel.loc[[weeks[8]]]) == {weeks[9]}  # 3 days' road lead: 0 weeks, plus 1
     assert set(steel.loc[[weeks[10]]]) == {weeks[10]}
+
+
+def test_hub_outage_stops_receipts_and_deliveries_for_exactly_its_days(single_hub):
+    inp, rep = _run(single_hub, {"type": "site_outage", "site": "H", "start": str(START), "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    arrived, left = _arrivals(rep), rep.lane_departures["PH"]
+    assert rep.shipped[a:b].sum() == 0.0 and arrived[a:b] == pytest.approx(0.0, abs=1e-9)
+    assert arrived[b] == pytest.approx(left[a - 3:b - 3 + 1].sum())  # what waited at the gate lands
+    assert rep.shipped[b].sum() > 0
+
+
+def test_plant_outage_stops_its_lines_for_exactly_its_days(single_hub):
+    inp, rep = _run(single_hub, {"type": "site_outage", "site": "P", "start": str(START), "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    assert rep.produced[a:b].sum() == 0.0 and rep.available_hours[a:b].sum() == 0.0
+    assert rep.produced[b, 0] > 0

@@ -52,6 +52,8 @@ BROKEN_SCENARIOS = [
      ["events[0].lane", "'XX'", "valid: HM, PH"]),
     ("unknown port", {"events": [{"type": "port_closure", "port": "Dover", "start": "2026-02-02", "days": 3}]},
      ["events[0].port", "'Dover'", "unknown port", "there are none"]),
+    ("outage of a market", {"events": [{"type": "site_outage", "site": "M", "start": "2026-02-02", "days": 3}]},
+     ["events[0].site", "'M'", "not a plant, hub, supplier or partner", "valid: H, P"]),
     ("override unknown row", {"overrides": {"lines": {"L9": {"hours_per_week": 10}}}},
      ["overrides.lines.L9", "valid: L"]),
     ("override unknown column", {"overrides": {"lines": {"L": {"hours": 10}}}},

@@ -182,7 +182,16 @@ class SupplierDelay(_Window):
     probability: float = Field(1.0, gt=0, le=1, description="chance that a shipment in the window is delayed")
 
 
-EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure, CapacityChange, SupplierDelay)
+class SiteOutage(_Window):
+    """A site stops for the window: a plant's lines make nothing; a supplier or partner
+    ships nothing (what it owes waits); a hub neither receives (shipments wait at its
+    gate) nor ships to its markets or other hubs."""
+
+    type: Literal["site_outage"]
+    site: str = Field(description="plant, hub, supplier or partner ID")
+
+
+EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure, CapacityChange, SupplierDelay, SiteOutage)
 EVENT_TYPES = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)
 Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
 
@@ -372,6 +381,11 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
                                     f"{first} to {last - dt.timedelta(days=1)}"))
         if isinstance(ev, (LineOutage, CapacityChange)) and ev.line not in net.lines.index:
             problems.append(Problem(file, f"{where}.line", f"{ev.line!r}: unknown line; {choices(net.lines.index)}"))
+        if isinstance(ev, SiteOutage):
+            sites = [i for t in ("plants", "hubs", "suppliers", "partners") for i in net.table(t).index]
+            if ev.site not in sites:
+                problems.append(Problem(file, f"{where}.site", f"{ev.site!r}: not a plant, hub, supplier or "
+                                        f"partner; {choices(sites)}"))
         if isinstance(ev, SupplierDelay) and ev.supplier not in net.suppliers.index:
             problems.append(Problem(file, f"{where}.supplier", f"{ev.supplier!r}: unknown supplier; "
                                     f"{choices(net.suppliers.index)}"))

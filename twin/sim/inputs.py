@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from twin.scenario import CapacityChange, LaneClosure, LineOutage, LoadedScenario, PortClosure, SupplierDelay
+from twin.scenario import (CapacityChange, LaneClosure, LineOutage, LoadedScenario, PortClosure, SiteOutage,
+                           SupplierDelay)
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
 SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
@@ -258,6 +259,8 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
             line_up[a:b, pos["line"][ev.line]] = 0.0
         elif isinstance(ev, CapacityChange):
             line_up[a:b, pos["line"][ev.line]] *= 1 + ev.change_pct / 100
+        elif isinstance(ev, SiteOutage) and ev.site in pos["plant"]:
+            line_up[a:b, line_plant == pos["plant"][ev.site]] = 0.0
         elif isinstance(ev, SupplierDelay):
             supplier_delay[a:b, pos["supplier"][ev.supplier]] = ev.delay_days
             supplier_delay_probability[a:b, pos["supplier"][ev.supplier]] = ev.probability
@@ -313,20 +316,26 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
 
 
 def _closures(loaded: LoadedScenario, first_day: dt.date, days: int) -> dict[str, dict[str, np.ndarray]]:
-    """Days each lane is closed to departures (lane closures) or to arrivals (its port closed)."""
+    """Days each lane is closed to departures (a lane closure, an outage at its origin) or to
+    arrivals (its port closed, an outage at its destination)."""
     sc, lanes = loaded.scenario, loaded.network.lanes
     out: dict[str, dict[str, np.ndarray]] = {"departures_closed": {}, "arrivals_closed": {}}
+    plants = set(loaded.network.plants.index)
     for ev in sc.events:
         if isinstance(ev, LaneClosure):
-            kind, hit = "departures_closed", [ev.lane]
+            hits = [("departures_closed", [ev.lane])]
         elif isinstance(ev, PortClosure):
-            kind, hit = "arrivals_closed", list(lanes.index[lanes["via"] == ev.port])
+            hits = [("arrivals_closed", list(lanes.index[lanes["via"] == ev.port]))]
+        elif isinstance(ev, SiteOutage) and ev.site not in plants:  # a plant's outage stops its lines instead
+            hits = [("departures_closed", list(lanes.index[lanes["origin"] == ev.site])),
+                    ("arrivals_closed", list(lanes.index[lanes["destination"] == ev.site]))]
         else:
             continue
         a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
-        for lane_id in hit:
-            closed = out[kind].setdefault(lane_id, np.zeros(days, bool))
-            closed[a:b] = True
+        for kind, hit in hits:
+            for lane_id in hit:
+                closed = out[kind].setdefault(lane_id, np.zeros(days, bool))
+                closed[a:b] = True
     return out
 
 
