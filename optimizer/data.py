@@ -88,6 +88,9 @@ class PlanData:
     # (site, item, period) -> units already on their way that land at the site in the period:
     # materials at plants, SKUs at hubs
     receipts: pd.Series = field(default_factory=lambda: _series(["site", "item", "period"], "units"))
+    # (material, period) and (lane, period) -> cost multiplier in that period (missing: 1)
+    material_cost_factor: pd.Series = field(default_factory=lambda: _series(["material", "period"], "factor"))
+    lane_cost_factor: pd.Series = field(default_factory=lambda: _series(["lane", "period"], "factor"))
     # (lane, period) -> extra periods a departure in that period takes (a supplier running late)
     lead_extra: pd.Series = field(default_factory=lambda: _series(["lane", "period"], "periods"))
     # (lane, period) rows: the lane carries nothing in that period

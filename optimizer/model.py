@@ -494,23 +494,35 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
     T = ix.T
     regular_rate = {r: ix.hpu[r] * float(lines.at[r[0], "cost_per_hour"]) for r in ix.routes}
     overtime_rate = {r: ix.hpu[r] * float(lines.at[r[0], "overtime_cost_per_hour"]) for r in ix.routes}
-    unit_material = defaultdict(float)  # material cost per unit of SKU, through the BOM
+    position = {p: i for i, p in enumerate(d.periods)}
+    material_factor = {(k, position[p]): float(f) for (k, p), f in d.material_cost_factor.items() if p in position}
+    lane_factor = {(lane, position[p]): float(f) for (lane, p), f in d.lane_cost_factor.items() if p in position}
+    bom = defaultdict(list)
     for (sku, material), q in d.bom.items():
-        unit_material[sku] += float(q) * material_cost[material]
+        bom[sku].append((material, float(q)))
+
+    def unit_material(sku: str, t: int) -> float:
+        """Material cost per unit of SKU in period t, through the BOM."""
+        return sum(q * material_cost[k] * material_factor.get((k, t), 1.0) for k, q in bom[sku])
+
+    def lane_rate(lane: str, t: int) -> float:
+        return lane_cost[lane] * lane_factor.get((lane, t), 1.0)
+
     deliveries = [(mk, s, t, lane) for (mk, s), (lane, _, _) in ix.market_lane.items() for t in T]
     pairs = {
         # materials are costed as they are used, like the twin does: stock already on hand or
         # on its way at the start costs the same as stock bought in the horizon
-        "materials": [pair for r in ix.routes if unit_material[r[1]] for t in T
-                      for pair in ((unit_material[r[1]], v["reg"][r + (t,)]), (unit_material[r[1]], v["ot"][r + (t,)]))],
+        "materials": [pair for r in ix.routes if bom[r[1]] for t in T
+                      for pair in ((unit_material(r[1], t), v["reg"][r + (t,)]),
+                                   (unit_material(r[1], t), v["ot"][r + (t,)]))],
         "regular_time": [*((regular_rate[r], v["reg"][r + (t,)]) for r in ix.routes for t in T),
                          *((float(wf.at[p, "cost_per_worker_period"]), v["workers"][p, t])
                            for p in ix.workforce_plants for t in T)],
         "overtime": ((overtime_rate[r], v["ot"][r + (t,)]) for r in ix.routes for t in T),
         "outsourcing": ((partner_cost[k], v["out"][k + (t,)]) for k in ix.partner_skus for t in T),
-        "transport": [*((lane_cost[lane], v["ship"][lane, item, t]) for lane, item in ix.arcs for t in T
+        "transport": [*((lane_rate(lane, t), v["ship"][lane, item, t]) for lane, item in ix.arcs for t in T
                         if lane_cost[lane]),
-                      *((lane_cost[lane], _delivered(m, ix, mk, s, t)) for mk, s, t, lane in deliveries
+                      *((lane_rate(lane, t), _delivered(m, ix, mk, s, t)) for mk, s, t, lane in deliveries
                         if lane_cost[lane])],
         "holding": [*((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
                     *((material_hold[k], v["material_stock"][k + (t,)]) for k in ix.plant_materials for t in T

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import SCENARIOS
+from plan_instances import one_line
 
 from optimizer import make_plan
 from twin.montecarlo import replication_rng
@@ -153,3 +155,46 @@ def test_plant_outage_stops_its_lines_for_exactly_its_days(single_hub):
     b = a + DAYS
     assert rep.produced[a:b].sum() == 0.0 and rep.available_hours[a:b].sum() == 0.0
     assert rep.produced[b, 0] > 0
+
+
+def test_cost_change_on_a_lane_costs_exactly_its_percent_for_its_days(single_hub):
+    """Plant to hub costs $1 a unit, hub to market $0.50; +50 % on the first lane for ten days."""
+    inp, rep = _run(single_hub, {"type": "cost_change", "lane": "PH", "change_pct": 50, "start": str(START),
+                                 "days": DAYS})
+    a = (START - FIRST_DAY).days
+    b = a + DAYS
+    factor = np.where((np.arange(inp.days) >= a) & (np.arange(inp.days) < b), 1.5, 1.0)
+    expected = rep.lane_departures["PH"] * 1.0 * factor + rep.shipped[:, 0].sum(axis=1) * 0.5
+    assert rep.transport_cost == pytest.approx(expected)
+
+
+def test_cost_change_moves_the_plan_to_the_cheaper_route():
+    """Ten times the cost on the direct plant-to-hub lane ($5) makes the route through the
+    other hub ($0.50 + $0.25) the cheaper one."""
+    data = one_line(regular_hours=20)
+    dearer = replace(data, lane_cost_factor=pd.Series([10.0], index=pd.MultiIndex.from_tuples(
+        [("PH1", 1)], names=["lane", "period"])))
+    plan = make_plan(dearer)
+    moved = plan.shipments.set_index("lane")["units"]
+    assert "PH1" not in moved.index and moved["H2H1"] == pytest.approx(20)
+    assert plan.costs["transport"] == pytest.approx(20 * 0.75)
+
+
+def test_material_price_change_reaches_the_twin_and_the_plan(tmp_path):
+    """+20 % on motors for the two weeks from Monday 1 March 2027: the plan prices motors
+    1.2 times in exactly plan weeks 9 and 10, and the twin on exactly those 14 days."""
+    path = tmp_path / "tariff.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Motor tariff",
+        "events": [{"type": "cost_change", "material": "MOTOR", "change_pct": 20, "start": "2027-03-01",
+                    "days": 14}]}))
+    loaded = load_scenario(path)
+    inp = compile_inputs(loaded)
+    data = plan_data(loaded, inp)
+    weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
+    assert data.material_cost_factor.to_dict() == {("MOTOR", weeks[8]): pytest.approx(1.2),
+                                                   ("MOTOR", weeks[9]): pytest.approx(1.2)}
+    k = inp.materials.index("MOTOR")
+    a = (dt.date(2027, 3, 1) - (loaded.scenario.horizon.start - dt.timedelta(weeks=4))).days
+    assert inp.material_cost_factor[a:a + 14, k] == pytest.approx(1.2)
+    assert inp.material_cost_factor[a - 1, k] == 1.0 and inp.material_cost_factor[a + 14, k] == 1.0

@@ -54,6 +54,8 @@ BROKEN_SCENARIOS = [
      ["events[0].port", "'Dover'", "unknown port", "there are none"]),
     ("outage of a market", {"events": [{"type": "site_outage", "site": "M", "start": "2026-02-02", "days": 3}]},
      ["events[0].site", "'M'", "not a plant, hub, supplier or partner", "valid: H, P"]),
+    ("cost change without a target", {"events": [{"type": "cost_change", "change_pct": 5, "start": "2026-02-02",
+                                                  "days": 3}]}, ["events[0]", "exactly one of `material` or `lane`"]),
     ("override unknown row", {"overrides": {"lines": {"L9": {"hours_per_week": 10}}}},
      ["overrides.lines.L9", "valid: L"]),
     ("override unknown column", {"overrides": {"lines": {"L": {"hours": 10}}}},

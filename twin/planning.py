@@ -16,7 +16,8 @@ Choices made here, in planning terms:
 - lead times are rounded to whole weeks (a lane of 1-3 days lands in the week it
   leaves; the 35-day sea lane takes 5 weeks); a supplier delay adds its expected days
   (days x probability), in whole weeks, to departures in the weeks it covers;
-- a capacity change scales the line's weekly hours like an outage does;
+- a capacity change scales the line's weekly hours like an outage does; a cost change
+  scales a material's price or a lane's cost by its mean over each week's days;
 - a hub keeps its starting stock as a soft floor (its policy's level: dipping below it
   costs half the backlog penalty per unit and week) and, by default, ends the horizon
   with at least that stock, so the plan cannot look cheap by emptying the shelves;
@@ -135,7 +136,7 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
         periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods),
-        lead_extra=_late_weeks(inp, lane_table, periods), skus=skus, lines=lines, line_hours=line_hours,
+        lead_extra=_late_weeks(inp, lane_table, periods), **_cost_factor_weeks(inp, periods), skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
         demand=demand, lanes=lane_table, materials=net.materials["cost_per_unit"], bom=net.bom["qty_per_unit"],
@@ -180,6 +181,27 @@ def _late_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Series:
             rows[(lane, periods[w])] = int(weekly[w, u])
     index = pd.MultiIndex.from_tuples(list(rows), names=["lane", "period"])
     return pd.Series(list(rows.values()), index=index, dtype=float, name="periods")
+
+
+def _cost_factor_weeks(inp: SimInput, periods: list) -> dict[str, pd.Series]:
+    """Each ``cost_change`` as the mean multiplier over each week's days."""
+    first, weeks = inp.warmup_days, len(periods)
+
+    def weekly(daily: np.ndarray) -> np.ndarray:
+        return daily[first:first + 7 * weeks].reshape(weeks, 7, *daily.shape[1:]).mean(axis=1)
+
+    material = {}
+    if inp.material_cost_factor is not None:
+        w = weekly(inp.material_cost_factor)
+        material = {(inp.materials[k], periods[t]): w[t, k] for t, k in zip(*np.nonzero(w != 1.0))}
+    lane = {(lane_id, periods[t]): f for lane_id, daily in inp.lane_cost_factor.items()
+            for t, f in enumerate(weekly(daily)) if f != 1.0}
+    return {"material_cost_factor": _keyed(material, ["material", "period"]),
+            "lane_cost_factor": _keyed(lane, ["lane", "period"])}
+
+
+def _keyed(rows: dict, names: list[str]) -> pd.Series:
+    return pd.Series(list(rows.values()), dtype=float, index=pd.MultiIndex.from_tuples(list(rows), names=names))
 
 
 def _at(ids: list[str]) -> dict[str, int]:

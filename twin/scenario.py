@@ -191,7 +191,24 @@ class SiteOutage(_Window):
     site: str = Field(description="plant, hub, supplier or partner ID")
 
 
-EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure, CapacityChange, SupplierDelay, SiteOutage)
+class CostChange(_Window):
+    """A material's purchase price, or a lane's cost per unit, changes by ``change_pct``
+    percent for the window (a tariff, a fuel surcharge)."""
+
+    type: Literal["cost_change"]
+    material: str | None = Field(None, description="material ID (or give `lane`)")
+    lane: str | None = Field(None, description="lane ID (or give `material`)")
+    change_pct: float = Field(gt=-100, description="percent change in the cost, e.g. 25 or -10")
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.material is None) == (self.lane is None):
+            raise ValueError("give exactly one of `material` or `lane`")
+        return self
+
+
+EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure, CapacityChange, SupplierDelay, SiteOutage,
+                CostChange)
 EVENT_TYPES = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)
 Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
 
@@ -389,7 +406,10 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
         if isinstance(ev, SupplierDelay) and ev.supplier not in net.suppliers.index:
             problems.append(Problem(file, f"{where}.supplier", f"{ev.supplier!r}: unknown supplier; "
                                     f"{choices(net.suppliers.index)}"))
-        if isinstance(ev, LaneClosure) and ev.lane not in net.lanes.index:
+        if isinstance(ev, CostChange) and ev.material is not None and ev.material not in net.materials.index:
+            problems.append(Problem(file, f"{where}.material", f"{ev.material!r}: unknown material; "
+                                    f"{choices(net.materials.index)}"))
+        if isinstance(ev, (LaneClosure, CostChange)) and ev.lane is not None and ev.lane not in net.lanes.index:
             problems.append(Problem(file, f"{where}.lane", f"{ev.lane!r}: unknown lane; {choices(net.lanes.index)}"))
         if isinstance(ev, PortClosure):
             if ev.port not in net.ports.index:

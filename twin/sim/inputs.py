@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from twin.scenario import (CapacityChange, LaneClosure, LineOutage, LoadedScenario, PortClosure, SiteOutage,
+from twin.scenario import (CapacityChange, CostChange, LaneClosure, LineOutage, LoadedScenario, PortClosure, SiteOutage,
                            SupplierDelay)
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
@@ -137,6 +137,8 @@ class SimInput:
     weekly_known: np.ndarray | None = None     # (weeks,) True for weeks still in the history
     weekly_errors: np.ndarray | None = None    # (R, M, S) backtest errors (actual - forecast) to draw from
     plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
+    material_cost_factor: np.ndarray | None = None  # (T, K) price multiplier (cost_change), None: all 1
+    lane_cost_factor: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> (T,) cost multiplier
     departures_closed: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> (T,) bool: nothing leaves
     arrivals_closed: dict[str, np.ndarray] = field(default_factory=dict)    # lane -> (T,) bool: its port is shut
 
@@ -311,8 +313,25 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_cost=partner_cost,
         mean_demand_per_day=mean_per_day, demand_window=cube,
         weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,
-        **_closures(loaded, first_day, days),
+        **_closures(loaded, first_day, days), **_cost_factors(loaded, first_day, days, pos),
     )
+
+
+def _cost_factors(loaded: LoadedScenario, first_day: dt.date, days: int, pos: dict[str, dict[str, int]]) -> dict:
+    """Per-day cost multipliers from ``cost_change`` events."""
+    material = None
+    lanes: dict[str, np.ndarray] = {}
+    for ev in loaded.scenario.events:
+        if not isinstance(ev, CostChange):
+            continue
+        a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
+        if ev.material is not None:
+            if material is None:
+                material = np.ones((days, len(pos["material"])))
+            material[a:b, pos["material"][ev.material]] *= 1 + ev.change_pct / 100
+        else:
+            lanes.setdefault(ev.lane, np.ones(days))[a:b] *= 1 + ev.change_pct / 100
+    return {"material_cost_factor": material, "lane_cost_factor": lanes}
 
 
 def _closures(loaded: LoadedScenario, first_day: dt.date, days: int) -> dict[str, dict[str, np.ndarray]]:

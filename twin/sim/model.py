@@ -130,6 +130,12 @@ class Twin:
         self.lane_departures = {lane: np.zeros(T) for lane in self.transit_days}
         closed_markets = [m for m, lane in enumerate(inp.market_lane) if lane in inp.departures_closed]
         self.market_open = None
+        self.market_cost_factor = None  # (T, M) hub-to-market lane cost multipliers (cost_change)
+        if any(lane in inp.lane_cost_factor for lane in inp.market_lane):
+            self.market_cost_factor = np.ones((T, M))
+            for m, lane in enumerate(inp.market_lane):
+                if lane in inp.lane_cost_factor:
+                    self.market_cost_factor[:, m] = inp.lane_cost_factor[lane]
         if closed_markets:
             self.market_open = np.ones((T, M))
             for m in closed_markets:
@@ -235,7 +241,9 @@ class Twin:
         self.lane_departures[lane.lane][min(leave, len(self.lane_departures[lane.lane]) - 1)] += units
         if arrivals is self.hub_inbound:
             self.to_hub[index[0]] += units
-        self.transport_cost[t] += lane.cost_per_unit * units
+        factor = self.inp.lane_cost_factor.get(lane.lane)
+        self.transport_cost[t] += lane.cost_per_unit * units * (factor[min(t, len(factor) - 1)] if factor is not None
+                                                                else 1.0)
 
     # --- actors ---------------------------------------------------------------------------
 
@@ -363,7 +371,9 @@ class Twin:
             lost[~keeps] = unmet[~keeps]
         self.filled[t, mk] = to_new
         self.shipped[t, mk] = ship
-        self.transport_cost[t] += float(ship.sum(axis=1) @ inp.hub_market_lane_cost[mk])
+        self.transport_cost[t] += float(ship.sum(axis=1) @ (inp.hub_market_lane_cost[mk] * self.market_cost_factor[t, mk]
+                                                            if self.market_cost_factor is not None
+                                                            else inp.hub_market_lane_cost[mk]))
 
     def _produce(self, p: int, t: int) -> np.ndarray | None:
         """Day ``t``'s production on plant ``p``'s lines, stepped together as arrays.
@@ -410,7 +420,8 @@ class Twin:
         self.regular_hours[t, lines] = np.minimum(worked, hours)
         self.overtime_hours[t, lines] = worked - np.minimum(worked, hours)
         self.produced[t, lines] = units.sum(axis=1) * share
-        self.material_cost[t] += float(total_use @ inp.material_cost)
+        price = inp.material_cost if inp.material_cost_factor is None else inp.material_cost * inp.material_cost_factor[t]
+        self.material_cost[t] += float(total_use @ price)
         return made.sum(axis=0)
 
     def _breakdowns(self, line: int):
