@@ -22,6 +22,14 @@ FIRST_DAY = dt.date(2025, 12, 8)  # the single hub's first simulated day (4 warm
 START, DAYS = dt.date(2026, 2, 2), 10
 
 
+def _baseline_with(tmp_path, events: list[dict], **fields):
+    """The shipped baseline, extended by a scenario with these events (and other fields), loaded."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump({"extends": str(SCENARIOS / "baseline.yaml"), "name": "Event test",
+                                    "events": events, **fields}))
+    return load_scenario(path)
+
+
 def _run(single_hub, event: dict):
     # plant to hub: 3 days, fixed; the line has ample hours, so it makes each day what was ordered
     path = single_hub(network=dict(lane_days=3, via_port=True), events=[event])
@@ -66,12 +74,8 @@ def test_closures_reach_the_plan_in_exactly_the_weeks_they_cover(tmp_path):
     weeks). A two-week port closure from Monday 1 March 2027 (weeks 9 and 10 of the plan)
     forbids the departures that would land in those weeks, weeks 4 and 5; a lane closure
     of one road lane for the same days forbids its departures in weeks 9 and 10."""
-    path = tmp_path / "closures.yaml"
-    path.write_text(yaml.safe_dump({
-        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Closures",
-        "events": [{"type": "port_closure", "port": "PORT1", "start": "2027-03-01", "days": 14},
-                   {"type": "lane_closure", "lane": "LN12", "start": "2027-03-01", "days": 14}]}))
-    loaded = load_scenario(path)
+    loaded = _baseline_with(tmp_path, [{"type": "port_closure", "port": "PORT1", "start": "2027-03-01", "days": 14},
+                                       {"type": "lane_closure", "lane": "LN12", "start": "2027-03-01", "days": 14}])
     data = plan_data(loaded, compile_inputs(loaded))
     weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
     expected = {(lane, weeks[w]) for lane in ("LN07", "LN08", "LN09") for w in (3, 4)}
@@ -104,13 +108,9 @@ def test_supplier_delay_makes_every_dispatch_in_its_window_leave_late(tmp_path):
     """The reference's steel supplier S1 ships weekly on Mondays by road (3 days). A 10-day
     delay over two weeks makes both of its dispatches in them leave 10 days later, and no
     other."""
-    path = tmp_path / "delay.yaml"
-    path.write_text(yaml.safe_dump({
-        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Steel late", "supply": "policy",
-        "overrides": {"suppliers": {"S1": {"reliability": 1.0}}},  # no random lateness on top
-        "events": [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01",
-                    "days": 14}]}))
-    loaded = load_scenario(path)
+    loaded = _baseline_with(
+        tmp_path, [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01", "days": 14}],
+        supply="policy", overrides={"suppliers": {"S1": {"reliability": 1.0}}})  # no random lateness on top
     inp = compile_inputs(loaded)
     rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
     start = (dt.date(2027, 3, 1) - (loaded.scenario.horizon.start - dt.timedelta(weeks=4))).days
@@ -124,12 +124,8 @@ def test_supplier_delay_makes_every_dispatch_in_its_window_leave_late(tmp_path):
 def test_supplier_delay_adds_lead_time_in_the_plan(tmp_path):
     """10 days late with certainty, over two weeks from Monday 1 March 2027 (plan weeks 9
     and 10): each lane from supplier S1 takes one more week for departures in them."""
-    path = tmp_path / "delay.yaml"
-    path.write_text(yaml.safe_dump({
-        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Steel late",
-        "events": [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01",
-                    "days": 14}]}))
-    loaded = load_scenario(path)
+    loaded = _baseline_with(
+        tmp_path, [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01", "days": 14}])
     data = plan_data(loaded, compile_inputs(loaded))
     weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
     assert data.lead_extra.to_dict() == {(lane, weeks[w]): 1.0 for lane in ("LN01", "LN02", "LN03") for w in (8, 9)}
@@ -183,12 +179,8 @@ def test_cost_change_moves_the_plan_to_the_cheaper_route():
 def test_material_price_change_reaches_the_twin_and_the_plan(tmp_path):
     """+20 % on motors for the two weeks from Monday 1 March 2027: the plan prices motors
     1.2 times in exactly plan weeks 9 and 10, and the twin on exactly those 14 days."""
-    path = tmp_path / "tariff.yaml"
-    path.write_text(yaml.safe_dump({
-        "extends": str(SCENARIOS / "baseline.yaml"), "name": "Motor tariff",
-        "events": [{"type": "cost_change", "material": "MOTOR", "change_pct": 20, "start": "2027-03-01",
-                    "days": 14}]}))
-    loaded = load_scenario(path)
+    loaded = _baseline_with(
+        tmp_path, [{"type": "cost_change", "material": "MOTOR", "change_pct": 20, "start": "2027-03-01", "days": 14}])
     inp = compile_inputs(loaded)
     data = plan_data(loaded, inp)
     weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
