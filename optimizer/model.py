@@ -28,8 +28,8 @@ The model (periods ``t``; every quantity is units unless named otherwise):
   the last weeks' demand unserved.
 
 Objective: total cost (materials as used, regular time, overtime, outsourcing, transport,
-holding (finished goods at hubs, materials at plants), safety-stock shortfall, backlog per unit-period, lost-sales penalty, hiring,
-layoffs), or, as a switch, margin = revenue of delivered units minus those costs
+holding (finished goods at hubs, materials at plants), safety-stock shortfall, backlog
+per unit-period, lost-sales penalty, hiring, layoffs), or, as a switch, margin = revenue of delivered units minus those costs
 without the lost-sales penalty (the revenue not earned already counts).
 
 ``elastic=True`` builds the same model with slack on the requirements that can make it

@@ -353,8 +353,10 @@ def bottlenecks(plan: Plan, ix: Indices, partner_savings: dict[str, float] | Non
         for a, b in _runs(sorted(t[full])):
             run = g[(t >= a) & (t <= b)]
             saving = savings.get(partner)
-            text = (f"Partner {partner} is at capacity ({run['capacity_units'].iloc[0]:,.0f} units per period) in "
-                    f"{_span(ix.data.period_name, labels, a, b)}; one more unit of its capacity is worth ${run['unit_value'].mean():,.2f}")
+            period = ix.data.period_name
+            text = (f"Partner {partner} is at capacity ({run['capacity_units'].iloc[0]:,.0f} units per {period}) in "
+                    f"{_span(period, labels, a, b)}; one more unit of its capacity is worth "
+                    f"${run['unit_value'].mean():,.2f}")
             if saving is not None and np.isfinite(saving):
                 text += f"; outsourcing to it saves ${saving:,.0f} over the horizon"
             rows.append(dict(kind="partner", resource=partner, first_period=labels[a], last_period=labels[b],

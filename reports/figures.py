@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no screen needed, none assumed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure  # not pyplot: no global state, no screen, nothing left open
 
 
 def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") -> Figure:
@@ -19,7 +14,8 @@ def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") 
     n = max(len(skus), 1)
     cols = min(n, 2)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 2.8 * rows), squeeze=False, sharex=True)
+    fig = Figure(figsize=(6.5 * cols, 2.8 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
     for ax, sku in zip(axes.ravel(), skus):
         g = holdout[holdout["sku"] == sku].groupby("ds")[["y", "chosen", "seasonal_naive"]].sum()
         ax.plot(g.index, g["y"], color="black", lw=1.8, label="actual")

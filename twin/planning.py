@@ -136,7 +136,8 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
         periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods),
-        lead_extra=_late_weeks(inp, lane_table, periods), **_cost_factor_weeks(inp, periods), skus=skus, lines=lines, line_hours=line_hours,
+        lead_extra=_late_weeks(inp, lane_table, periods), **_cost_factor_weeks(inp, periods),
+        skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
         demand=demand, lanes=lane_table, materials=net.materials["cost_per_unit"], bom=net.bom["qty_per_unit"],

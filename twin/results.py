@@ -52,7 +52,10 @@ from reports.summary import summarise
 from twin.montecarlo import RunResult
 
 if TYPE_CHECKING:  # the optimizer is wired in by twin.planning and the CLI only
+    from matplotlib.figure import Figure
+
     from optimizer import Plan
+    from twin.demand.forecast import ForecastResult
 
 PLAN_TABLES = ("production", "lines", "outsourcing", "partners", "shipments", "inventory", "materials", "markets",
                "workforce", "bottlenecks")
@@ -86,7 +89,7 @@ def _plan_files(folder: Path, plan: Plan, meta: dict[str, Any]) -> None:
     _write_json(folder / "summary.json", {**meta, **plan.summary()})
 
 
-def write_forecast(folder: str | Path, result, figure, meta: dict[str, Any]) -> None:
+def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, meta: dict[str, Any]) -> None:
     """Write a forecast folder (layout in the module docstring)."""
     folder = Path(folder)
     partial = _start(folder)

@@ -130,7 +130,8 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
     from statsforecast import StatsForecast
 
     names = list(dict.fromkeys([*methods, *BENCHMARKS]))
-    sf = StatsForecast(models=models(names, season_length), freq=freq, n_jobs=jobs(names, history["unique_id"].nunique()))
+    sf = StatsForecast(models=models(names, season_length), freq=freq,
+                       n_jobs=jobs(names, history["unique_id"].nunique()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsforecast warns per series on short or constant data
         out = sf.cross_validation(df=history[["unique_id", "ds", "y"]], h=h, n_windows=windows, step_size=h)

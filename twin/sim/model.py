@@ -26,8 +26,9 @@ in the day reads the receiving stock.
 
 Executing a plan (``supply: plan``): from the horizon start, lines get the plan's weekly
 production in their queues (for the hubs the plan ships it to) and work overtime only
-for what their regular hours left in the week cannot finish; partners get its outsourcing; hubs send its transfers. The hubs' policies then
-absorb what randomness changes: each review measures the hub's inventory position
+for what their regular hours left in the week cannot finish; partners get its
+outsourcing; hubs send its transfers. The hubs' policies then absorb what randomness
+changes: each review measures the hub's inventory position
 against the position the plan expects for that day (the starting stock the plan assumed,
 plus the plan's releases, less the demand the plan expects it to serve, spread evenly
 over each week) and runs its policy on that difference, as if the plan's position were
