@@ -91,6 +91,8 @@ class PlanData:
     # (material, period) and (lane, period) -> cost multiplier in that period (missing: 1)
     material_cost_factor: pd.Series = field(default_factory=lambda: _series(["material", "period"], "factor"))
     lane_cost_factor: pd.Series = field(default_factory=lambda: _series(["lane", "period"], "factor"))
+    # (market, sku, period) -> multiplier on price_per_unit there (a pricing strategy; missing: 1)
+    price_factor: pd.Series = field(default_factory=lambda: _series(["market", "sku", "period"], "factor"))
     # (lane, period) -> extra periods a departure in that period takes (a supplier running late)
     lead_extra: pd.Series = field(default_factory=lambda: _series(["lane", "period"], "periods"))
     # (lane, period) rows: the lane carries nothing in that period

@@ -497,6 +497,15 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
     position = {p: i for i, p in enumerate(d.periods)}
     material_factor = {(k, position[p]): float(f) for (k, p), f in d.material_cost_factor.items() if p in position}
     lane_factor = {(lane, position[p]): float(f) for (lane, p), f in d.lane_cost_factor.items() if p in position}
+    price_factor = {(mk, s, position[p]): float(f) for (mk, s, p), f in d.price_factor.items() if p in position}
+
+    def sale_price(k: tuple) -> float:
+        """Price of a sale at (market, sku, period)."""
+        return price[k[1]] * price_factor.get(k, 1.0)
+
+    def lost_sale(k: tuple) -> float:
+        """A lost sale costs its price (as sold there then) plus the shortage cost."""
+        return lost_cost[k[1]] + price[k[1]] * (price_factor.get(k, 1.0) - 1.0)
     bom = defaultdict(list)
     for (sku, material), q in d.bom.items():
         bom[sku].append((material, float(q)))
@@ -530,13 +539,13 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
         "safety_shortfall": ((ratio * backlog_cost[k[1]], x) for k, x in v["below_safety"].items()),
         "backlog": ((backlog_cost[k[1]], x) for k, x in v["backlog"].items()),
         # backlog still open at the end of the horizon is, for the plan, a lost sale
-        "lost_sales": [*((lost_cost[k[1]], x) for k, x in v["lost"].items()),
-                       *((lost_cost[k[1]], x) for k, x in v["backlog"].items() if k[2] == ix.last)],
+        "lost_sales": [*((lost_sale(k), x) for k, x in v["lost"].items()),
+                       *((lost_sale(k), x) for k, x in v["backlog"].items() if k[2] == ix.last)],
         "hiring": ((float(wf.at[k[0], "hire_cost_per_worker"]), x) for k, x in v["hire"].items()),
         "layoffs": ((float(wf.at[k[0], "layoff_cost_per_worker"]), x) for k, x in v["layoff"].items()),
     }
     m.cost_terms = {kind: _terms(pairs[kind]) for kind in COST_KINDS}
-    m.revenue_terms = _terms((price[s], _delivered(m, ix, mk, s, t)) for mk, s, t, _ in deliveries)
+    m.revenue_terms = _terms((sale_price((mk, s, t)), _delivered(m, ix, mk, s, t)) for mk, s, t, _ in deliveries)
 
 
 def define_objective(m: pyo.ConcreteModel, ix: Indices, elastic: bool) -> None:

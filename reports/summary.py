@@ -25,6 +25,30 @@ def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     return out.reset_index()[KEYS + ["n", "mean", "se", "ci_low", "ci_high", "p5", "p50", "p95"]]
 
 
+def paired_deltas(kpis: pd.DataFrame, baseline: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Each scenario's KPIs against ``baseline``, replication by replication.
+
+    Runs with the same seed share their random numbers replication by replication
+    (common random numbers), so the difference of replication ``i`` of a scenario and of
+    the baseline isolates what the scenario changed. The interval is Student's t on
+    those paired differences; ``separated`` says whether it excludes zero. One row per
+    scenario x KPI x scope x entity (the baseline excluded).
+    """
+    keys = ["kpi", "scope", "entity", "replication"]
+    base = kpis[kpis["scenario"] == baseline].set_index(keys)["value"]
+    other = kpis[kpis["scenario"] != baseline]
+    diff = other.join(base.rename("base"), on=keys, how="inner")
+    diff = diff.assign(delta=diff["value"] - diff["base"])
+    g = diff.groupby(KEYS, sort=False)
+    out = g.agg(n=("delta", "count"), base=("base", "mean"), mean=("value", "mean"), delta=("delta", "mean"),
+                sd=("delta", "std"))
+    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
+    half = np.where(out["n"] > 1, t * out["sd"] / np.sqrt(out["n"]), np.nan)
+    out["delta_low"], out["delta_high"] = out["delta"] - half, out["delta"] + half
+    out["separated"] = (out["delta_low"] > 0) | (out["delta_high"] < 0)
+    return out.drop(columns="sd").reset_index()
+
+
 # kpi, label, format, whether the KPI can be negative (only margin can)
 HEADLINE = [
     ("fill_rate", "Fill rate", "{:.2%}", False),
@@ -89,3 +113,32 @@ def cost_table(costs: pd.Series, revenue: float) -> pd.DataFrame:
              ("Margin", revenue - total, None)]
     return pd.DataFrame({"Cost": [r[0] for r in rows], "$": [f"{r[1]:,.0f}" for r in rows],
                          "share": ["" if r[2] is None else f"{r[2]:.1%}" for r in rows]})
+
+
+MODE_ORDER = {"decide": 0, "review": 1, "auto": 2}  # what needs a person comes first
+
+
+def decision_summary(decisions: pd.DataFrame, replications: int) -> pd.DataFrame:
+    """The decision log over replications, one row per scenario x rule x entity: in how
+    many replications it fired, when first (median date), how often per replication, and
+    the mean cost impact per replication; ``decide`` rows first, then ``review``, ``auto``."""
+    columns = ["scenario", "mode", "rule", "entity", "action", "owner", "fired in", "first (median)",
+               "firings per rep", "cost impact per rep"]
+    if decisions.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["scenario", "mode", "rule", "entity", "action", "owner"]
+    per_rep = decisions.groupby(keys + ["replication"], sort=False).agg(
+        first=("date", "min"), firings=("date", "size"), cost=("cost_impact", "sum"))
+    g = per_rep.groupby(level=keys, sort=False)
+    out = pd.DataFrame({
+        "fired in": g.size().map(lambda k: f"{k} of {replications}"),
+        "first (median)": g["first"].agg(lambda d: pd.to_datetime(pd.Series(d)).median().date()),
+        "firings per rep": g["firings"].sum() / replications,
+        "cost impact per rep": g["cost"].sum(min_count=1) / replications,
+        "_fired": g.size(),
+    }).reset_index()
+    out = out.sort_values(["scenario", "mode", "_fired"], key=lambda c: c.map(MODE_ORDER) if c.name == "mode" else c,
+                          ascending=[True, True, False], kind="stable")
+    out["firings per rep"] = out["firings per rep"].map("{:.2f}".format)
+    out["cost impact per rep"] = out["cost impact per rep"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+    return out[columns].reset_index(drop=True)

@@ -15,8 +15,9 @@ from plan_instances import one_line
 from optimizer import make_plan
 from twin.montecarlo import replication_rng
 from twin.planning import plan_data
-from twin.scenario import load_scenario
-from twin.sim import compile_inputs, simulate
+from twin.scenario import load_scenario, variants
+from twin.sim import compile_inputs, replication_kpis, simulate
+from twin.sim.demand import demand_factor
 
 FIRST_DAY = dt.date(2025, 12, 8)  # the single hub's first simulated day (4 warm-up weeks before 2026-01-05)
 START, DAYS = dt.date(2026, 2, 2), 10
@@ -190,3 +191,51 @@ def test_material_price_change_reaches_the_twin_and_the_plan(tmp_path):
     a = (dt.date(2027, 3, 1) - (loaded.scenario.horizon.start - dt.timedelta(weeks=4))).days
     assert inp.material_cost_factor[a:a + 14, k] == pytest.approx(1.2)
     assert inp.material_cost_factor[a - 1, k] == 1.0 and inp.material_cost_factor[a + 14, k] == 1.0
+
+
+ENTRY = {"type": "competitor_entry", "start": "2026-01-05", "share_loss_pct": 10, "elasticity": -2,
+         "strategies": [{"name": "Hold", "price_change_pct": 0},
+                        {"name": "Cut 10 %", "price_change_pct": -10},
+                        {"name": "Premium", "price_change_pct": 5, "share_loss_pct": 5,
+                         "delivery_cost_change_pct": 40}]}
+# (1 - share) x (1 + price change) ^ elasticity, by hand
+VOLUME = {"Hold": 0.9, "Cut 10 %": 0.9 / 0.81, "Premium": 0.95 / 1.05 ** 2}
+PRICE = {"Hold": 1.0, "Cut 10 %": 0.9, "Premium": 1.05}
+
+
+@pytest.mark.parametrize("strategy", list(VOLUME))
+def test_competitor_share_loss_and_elasticity_give_the_volume_and_price_at_each_strategy(single_hub, strategy):
+    """1,000 units a day, every week the same; the competitor enters at the horizon start.
+    Each strategy is a variant; its demand is (1 - share loss) x (1 + price change) ^
+    elasticity of the old demand, its revenue is at its price, the plan sees both."""
+    path = single_hub(network=dict(daily_mean=1000, base_stock=30_000), events=[ENTRY],
+                      demand={"model": "empirical", "history_weeks": 52}, policies=[])
+    runs = {v.scenario.name.split(": ")[-1]: v for v in variants(load_scenario(path))}
+    assert list(runs) == list(VOLUME)
+    loaded = runs[strategy]
+    inp = compile_inputs(loaded)
+    w = inp.warmup_days
+    factor = demand_factor(inp, loaded.scenario)
+    assert factor[w:] == pytest.approx(VOLUME[strategy]) and factor[:w] == pytest.approx(1.0)
+    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    measured = rep.demand[w:].sum()
+    assert measured == pytest.approx(1000 * VOLUME[strategy] * (inp.days - w), rel=0.01)
+    assert rep.demand[:w].sum() == 1000 * w  # before the entry: exactly the history
+    revenue = replication_kpis(rep).set_index(["kpi", "scope"]).loc[("revenue", "total"), "value"]
+    assert revenue == pytest.approx(rep.shipped[w:].sum() * 10 * PRICE[strategy])
+    delivery = inp.lane_cost_factor.get("HM", np.ones(inp.days))
+    assert delivery[w:] == pytest.approx(1.4 if strategy == "Premium" else 1.0)
+
+    data = plan_data(loaded, inp)
+    assert data.demand.to_numpy() == pytest.approx(7000 * VOLUME[strategy])
+    assert data.price_factor.to_numpy() == pytest.approx(np.full(len(data.price_factor), PRICE[strategy]))
+    assert len(data.price_factor) == (0 if strategy == "Hold" else 52)
+
+
+def test_a_price_cut_makes_the_margin_plan_earn_less_per_unit():
+    """The LP's revenue is at the strategy's price: 20 units sold at $150, then at $135."""
+    data = replace(one_line(regular_hours=20), objective="margin")
+    full = make_plan(data, partner_savings=False).revenue
+    cut = replace(data, price_factor=pd.Series(0.9, index=pd.MultiIndex.from_tuples(
+        [(m, s, p) for m, s, p in data.demand.index], names=["market", "sku", "period"])))
+    assert make_plan(cut, partner_savings=False).revenue == pytest.approx(0.9 * full)

@@ -29,6 +29,10 @@ def net(tmp_path: Path) -> Path:
     return write_single_hub(tmp_path / "net")
 
 
+ENTRY = {"type": "competitor_entry", "start": "2026-03-02", "share_loss_pct": 10, "elasticity": -2,
+         "strategies": [{"name": "Hold"}, {"name": "Cut", "price_change_pct": -10}]}
+RULE = {"name": "Small spike", "trigger": "demand_spike", "above": 2, "action": "approve_overtime", "mode": "auto"}
+
 BROKEN_SCENARIOS = [
     ("wrong type", {"horizon": {"start": "2026-01-05", "weeks": "ten"}}, ["horizon.weeks", "'ten'", "integer"]),
     ("unknown key", {"horizn": 3}, ["horizn", "unknown key", "valid: ", "horizon"]),
@@ -71,6 +75,28 @@ BROKEN_SCENARIOS = [
     ("planning negative time limit", {"planning": {"time_limit_seconds": -1}},
      ["planning.time_limit_seconds", "greater than 0"]),
     ("too little history", {"demand": {"model": "poisson", "history_weeks": 500}}, ["demand.history_weeks", "only 60 weeks"]),
+    ("competitor in an unknown market", {"events": [dict(ENTRY, markets=["Mars"])]},
+     ["events[0].markets[0]", "'Mars'", "valid: M"]),
+    ("competitor in an unknown family", {"events": [dict(ENTRY, families=["TOYS"])]},
+     ["events[0].families[0]", "'TOYS'", "valid: F"]),
+    ("competitor gaining share", {"events": [dict(ENTRY, elasticity=1.5)]},
+     ["events[0].elasticity", "1.5", "less than or equal to 0"]),
+    ("competitor without strategies", {"events": [dict(ENTRY, strategies=[])]},
+     ["events[0].strategies", "at least 1"]),
+    ("competitor strategy not listed", {"events": [dict(ENTRY, strategy="Nope")]},
+     ["events[0]", "'Nope'", "not one of the strategies", "Hold"]),
+    ("unknown rule trigger", {"policies": [dict(RULE, trigger="rain")]},
+     ["policies[0].trigger", "'rain'", "'demand_spike'", "'supplier_delay'"]),
+    ("unknown rule action", {"policies": [dict(RULE, action="panic")]},
+     ["policies[0].action", "'panic'", "'approve_overtime'", "'escalate'"]),
+    ("unknown rule mode", {"policies": [dict(RULE, mode="maybe")]}, ["policies[0].mode", "'maybe'", "'review'"]),
+    ("rule action that cannot answer its trigger", {"policies": [dict(RULE, trigger="supplier_delay")]},
+     ["policies[0]", "'approve_overtime' cannot answer trigger 'supplier_delay'", "reroute_stock"]),
+    ("rule without a threshold", {"policies": [{k: v for k, v in RULE.items() if k != "above"}]},
+     ["policies[0]", "give a threshold"]),
+    ("rule thresholds the wrong way round", {"policies": [dict(RULE, above=5, below=2)]},
+     ["policies[0]", "`above` (5.0) must be less than `below` (2.0)"]),
+    ("rule typo", {"policies": [dict(RULE, treshold=3)]}, ["policies[0].treshold", "unknown key", "above"]),
 ]
 
 

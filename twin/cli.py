@@ -150,36 +150,62 @@ def _print_forecast(result, name: str, seconds: float) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from reports.summary import headline_table, line_table
+    import pandas as pd
+
+    from reports.summary import decision_summary, headline_table, line_table
     from twin.montecarlo import run
     from twin.results import write_run
-    from twin.scenario import load_scenario
+    from twin.scenario import load_scenario, variants
 
     loaded = load_scenario(args.scenario)
-    started = time.perf_counter()
-    inp, plan = _prepare(args, loaded)
-    if plan is not None and not args.quiet:
-        _print_plan(plan, loaded.scenario.name, top=3)
-        print()
+    runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
+    base_out = Path(args.out or Path("out") / Path(args.scenario).stem)
     mc = loaded.scenario.montecarlo
     n, seed = args.replications or mc.replications, mc.seed if args.seed is None else args.seed
     workers = args.workers or os.cpu_count() or 1
-    progress = not args.quiet and sys.stderr.isatty()
-    result = run(loaded, n, seed, workers, progress=progress, inp=inp)
-    seconds = time.perf_counter() - started
-    out = Path(args.out or Path("out") / Path(args.scenario).stem)
-    meta = dict(scenario=loaded.scenario.name, scenario_file=str(args.scenario), supply=loaded.scenario.supply,
-                replications=n, seed=seed, workers=workers, seconds=round(seconds, 3), sop_twin=version("sop-twin"))
-    summary = write_run(out, result, meta, plan)
-    if not args.quiet:
-        table = headline_table(summary).drop(columns="scenario")
-        print(f"{loaded.scenario.name}: {n} replications, seed {seed}, {seconds:.1f} s on {workers} worker(s)\n")
-        print(table.to_string(index=False))
-        print("\nLines, busiest first (utilisation = hours worked / regular hours available):\n")
-        print(line_table(summary).drop(columns="scenario").to_string(index=False))
-        print(f"\nResults in {out}/ (kpis.csv, summary.csv, results/*.parquet"
-              + (", plan/)" if plan is not None else ")"))
+    summaries, decisions, folders = [], [], []
+    for variant in runs:
+        started = time.perf_counter()
+        inp, plan = _prepare(args, variant)
+        if plan is not None and not args.quiet:
+            _print_plan(plan, variant.scenario.name, top=3)
+            print()
+        progress = not args.quiet and sys.stderr.isatty()
+        result = run(variant, n, seed, workers, progress=progress, inp=inp)
+        seconds = time.perf_counter() - started
+        out = base_out if len(runs) == 1 else base_out / _slug(variant.scenario.name.split(": ", 1)[-1])
+        meta = dict(scenario=variant.scenario.name, scenario_file=str(args.scenario), supply=variant.scenario.supply,
+                    replications=n, seed=seed, workers=workers, seconds=round(seconds, 3),
+                    sop_twin=version("sop-twin"))
+        summaries.append(write_run(out, result, meta, plan))
+        decisions.append(result.decisions)
+        folders.append(out)
+        if not args.quiet:
+            print(f"{variant.scenario.name}: {n} replications, seed {seed}, {seconds:.1f} s on {workers} worker(s)\n")
+    if args.quiet:
+        return 0
+    summary = pd.concat(summaries, ignore_index=True)
+    table = headline_table(summary)
+    print(table.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else table.to_string(index=False))
+    print("\nLines, busiest first (utilisation = hours worked / regular hours available):\n")
+    lines = line_table(summary)
+    print(lines.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else lines.to_string(index=False))
+    log = decision_summary(pd.concat(decisions, ignore_index=True), n)
+    if len(log):
+        print("\nDecision log of the touchless rules (decisions for a person first; every firing in "
+              "decisions.csv):\n")
+        print(log.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else log.to_string(index=False))
+    else:
+        print("\nNo touchless rule fired.")
+    where = ", ".join(f"{f}/" for f in folders)
+    print(f"\nResults in {where} (kpis.csv, summary.csv, decisions.csv, results/*.parquet"
+          + (", plan/)" if loaded.scenario.supply == "plan" else ")"))
     return 0
+
+
+def _slug(text: str) -> str:
+    """A folder name from a strategy name: 'Match at -8 %' -> 'match-at-8'."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "variant"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,8 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="plan, then simulate replications of a scenario and write its KPIs",
                        description="Make the scenario's capacity plan (for supply: plan, the default), then "
                                    "simulate replications of it on local worker processes, print the headline "
-                                   "KPIs with 95%% confidence intervals and write tidy results (kpis.csv, "
-                                   "summary.csv, Parquet, the plan) to the output folder.")
+                                   "KPIs with 95%% confidence intervals and the decision log of the touchless "
+                                   "rules, and write tidy results (kpis.csv, summary.csv, decisions.csv, "
+                                   "Parquet, the plan) to the output folder. A scenario with a competitor entry "
+                                   "runs once per pricing strategy, each into a subfolder named after it.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("-n", "--replications", type=int, metavar="REPS",
                    help="replications (default: the scenario's montecarlo.replications)")

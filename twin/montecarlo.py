@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from twin.scenario import LoadedScenario, Scenario
 from twin.sim import SimInput, compile_inputs, replication_kpis, replication_series, simulate
+from twin.sim.rules import DECISION_COLUMNS
 
 
 def replication_rng(seed: int, replication: int) -> np.random.Generator:
@@ -27,23 +28,27 @@ def replication_rng(seed: int, replication: int) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Tidy results of a run: one row per replication x KPI, and daily series per hub."""
+    """Tidy results of a run: one row per replication x KPI, daily series per hub, and the
+    decision log of the touchless rules."""
 
-    kpis: pd.DataFrame    # scenario, replication, kpi, scope, entity, value
-    series: pd.DataFrame  # scenario, replication, day, entity, metric, value
+    kpis: pd.DataFrame       # scenario, replication, kpi, scope, entity, value
+    series: pd.DataFrame     # scenario, replication, day, entity, metric, value
+    decisions: pd.DataFrame  # scenario, replication, then twin.sim.rules.DECISION_COLUMNS
 
 
 def run_batch(inp: SimInput, scenario: Scenario, seed: int, replications: list[int]) -> RunResult:
     """Run the given replications in this process."""
-    kpis, series = [], []
+    kpis, series, decisions = [], [], []
     for i in replications:
         rep = simulate(inp, scenario, replication_rng(seed, i))
         k, s = replication_kpis(rep), replication_series(rep)
-        k.insert(0, "replication", i)
-        s.insert(0, "replication", i)
+        for frame in (k, s):
+            frame.insert(0, "replication", i)
         kpis.append(k)
         series.append(s)
-    return RunResult(pd.concat(kpis, ignore_index=True), pd.concat(series, ignore_index=True))
+        decisions += [{"replication": i, **row} for row in rep.decisions]
+    return RunResult(pd.concat(kpis, ignore_index=True), pd.concat(series, ignore_index=True),
+                     pd.DataFrame(decisions, columns=["replication", *DECISION_COLUMNS]))
 
 
 _WORKER: dict[str, object] = {}
@@ -91,13 +96,15 @@ def run(loaded: LoadedScenario, replications: int | None = None, seed: int | Non
     if sc.supply == "plan" and inp.plan is None:
         raise ValueError(f"scenario {sc.name!r} has supply: plan; pass inputs from twin.planning.prepare()")
     parts = list(_execute(inp, sc, n, seed, workers, progress))
-    kpis = pd.concat([p.kpis for p in parts], ignore_index=True)
-    series = pd.concat([p.series for p in parts], ignore_index=True)
-    kpis.insert(0, "scenario", sc.name)
-    series.insert(0, "scenario", sc.name)
-    # batches finish in any order; a stable sort by replication gives the same table every time
-    return RunResult(kpis.sort_values("replication", kind="stable", ignore_index=True),
-                     series.sort_values("replication", kind="stable", ignore_index=True))
+    tables = []
+    for name in ("kpis", "series", "decisions"):
+        frames = [getattr(p, name) for p in parts]
+        # an empty decision log has no column types to concatenate
+        table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        table.insert(0, "scenario", sc.name)
+        # batches finish in any order; a stable sort by replication gives the same table every time
+        tables.append(table.sort_values("replication", kind="stable", ignore_index=True))
+    return RunResult(*tables)
 
 
 def _execute(inp: SimInput, scenario: Scenario, n: int, seed: int, workers: int,

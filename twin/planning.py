@@ -8,8 +8,10 @@ optimizer (DESIGN.md §2).
 
 Choices made here, in planning terms:
 
-- the plan plans for the *expected* demand of the scenario's demand model (the history
-  window's mean, scaled, with demand shocks), per market, SKU and week;
+- the plan plans for the *expected* demand of the scenario's demand model (the forecast,
+  or the history window's mean, scaled, with demand shocks and a competitor's share loss
+  and price response), per market, SKU and week; a pricing strategy's price is the
+  plan's price (revenue, and the cost of a lost sale) in the markets it covers;
 - a line's weekly hours in the plan are its regular (and overtime) hours less planned
   outages, times its expected availability MTBF / (MTBF + MTTR): breakdowns are random
   in the twin, their expected loss is planned for;
@@ -40,7 +42,7 @@ import pandas as pd
 
 from optimizer import Plan, PlanData, SolverOptions, make_plan
 from twin.scenario import LoadedScenario, Planning
-from twin.sim.demand import expected_demand
+from twin.sim.demand import expected_demand, price_factor
 from twin.sim.inputs import PlanSchedule, SimInput, compile_inputs, material_target
 
 
@@ -100,6 +102,16 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
         [np.asarray(inp.markets)[m], np.asarray(inp.skus)[s], [periods[i] for i in w]],
         names=["market", "sku", "period"]), name="units")
 
+    prices = price_factor(inp, sc)
+    if prices is not None:  # a pricing strategy: the mean multiplier over each week's days
+        weekly_price = prices[first:first + 7 * weeks].reshape(weeks, 7, *prices.shape[1:]).mean(axis=1)
+        w, m, s = np.nonzero(weekly_price != 1.0)
+        price_weeks = pd.Series(weekly_price[w, m, s], name="factor", index=pd.MultiIndex.from_arrays(
+            [np.asarray(inp.markets)[m], np.asarray(inp.skus)[s], [periods[i] for i in w]],
+            names=["market", "sku", "period"]))
+    else:
+        price_weeks = _keyed({}, ["market", "sku", "period"])
+
     kinds = net.site_kind()
     lanes = net.lanes
     serving = net.markets["hub"]
@@ -135,7 +147,7 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     rate = float(net.hubs["holding_cost_rate_per_year"].mean()) * 7 / 365
     material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
-        periods=periods, period_name="week", lane_closed=_closed_weeks(inp, lane_table, periods),
+        periods=periods, period_name="week", price_factor=price_weeks, lane_closed=_closed_weeks(inp, lane_table, periods),
         lead_extra=_late_weeks(inp, lane_table, periods), **_cost_factor_weeks(inp, periods),
         skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,

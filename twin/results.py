@@ -4,8 +4,10 @@ Layout of a run folder::
 
     kpis.csv                   one row per scenario x replication x KPI (tidy)
     summary.csv                per scenario x KPI: n, mean, se, 95 % interval, P5/P50/P95
+    decisions.csv              the decision log: one row per rule firing per replication
     results/kpis.parquet       the same rows as kpis.csv, typed
     results/timeseries.parquet scenario, replication, day, entity, metric, value
+    results/decisions.parquet  the same rows as decisions.csv, typed
     run.json                   what was run: scenario file, seed, replications, versions, timing
     plan/                      the capacity plan the run executed (supply: plan), as below
 
@@ -122,6 +124,8 @@ def write_run(folder: str | Path, result: RunResult, meta: dict[str, Any], plan:
     summary.to_csv(partial / "summary.csv", index=False)
     result.kpis.to_parquet(partial / "results" / "kpis.parquet", index=False)
     result.series.to_parquet(partial / "results" / "timeseries.parquet", index=False)
+    result.decisions.to_csv(partial / "decisions.csv", index=False)
+    result.decisions.to_parquet(partial / "results" / "decisions.parquet", index=False)
     if plan is not None:
         _plan_files(partial / "plan", plan, {"scenario": meta.get("scenario")})
     _write_json(partial / "run.json", meta)

@@ -16,6 +16,7 @@ A minimal scenario::
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -207,10 +208,158 @@ class CostChange(_Window):
         return self
 
 
+class PricingStrategy(_Strict):
+    """One pricing response to a competitor: a scenario variant of its own."""
+
+    name: str = Field(min_length=1, description="short name shown in reports, e.g. 'Match at -8 %'")
+    price_change_pct: float = Field(0.0, gt=-100, description="our price change in the entered markets, in %")
+    share_loss_pct: float | None = Field(
+        None, ge=0, lt=100, description="share lost under this strategy (default: the event's); a premium "
+                                        "with better service may keep more")
+    delivery_cost_change_pct: float = Field(
+        0.0, gt=-100, description="change in the cost of delivering to the entered markets, in % (better "
+                                  "service, e.g. express delivery, costs more)")
+    description: str = Field("", description="what the strategy means for customers")
+
+
+class CompetitorEntry(_Strict):
+    """A competitor enters the chosen markets on ``start`` and stays (or until ``end``).
+
+    Demand there becomes ``(1 - share_loss) x (1 + price_change) ^ elasticity`` of what it
+    was (a constant-elasticity demand curve after the share loss), and our price becomes
+    ``(1 + price_change)`` of list. Each pricing strategy is a scenario variant of its own
+    (:func:`variants`); ``strategy`` names the one a variant runs (default: the first).
+    """
+
+    type: Literal["competitor_entry"]
+    start: dt.date = Field(description="first day the competitor sells")
+    end: dt.date | None = Field(None, description="first day after it leaves (default: it stays)")
+    markets: list[str] = Field(default_factory=list, description="market IDs entered (empty: all)")
+    families: list[str] = Field(default_factory=list, description="product families it competes in (empty: all)")
+    share_loss_pct: float = Field(ge=0, lt=100, description="percent of our volume it takes at our current price")
+    elasticity: float = Field(le=0, description="price elasticity of demand, e.g. -1.8: 1 % cheaper sells 1.8 % more")
+    strategies: list[PricingStrategy] = Field(min_length=1, description="our pricing responses, one variant each")
+    strategy: str | None = Field(None, description="the strategy this scenario runs (default: the first)")
+
+    @model_validator(mode="after")
+    def _known_strategy(self):
+        names = [s.name for s in self.strategies]
+        if len(set(names)) < len(names):
+            raise ValueError(f"strategy names must differ: {names}")
+        if self.strategy is not None and self.strategy not in names:
+            raise ValueError(f"strategy {self.strategy!r} is not one of the strategies: {names}")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"`end` ({self.end}) must be after `start` ({self.start})")
+        return self
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.end if self.end is not None else dt.date.max
+
+    @property
+    def chosen(self) -> PricingStrategy:
+        return next((s for s in self.strategies if s.name == self.strategy), self.strategies[0])
+
+    @property
+    def volume_factor(self) -> float:
+        """Demand after entry as a share of demand before, under the chosen strategy."""
+        s = self.chosen
+        share = self.share_loss_pct if s.share_loss_pct is None else s.share_loss_pct
+        return (1 - share / 100) * (1 + s.price_change_pct / 100) ** self.elasticity
+
+    @property
+    def price_factor(self) -> float:
+        return 1 + self.chosen.price_change_pct / 100
+
+
 EVENT_MODELS = (DemandShock, LineOutage, LaneClosure, PortClosure, CapacityChange, SupplierDelay, SiteOutage,
-                CostChange)
+                CostChange, CompetitorEntry)
 EVENT_TYPES = tuple(m.model_fields["type"].annotation.__args__[0] for m in EVENT_MODELS)
 Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
+
+
+# --- touchless rules -----------------------------------------------------------------------
+
+TRIGGERS = {
+    "demand_spike": "percent by which a family's demand over the last `window_weeks` weeks exceeds its forecast",
+    "supplier_delay": "days late of a supplier's latest dispatch (its usual lateness and any supplier_delay)",
+    "competitor_entry": "percent of volume a competitor entering takes, in the week it enters",
+}
+# action -> the triggers it can answer (escalate answers any)
+ACTIONS = {
+    "approve_overtime": ("demand_spike",),
+    "reroute_stock": ("supplier_delay",),
+    "prepare_pricing_options": ("competitor_entry",),
+    "escalate": tuple(TRIGGERS),
+}
+DEFAULT_OWNER = {"approve_overtime": "Plant manager", "reroute_stock": "Supply planner",
+                 "prepare_pricing_options": "Commercial director", "escalate": "S&OP executive"}
+DEFAULT_DUE_DAYS = {"auto": 0, "review": 7, "decide": 14}
+
+
+class Rule(_Strict):
+    """A touchless S&OP rule, checked at every weekly review of the simulation.
+
+    It fires when its trigger's value is above ``above`` and below ``below`` (each
+    optional, both strict). ``auto`` and ``review`` rules do their action (a person
+    reviews the cost of a ``review`` one); ``decide`` rules do nothing but prepare the
+    options for an executive. Every firing is a row of the decision log. After firing for
+    a family, supplier or competitor, a rule rests ``duration_weeks`` for it.
+    """
+
+    name: str = Field(min_length=1, description="what the rule is called in the decision log")
+    trigger: Literal[tuple(TRIGGERS)] = Field(description="what is measured at the weekly review")
+    above: float | None = Field(None, description="fires when the trigger's value is above this")
+    below: float | None = Field(None, description="... and below this")
+    action: Literal[tuple(ACTIONS)] = Field(description="what is done (auto, review) or prepared (decide)")
+    mode: Literal["auto", "review", "decide"] = Field(
+        description="auto: done, notification only; review: done, a person reviews the cost; decide: not "
+                    "done, options prepared for an executive")
+    owner: str | None = Field(None, description="who owns the decision (default: by action)")
+    due_days: int | None = Field(None, ge=0, description="days to act (default: auto 0, review 7, decide 14)")
+    window_weeks: int = Field(4, ge=1, le=26, description="demand_spike: weeks of demand compared with the forecast")
+    min_z: float = Field(3.0, ge=0, description="demand_spike: a deviation within this many standard deviations "
+                                                "of the forecast's own error is noise, not a spike")
+    overtime_hours_per_day: float = Field(8.0, gt=0, le=24, description="approve_overtime: extra hours a line may "
+                                                                        "work per day")
+    donor_cover_days: float = Field(14.0, ge=0, description="reroute_stock: days of its own forecast demand a "
+                                                            "donor hub keeps")
+    duration_weeks: int = Field(4, ge=1, le=52, description="how long an approval lasts, and the rule rests")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.above is None and self.below is None:
+            raise ValueError("give a threshold: `above`, `below` or both")
+        if self.above is not None and self.below is not None and self.above >= self.below:
+            raise ValueError(f"`above` ({self.above}) must be less than `below` ({self.below})")
+        if self.trigger not in ACTIONS[self.action]:
+            raise ValueError(f"action {self.action!r} cannot answer trigger {self.trigger!r}; for "
+                             f"{self.trigger!r} use one of {[a for a, t in ACTIONS.items() if self.trigger in t]}")
+        return self
+
+    @property
+    def owner_name(self) -> str:
+        return self.owner or DEFAULT_OWNER[self.action]
+
+    @property
+    def due(self) -> int:
+        return self.due_days if self.due_days is not None else DEFAULT_DUE_DAYS[self.mode]
+
+    def fires(self, value: float) -> bool:
+        return (self.above is None or value > self.above) and (self.below is None or value < self.below)
+
+
+# The S&OP playbook: what a scenario gets when it says nothing under `policies:`.
+DEFAULT_POLICIES = (
+    Rule(name="Demand spike under 5 %: approve overtime", trigger="demand_spike", above=2, below=5,
+         action="approve_overtime", mode="auto"),
+    Rule(name="Demand spike over 5 %: executive decision", trigger="demand_spike", above=5,
+         action="escalate", mode="decide"),
+    Rule(name="Supplier over a week late: reroute stock", trigger="supplier_delay", above=7,
+         action="reroute_stock", mode="review"),
+    Rule(name="Competitor entry: choose a pricing strategy", trigger="competitor_entry", above=0,
+         action="prepare_pricing_options", mode="decide"),
+)
 
 
 class Scenario(_Strict):
@@ -229,6 +378,8 @@ class Scenario(_Strict):
     events: list[Event] = Field(default_factory=list, description="disruptions, each with a start and a duration")
     overrides: dict[str, dict[str, dict[str, Scalar]]] = Field(
         default_factory=dict, description="patches to network rows: {table: {row ID: {column: value}}}")
+    policies: list[Rule] = Field(default_factory=lambda: list(DEFAULT_POLICIES),
+                                 description="touchless rules (default: the S&OP playbook; [] for none)")
     montecarlo: MonteCarlo = Field(default_factory=MonteCarlo)
 
 
@@ -244,6 +395,23 @@ class LoadedScenario:
         """The same scenario with top-level fields replaced (``supply="policy"``, say); the
         network is shared, not reloaded."""
         return LoadedScenario(self.scenario.model_copy(update=fields), self.network, self.file)
+
+
+def variants(loaded: LoadedScenario) -> list[LoadedScenario]:
+    """One scenario per combination of pricing strategies of its ``competitor_entry`` events
+    (the scenario itself when it has none or one), each named after its strategies."""
+    entries = [(i, ev) for i, ev in enumerate(loaded.scenario.events)
+               if isinstance(ev, CompetitorEntry) and ev.strategy is None and len(ev.strategies) > 1]
+    if not entries:
+        return [loaded]
+    out = []
+    for combo in itertools.product(*(ev.strategies for _, ev in entries)):
+        events = list(loaded.scenario.events)
+        for (i, ev), strategy in zip(entries, combo):
+            events[i] = ev.model_copy(update={"strategy": strategy.name})
+        name = f"{loaded.scenario.name}: {' + '.join(s.name for s in combo)}"
+        out.append(loaded.updated(name=name, events=events))
+    return out
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -418,8 +586,9 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
             elif not (net.lanes["via"] == ev.port).any():
                 problems.append(Problem(file, f"{where}.port", f"{ev.port!r}: no lane passes through it; "
                                         f"ports with lanes: {sorted(set(net.lanes['via'].dropna()))}"))
-        if isinstance(ev, DemandShock):
-            for key, valid in (("markets", net.markets.index), ("families", families), ("skus", net.products.index)):
+        if isinstance(ev, (DemandShock, CompetitorEntry)):
+            keys = (("markets", net.markets.index), ("families", families), ("skus", net.products.index))
+            for key, valid in keys[:2] if isinstance(ev, CompetitorEntry) else keys:
                 for j, v in enumerate(getattr(ev, key)):
                     if v not in set(valid):
                         problems.append(Problem(file, f"{where}.{key}[{j}]", f"{v!r}: unknown; {choices(valid)}"))

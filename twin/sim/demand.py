@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.scenario import Demand, DemandShock, Scenario
+from twin.scenario import CompetitorEntry, Demand, DemandShock, Scenario
 from twin.sim.inputs import SimInput, day_dates
 
 
@@ -43,6 +43,23 @@ def draw_demand(inp: SimInput, model: Demand, rng: np.random.Generator) -> np.nd
     return rng.negative_binomial(k, k / (k + mu), size=(T, M, S)).astype(float)
 
 
+def weekly_variance(inp: SimInput, model: Demand) -> np.ndarray:
+    """Variance of one week's demand per market x SKU under the demand model, shape ``(M, S)``:
+    the variance of the backtest errors (forecast), of the weekly history (empirical), or 7
+    times the daily variance (poisson, normal, negative binomial). Zero truncation is
+    ignored: this is the noise a planner would expect around the forecast."""
+    mu = inp.mean_demand_per_day * model.scale
+    if model.model == "forecast":
+        return inp.weekly_errors.var(axis=0)
+    if model.model == "empirical":
+        return inp.demand_window.var(axis=0) * model.scale ** 2
+    if model.model == "poisson":
+        return 7 * mu
+    if model.model == "normal":
+        return 7 * (model.cv * mu) ** 2
+    return 7 * (mu + mu ** 2 / model.dispersion)
+
+
 def _spread(weekly: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Whole weekly units (weeks, M, S) spread over each week's 7 days, equally likely:
     shape (7 weeks, M, S)."""
@@ -52,47 +69,76 @@ def _spread(weekly: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
-    """Scale demand inside each ``demand_shock`` window by ``1 + change_pct/100``.
+    """Scale demand by :func:`demand_factor` (demand shocks, competitors).
 
-    Integer units stay integer and the mean changes by exactly the percentage:
-    a cut thins each unit away with probability ``-change`` (binomial thinning), a
-    rise adds Poisson(``change`` x units) extra units.
+    Integer units stay integer and the mean changes by exactly the factor: a cut thins
+    each unit away with probability ``1 - factor`` (binomial thinning), a rise adds
+    Poisson(``(factor - 1)`` x units) extra units.
     """
-    factor = shock_factor(inp, scenario)
+    factor = demand_factor(inp, scenario)
     return demand if factor is None else _rescale(demand, factor, rng)
 
 
-def shock_factor(inp: SimInput, scenario: Scenario) -> np.ndarray | None:
-    """Multiplier on expected demand per day, market and SKU from the ``demand_shock`` events
-    (shape ``(days, markets, skus)``), or None when there are none."""
-    shocks = [e for e in scenario.events if isinstance(e, DemandShock)]
-    if not shocks:
-        return None
+def _event_cells(inp: SimInput, ev: DemandShock | CompetitorEntry) -> tuple[np.ndarray, ...]:
+    """Boolean masks over days, markets and SKUs of the cells an event acts on."""
     dates = day_dates(inp).date
+    days = (dates >= ev.start) & (dates < ev.end_date)
+    m = np.isin(inp.markets, ev.markets) if ev.markets else np.ones(len(inp.markets), bool)
+    s = np.isin(inp.families, ev.families) if ev.families else np.ones(len(inp.skus), bool)
+    if isinstance(ev, DemandShock) and ev.skus:
+        s &= np.isin(inp.skus, ev.skus)
+    return days, m, s
+
+
+def demand_factor(inp: SimInput, scenario: Scenario, shocks: bool = True) -> np.ndarray | None:
+    """Multiplier on expected demand per day, market and SKU (shape ``(days, markets, skus)``):
+    ``1 + change_pct/100`` inside each ``demand_shock`` (unless ``shocks=False``), and each
+    ``competitor_entry``'s volume factor under the strategy the scenario runs. None when
+    there are no such events."""
+    kinds = (DemandShock, CompetitorEntry) if shocks else CompetitorEntry
+    events = [e for e in scenario.events if isinstance(e, kinds)]
+    if not events:
+        return None
     factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
-    for ev in shocks:
-        days = (dates >= ev.start) & (dates < ev.end_date)
-        m = np.isin(inp.markets, ev.markets) if ev.markets else np.ones(len(inp.markets), bool)
-        s = np.ones(len(inp.skus), bool)
-        if ev.families:
-            s &= np.isin(inp.families, ev.families)
-        if ev.skus:
-            s &= np.isin(inp.skus, ev.skus)
-        factor[np.ix_(days, m, s)] *= 1 + ev.change_pct / 100
+    for ev in events:
+        change = 1 + ev.change_pct / 100 if isinstance(ev, DemandShock) else ev.volume_factor
+        factor[np.ix_(*_event_cells(inp, ev))] *= change
+    return factor
+
+
+def price_factor(inp: SimInput, scenario: Scenario) -> np.ndarray | None:
+    """Multiplier on list price per day, market and SKU from the pricing strategies the
+    scenario runs, or None when no price changes."""
+    entries = [e for e in scenario.events if isinstance(e, CompetitorEntry) and e.price_factor != 1.0]
+    if not entries:
+        return None
+    factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
+    for ev in entries:
+        factor[np.ix_(*_event_cells(inp, ev))] *= ev.price_factor
     return factor
 
 
 def expected_demand(inp: SimInput, scenario: Scenario) -> np.ndarray:
     """Expected units per day, market and SKU, shape ``(days, markets, skus)``: the weekly
     forecast spread over its days (forecast model) or the model's mean per day, scaled,
-    with the shocks applied. What the capacity plan plans for."""
+    with the events' :func:`demand_factor`. What the capacity plan plans for."""
     if inp.weekly_expected is not None:
         mean = np.repeat(inp.weekly_expected / 7.0, 7, axis=0)[:inp.days] * scenario.demand.scale
     else:
         mean = np.broadcast_to(inp.mean_demand_per_day * scenario.demand.scale,
                                (inp.days, *inp.mean_demand_per_day.shape))
-    factor = shock_factor(inp, scenario)
+    factor = demand_factor(inp, scenario)
     return mean * factor if factor is not None else mean.copy()
+
+
+def mean_demand(inp: SimInput, model: Demand) -> np.ndarray:
+    """What :func:`draw_demand` averages per day, market and SKU, without events, shape
+    ``(days, markets, skus)``: for the forecast model the forecast plus the mean of its
+    backtest errors, floored at zero (so a biased forecast's bias is in it); otherwise the
+    model's mean. What the touchless rules measure a demand spike against."""
+    if inp.weekly_mean is not None:
+        return np.repeat(inp.weekly_mean / 7.0, 7, axis=0)[:inp.days]
+    return np.broadcast_to(inp.mean_demand_per_day * model.scale, (inp.days, *inp.mean_demand_per_day.shape))
 
 
 def _rescale(units: np.ndarray, factor: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:

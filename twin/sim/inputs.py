@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from twin.scenario import (CapacityChange, CostChange, LaneClosure, LineOutage, LoadedScenario, PortClosure, SiteOutage,
-                           SupplierDelay)
+from twin.scenario import (CapacityChange, CompetitorEntry, CostChange, LaneClosure, LineOutage, LoadedScenario,
+                           PortClosure, SiteOutage, SupplierDelay)
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
 SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
@@ -136,6 +136,7 @@ class SimInput:
     weekly_expected: np.ndarray | None = None  # (weeks, M, S) forecast model: history, then forecast
     weekly_known: np.ndarray | None = None     # (weeks,) True for weeks still in the history
     weekly_errors: np.ndarray | None = None    # (R, M, S) backtest errors (actual - forecast) to draw from
+    weekly_mean: np.ndarray | None = None      # (weeks, M, S) mean of the forecast model's weekly draw
     plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
     material_cost_factor: np.ndarray | None = None  # (T, K) price multiplier (cost_change), None: all 1
     lane_cost_factor: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> (T,) cost multiplier
@@ -248,9 +249,13 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
             target[p, k] = material_target(usage[p, k], ln.lead_time_days, cover[p])
     material_initial = usage * (cover[:, None] + 7)
 
-    weekly_expected = weekly_known = weekly_errors = None
+    weekly_expected = weekly_known = weekly_errors = weekly_mean = None
     if sc.demand.model == "forecast":
         weekly_expected, weekly_known, weekly_errors = _forecast_arrays(loaded, first_day, days, pos)
+        # E[max(0, forecast x scale + error)]: what the draw averages, bias and zero floor included
+        base = weekly_expected * sc.demand.scale
+        weekly_mean = np.where(weekly_known[:, None, None], base,
+                               np.maximum(base[:, None] + weekly_errors[None], 0.0).mean(axis=1))
 
     line_up = np.ones((days, L))  # share of its hours a line has each day
     supplier_delay = np.zeros((days, len(suppliers)))  # extra days a dispatch leaves late
@@ -313,18 +318,31 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_cost=partner_cost,
         mean_demand_per_day=mean_per_day, demand_window=cube,
         weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,
+        weekly_mean=weekly_mean,
         **_closures(loaded, first_day, days), **_cost_factors(loaded, first_day, days, pos),
     )
 
 
 def _cost_factors(loaded: LoadedScenario, first_day: dt.date, days: int, pos: dict[str, dict[str, int]]) -> dict:
-    """Per-day cost multipliers from ``cost_change`` events."""
+    """Per-day cost multipliers from ``cost_change`` events, and from a pricing strategy's
+    change in the cost of delivering to the markets a competitor entered."""
     material = None
     lanes: dict[str, np.ndarray] = {}
+    net = loaded.network
     for ev in loaded.scenario.events:
-        if not isinstance(ev, CostChange):
+        if not isinstance(ev, (CostChange, CompetitorEntry)):
             continue
-        a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
+        a = max((ev.start - first_day).days, 0)
+        b = max((min(ev.end_date, first_day + dt.timedelta(days=days)) - first_day).days, 0)
+        if isinstance(ev, CompetitorEntry):
+            change = ev.chosen.delivery_cost_change_pct
+            markets = ev.markets or list(net.markets.index)
+            serving = net.markets["hub"]
+            delivery = net.lanes[net.lanes["destination"].isin(markets)
+                                 & (net.lanes["origin"] == net.lanes["destination"].map(serving))]
+            for lane in delivery.index if change else ():
+                lanes.setdefault(lane, np.ones(days))[a:b] *= 1 + change / 100
+            continue
         if ev.material is not None:
             if material is None:
                 material = np.ones((days, len(pos["material"])))

@@ -13,7 +13,8 @@ order_line_service
     Share of order lines (a market's demand for one SKU on one day, when positive)
     served in full from stock that day.
 revenue
-    Units delivered to customers (new orders and backorders) x price.
+    Units delivered to customers (new orders and backorders) x price (list price, times a
+    pricing strategy's change where one applies).
 cost_*
     ``materials`` consumed at purchase cost; ``regular_time`` and ``overtime`` hours
     worked x their hourly cost; ``outsourcing`` units bought from partners; ``transport``
@@ -76,7 +77,8 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
         "cost_holding": holding,
         "cost_shortage": float((short_units.sum(axis=(0, 1)) * inp.shortage_cost).sum()),
     }
-    revenue = float((shipped.sum(axis=(0, 1)) * inp.price).sum())
+    revenue = float((shipped.sum(axis=(0, 1)) * inp.price).sum() if rep.price_factor is None
+                    else ((shipped * rep.price_factor[w:]).sum(axis=(0, 1)) * inp.price).sum())
     worked = rep.regular_hours[w:] + rep.overtime_hours[w:]
     total = {
         "fill_rate": filled.sum() / demand.sum() if demand.sum() > 0 else np.nan,

@@ -10,6 +10,8 @@ phase                 time        who
 ====================  ==========  ========================================================
 plan                  t + 0.1     (supply: plan, first day of each plan week) the weekly S&OP
                                   review releases the plan's production, outsourcing and transfers
+rules                 t + 0.15    (first day of each horizon week) the touchless rules are checked
+                                  and act (``twin.sim.rules``); every firing is logged
 production            t + 0.2     plants put away arriving materials, their lines make from
                                   their queues, on day 0 of each week they order materials,
                                   and they ship the day's output, one shipment per hub
@@ -62,10 +64,11 @@ import numpy as np
 import simpy
 
 from twin.scenario import Scenario
-from twin.sim.demand import apply_shocks, draw_demand
+from twin.sim.demand import apply_shocks, draw_demand, price_factor
 from twin.sim.inputs import POLICY_CODES, SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
+from twin.sim.rules import RuleBook
 
-PLAN, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.1, 0.2, 0.4, 0.6, 0.7, 0.9
+PLAN, RULES, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.1, 0.15, 0.2, 0.4, 0.6, 0.7, 0.9
 _EPS = 1e-9
 
 
@@ -94,6 +97,8 @@ class Replication:
     outsourced_units: np.ndarray  # (T,)
     lane_departures: dict[str, np.ndarray]  # lane -> (T,) units leaving each day (hub-to-market lanes excepted)
     initial_units: float        # finished goods on hand at the start
+    price_factor: np.ndarray | None  # (T, M, S) multiplier on list price (a pricing strategy), None: 1
+    decisions: list[dict]       # the decision log: one dict per rule firing (twin.sim.rules.DECISION_COLUMNS)
 
 
 class Twin:
@@ -116,6 +121,7 @@ class Twin:
         self.env = simpy.Environment()
         demand = draw_demand(inp, scenario.demand, rng)
         self.demand = apply_shocks(demand, inp, scenario, rng)
+        self.price_factor = price_factor(inp, scenario)
         pad = T + 400  # room for arrivals scheduled past the end; transit longer than that is clipped
         self.onhand = inp.initial.astype(float).copy()
         self.on_order = np.zeros((H, S))
@@ -151,6 +157,9 @@ class Twin:
             self.cum_consumed_before = np.cumsum(self.plan.consumption, axis=0) - self.plan.consumption
         self.hours_per_unit = np.where(np.isfinite(inp.hours_per_unit), inp.hours_per_unit, 0.0)
         self.partner_cost = np.where(np.isfinite(inp.partner_cost), inp.partner_cost, 0.0)
+        self.extra_overtime = np.zeros((T, L))  # overtime hours per day a rule approved beyond the lines' caps
+        self.supplier_late_seen = np.zeros(len(inp.suppliers))  # days late of each supplier's latest dispatch
+        self.rules = RuleBook(inp, scenario) if scenario.policies else None
         # records
         self.filled = np.zeros((T, M, S))
         self.shipped = np.zeros((T, M, S))
@@ -187,6 +196,8 @@ class Twin:
                 env.process(self._partner(x))
         if self.plan is not None:
             env.process(self._planner())
+        if self.rules is not None:
+            env.process(self._reviewer())
         env.process(self._recorder())
 
     # --- running ------------------------------------------------------------------------
@@ -211,6 +222,7 @@ class Twin:
             material_cost=self.material_cost, transport_cost=self.transport_cost,
             outsourcing_cost=self.outsourcing_cost, outsourced_units=self.outsourced_units,
             lane_departures=self.lane_departures, initial_units=float(inp.initial.sum()),
+            price_factor=self.price_factor, decisions=self.rules.log if self.rules is not None else [],
         )
 
     def _at(self, day: int, phase: float) -> simpy.Timeout:
@@ -326,6 +338,12 @@ class Twin:
                 self.on_order[h] += take
                 self._ship(inp.hub_hub_lane[(g, h)], t, self.hub_inbound, (h,), take)
 
+    def _reviewer(self):
+        """The touchless rules, checked on the first day of every horizon week."""
+        for t in range(self.inp.warmup_days, self.inp.days, 7):
+            yield self._at(t, RULES)
+            self.rules.review(self, t)
+
     def _place(self, h: int, t: int, order: np.ndarray, by_line, by_partner, by_hub) -> None:
         lines, skus = by_line
         self.line_queue[lines, h, skus] += order[skus]  # one (line, SKU) pair per SKU: no repeats
@@ -395,7 +413,7 @@ class Twin:
         working = (needed > _EPS) & (up > 0)
         if not working.any():
             return None
-        cap = inp.overtime_hours_per_day[lines] * up
+        cap = (inp.overtime_hours_per_day[lines] + self.extra_overtime[t, lines]) * up
         if self.plan is not None and t >= self.plan.first_day:
             # finish the week's released work by the week's end: overtime only for what the
             # regular hours left this week cannot cover, spread over the days left
@@ -480,6 +498,7 @@ class Twin:
                 late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
                 if inp.supplier_delay_days[t, u] and rng.random() < inp.supplier_delay_probability[t, u]:
                     late += inp.supplier_delay_days[t, u]  # a supplier_delay event
+                self.supplier_late_seen[u] = late
                 for p, k in zip(*np.nonzero(sent > _EPS)):
                     self._ship(inp.material_lane[(p, k)], t, self.plant_inbound, (p, k), sent[p, k], int(late))
 

@@ -1,0 +1,232 @@
+"""Touchless S&OP rules inside the twin, and the decision log they write.
+
+At every weekly review (the first day of each horizon week) each rule of the scenario's
+``policies:`` measures its trigger per family, supplier or competitor and fires where the
+value lies between its thresholds. ``auto`` and ``review`` rules act at once; ``decide``
+rules only prepare the options. Every firing is one row of the decision log.
+
+Triggers, as measured at the review on day ``t``:
+
+demand_spike
+    Per family: 100 x (demand over the last ``window_weeks`` weeks / the demand expected
+    for those weeks - 1). Expected is the demand model's mean
+    (:func:`~twin.sim.demand.mean_demand`: the forecast corrected by the mean of its
+    backtest errors) times a competitor's share loss and our pricing response, which the
+    demand plan knows; demand shocks are not in it, so they show as spikes or drops and
+    a forecast's known bias does not. A deviation within
+    ``min_z`` standard deviations of the demand model's own weekly noise
+    (:func:`~twin.sim.demand.weekly_variance`, summed over the family and the window) is
+    noise and never fires: an intermittent family's weekly swings are not spikes.
+supplier_delay
+    Per supplier: days late of its dispatch since the last review (its usual lateness,
+    drawn from its reliability, plus any ``supplier_delay`` event).
+competitor_entry
+    Per ``competitor_entry`` event, at the first review on or after it starts: the
+    percent of volume it takes at our current price.
+
+Actions:
+
+approve_overtime
+    The lines that make the family may work ``overtime_hours_per_day`` more overtime for
+    ``duration_weeks`` (an extra shift). Cost impact: the spike's extra units over that
+    time, at the hours per unit of the fastest line and the lines' mean overtime rate.
+reroute_stock
+    For each SKU made with the late supplier's materials, the hubs that get it from such
+    a plant are brought up towards the network's cover of it (units on hand / expected
+    demand per day, over those hubs), by at most ``delay days`` of their expected demand,
+    from hubs over a hub-to-hub lane that hold more: a donor keeps at least that cover
+    and ``donor_cover_days`` of its own demand (a hub that gets the SKU elsewhere keeps
+    only the latter). Nothing moves when stock is already spread evenly. Cost impact:
+    transport of the units moved.
+prepare_pricing_options
+    Nothing is done; the row lists the pricing strategies, each of which is a scenario
+    variant to compare. Cost impact: the revenue at stake (share lost x the revenue
+    expected before the entry in the markets entered, to the end of the horizon).
+escalate
+    Nothing is done; an executive decides. Cost impact: for a demand spike, the revenue
+    of the extra units at stake over the window (NaN otherwise: not estimated).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from twin.scenario import CompetitorEntry, Rule, Scenario
+from twin.sim.demand import demand_factor, mean_demand, weekly_variance
+from twin.sim.inputs import SOURCE_PLANT, SimInput
+
+if TYPE_CHECKING:
+    from twin.sim.model import Twin
+
+DECISION_COLUMNS = ["date", "rule", "trigger", "entity", "value", "threshold", "action", "mode", "done", "owner",
+                    "due", "cost_impact", "detail"]
+
+
+class RuleBook:
+    """The scenario's rules, with what they measure against compiled once per replication."""
+
+    def __init__(self, inp: SimInput, scenario: Scenario):
+        self.inp, self.rules = inp, list(scenario.policies)
+        self.first_date = inp.start - dt.timedelta(days=inp.warmup_days)
+        self.rest_until: dict[tuple[int, str], int] = {}
+        self.log: list[dict] = []
+        # what the demand plan expects: the model's mean, with a competitor's share loss and
+        # our pricing response in it (known and decided), without demand shocks (surprises)
+        self.mean = mean_demand(inp, scenario.demand)  # (T, M, S), before any event
+        known = demand_factor(inp, scenario, shocks=False)
+        self.expected = self.mean * known if known is not None else self.mean
+        self.weekly_variance = weekly_variance(inp, scenario.demand).sum(axis=0)  # (S,)
+        self.families = sorted(set(inp.families))
+        fam = np.asarray(inp.families)
+        self.family_skus = {f: fam == f for f in self.families}
+        makes = np.isfinite(inp.hours_per_unit)  # (L, S)
+        self.family_lines = {f: np.flatnonzero(makes[:, m].any(axis=1)) for f, m in self.family_skus.items()}
+        self.fastest_hours = np.where(makes, inp.hours_per_unit, np.inf).min(axis=0)  # (S,)
+        self.entries = [e for e in scenario.events if isinstance(e, CompetitorEntry)]
+
+    def review(self, twin: Twin, t: int) -> None:
+        """Check every rule at the weekly review of day ``t``; fire and log where due."""
+        for i, rule in enumerate(self.rules):
+            for entity, value, context in self._measure(twin, rule, t):
+                if not rule.fires(value) or self.rest_until.get((i, entity), -1) > t:
+                    continue
+                self.rest_until[(i, entity)] = t + 7 * rule.duration_weeks
+                done = rule.mode != "decide"
+                cost, detail = self._act(twin, rule, t, entity, value, context, done)
+                date = self.first_date + dt.timedelta(days=t)
+                self.log.append(dict(
+                    date=date, rule=rule.name, trigger=rule.trigger, entity=entity, value=round(value, 3),
+                    threshold=_threshold(rule), action=rule.action, mode=rule.mode, done=done, owner=rule.owner_name,
+                    due=date + dt.timedelta(days=rule.due), cost_impact=cost, detail=detail))
+        twin.supplier_late_seen[:] = 0.0  # each dispatch is reviewed once
+
+    # --- triggers -----------------------------------------------------------------------
+
+    def _measure(self, twin: Twin, rule: Rule, t: int) -> list[tuple[str, float, dict]]:
+        if rule.trigger == "demand_spike":
+            days = min(7 * rule.window_weeks, t)
+            if days == 0:
+                return []
+            actual = twin.demand[t - days:t].sum(axis=(0, 1))  # (S,)
+            expected = self.expected[t - days:t].sum(axis=(0, 1))
+            out = []
+            for f, mask in self.family_skus.items():
+                e = expected[mask].sum()
+                deviation = actual[mask].sum() - e
+                noise = np.sqrt(self.weekly_variance[mask].sum() * days / 7)
+                if e > 0 and abs(deviation) > rule.min_z * noise:
+                    out.append((f, 100.0 * deviation / e,
+                                dict(days=days, extra=np.where(mask, actual - expected, 0.0))))
+            return out
+        if rule.trigger == "supplier_delay":
+            return [(self.inp.suppliers[u], float(late), dict(supplier=u))
+                    for u, late in enumerate(twin.supplier_late_seen) if late > 0]
+        out = []
+        for e in self.entries:
+            start = (e.start - self.first_date).days
+            if start <= t < start + 7:
+                where = ", ".join(e.markets) if e.markets else "all markets"
+                out.append((f"competitor in {where}", e.share_loss_pct, dict(entry=e, start=start)))
+        return out
+
+    # --- actions ------------------------------------------------------------------------
+
+    def _act(self, twin: Twin, rule: Rule, t: int, entity: str, value: float, context: dict,
+             done: bool) -> tuple[float, str]:
+        """Do the rule's action (when ``done``); return its cost impact and a sentence."""
+        inp = self.inp
+        if rule.action == "approve_overtime":
+            lines = self.family_lines[entity]
+            days = 7 * rule.duration_weeks
+            if done:  # (lines are picked by index: a copy, so assign back)
+                window = twin.extra_overtime[t:t + days, lines]
+                twin.extra_overtime[t:t + days, lines] = np.maximum(window, rule.overtime_hours_per_day)
+            extra = np.maximum(context["extra"], 0.0) / context["days"] * days  # units over the approval
+            hours = float(np.minimum((extra * np.where(np.isfinite(self.fastest_hours), self.fastest_hours,
+                                                       0.0)).sum(),
+                                     rule.overtime_hours_per_day * days * len(lines)))
+            cost = hours * float(inp.overtime_cost_per_hour[lines].mean())
+            names = ", ".join(inp.lines[line] for line in lines)
+            return cost, (f"{'Approved' if done else 'Proposed'}: {rule.overtime_hours_per_day:g} h/day more "
+                          f"overtime on {names} for {rule.duration_weeks} weeks; about {hours:,.0f} h expected")
+        if rule.action == "reroute_stock":
+            moved, cost, moves = self._reroute(twin, t, context["supplier"], value, rule.donor_cover_days, done)
+            what = "Moved" if done else "Could move"
+            if not moved:
+                return 0.0, "No other hub has stock to spare for the hubs that depend on this supplier"
+            return cost, f"{what} {moved:,.0f} units between hubs: " + "; ".join(moves)
+        if rule.action == "prepare_pricing_options":
+            entry: CompetitorEntry = context["entry"]
+            options = "; ".join(
+                f"{s.name} (price {s.price_change_pct:+g} %, volume x{_volume(entry, s):.2f})"
+                for s in entry.strategies)
+            return self._revenue_at_stake(entry, context["start"]), (
+                f"Options for an executive, each a scenario variant: {options}. This run: {entry.chosen.name}")
+        # escalate
+        if rule.trigger == "demand_spike":
+            extra = np.maximum(context["extra"], 0.0)
+            return float(extra @ inp.price), f"Executive decision: {entity} demand {value:+.1f} % against expected"
+        return float("nan"), f"Executive decision: {rule.trigger} on {entity} at {value:g}"
+
+    def _reroute(self, twin: Twin, t: int, u: int, delay_days: float, donor_cover_days: float,
+                 done: bool) -> tuple[float, float, list[str]]:
+        """Even out the cover of the SKUs a late supplier's materials go into (module docstring)."""
+        inp = self.inp
+        exposed = self._exposed(u)  # (H, S)
+        daily = self.expected[t:t + 28].mean(axis=0) if t < inp.days else self.expected[-1]  # (M, S)
+        hub_daily = np.zeros((len(inp.hubs), len(inp.skus)))
+        np.add.at(hub_daily, inp.market_hub, daily)
+        # the network's cover of each exposed SKU, in days of expected demand: hubs below it
+        # are brought up towards it (at most the delay's worth), hubs above it give
+        cover = np.divide((twin.onhand * exposed).sum(axis=0), (hub_daily * exposed).sum(axis=0),
+                          out=np.zeros(len(inp.skus)), where=(hub_daily * exposed).sum(axis=0) > 0)
+        need = np.where(exposed, np.minimum(np.maximum(cover * hub_daily - twin.onhand, 0.0), hub_daily * delay_days),
+                        0.0)
+        keep = hub_daily * np.maximum(donor_cover_days, np.where(exposed, cover, 0.0))
+        spare = np.maximum(twin.onhand - keep, 0.0)
+        moved = cost = 0.0
+        moves = []
+        for (g, h), lane in inp.hub_hub_lane.items():
+            take = np.floor(np.minimum(need[h], spare[g]))
+            if not take.any():
+                continue
+            need[h] -= take
+            spare[g] -= take
+            if done:
+                twin.onhand[g] -= take
+                twin.on_order[h] += take
+                twin._ship(lane, t, twin.hub_inbound, (h,), take)
+            units = float(take.sum())
+            moved += units
+            cost += units * lane.cost_per_unit
+            moves.append(f"{units:,.0f} from {inp.hubs[g]} to {inp.hubs[h]}")
+        return moved, cost, moves
+
+    def _exposed(self, u: int) -> np.ndarray:
+        """(H, S) True where a hub gets the SKU from a plant that uses supplier ``u``'s materials in it."""
+        inp = self.inp
+        uses = inp.bom @ (inp.material_supplier == u).T > 0  # (S, P): the SKU made at the plant needs u
+        from_plant = inp.source_kind == SOURCE_PLANT
+        plant = inp.line_plant[np.where(from_plant, inp.source_index, 0)]  # (H, S)
+        return from_plant & uses[np.arange(len(inp.skus))[None, :], plant]
+
+    def _revenue_at_stake(self, entry: CompetitorEntry, start: int) -> float:
+        inp = self.inp
+        end = min(inp.days, (entry.end_date - self.first_date).days) if entry.end else inp.days
+        m = np.isin(inp.markets, entry.markets) if entry.markets else np.ones(len(inp.markets), bool)
+        s = np.isin(inp.families, entry.families) if entry.families else np.ones(len(inp.skus), bool)
+        units = self.mean[start:end].sum(axis=0)[np.ix_(m, s)].sum(axis=0)
+        return float(units @ inp.price[s]) * entry.share_loss_pct / 100
+
+
+def _volume(entry: CompetitorEntry, strategy) -> float:
+    return entry.model_copy(update={"strategy": strategy.name}).volume_factor
+
+
+def _threshold(rule: Rule) -> str:
+    parts = [f"> {rule.above:g}" if rule.above is not None else "", f"< {rule.below:g}" if rule.below is not None
+             else ""]
+    return " and ".join(p for p in parts if p)
