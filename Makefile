@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test bench bench-plan bench-forecast clean
+.PHONY: demo test bench bench-plan bench-forecast bench-mc clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sop-twin needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -22,7 +22,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/twin run scenarios/baseline.yaml --out $(OUT)/baseline
-	@echo "Demo output: $(OUT)/baseline (kpis.csv, summary.csv, results/*.parquet, plan/, run.json)"
+	@echo "Demo output: $(OUT)/baseline (kpis.csv, summary.csv, decisions.csv, results/ in Parquet, plan/, run.json)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -35,6 +35,9 @@ bench-plan: $(VENV)/.installed
 
 bench-forecast: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_forecast.py
+
+bench-mc: $(VENV)/.installed-test
+	cd benchmarks && ../$(BIN)/python bench_montecarlo.py --memory 10000
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

@@ -15,7 +15,7 @@ def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     The interval is Student's t around the mean: mean +- t(n-1) x sd / sqrt(n); with one
     replication it is undefined (NaN). Percentiles are of the replication values.
     """
-    g = kpis.groupby(KEYS, sort=False)["value"]
+    g = kpis.groupby(KEYS, sort=False, observed=True)["value"]
     out = g.agg(n="count", mean="mean", sd="std",
                 p5=lambda v: np.nanpercentile(v, 5), p50="median", p95=lambda v: np.nanpercentile(v, 95))
     out["se"] = out["sd"] / np.sqrt(out["n"])
@@ -39,7 +39,7 @@ def paired_deltas(kpis: pd.DataFrame, baseline: str, confidence: float = 0.95) -
     other = kpis[kpis["scenario"] != baseline]
     diff = other.join(base.rename("base"), on=keys, how="inner")
     diff = diff.assign(delta=diff["value"] - diff["base"])
-    g = diff.groupby(KEYS, sort=False)
+    g = diff.groupby(KEYS, sort=False, observed=True)
     out = g.agg(n=("delta", "count"), base=("base", "mean"), mean=("value", "mean"), delta=("delta", "mean"),
                 sd=("delta", "std"))
     t = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
@@ -83,6 +83,7 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 def line_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Utilisation and overtime per line, busiest first: where the bottleneck is."""
     lines = summary[summary["scope"] == "line"].pivot_table(index=["scenario", "entity"], columns="kpi",
+                                                            observed=True,
                                                             values=["mean", "ci_low", "ci_high"])
     out = pd.DataFrame({
         "scenario": lines.index.get_level_values(0),

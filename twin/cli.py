@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-from twin.errors import InputError
+from twin.errors import InputError, Problem
 
 EXIT_BAD_INPUT = 2
 
@@ -25,6 +24,7 @@ sop-twin: a digital twin of a manufacturing supply chain for S&OP.
                                                write KPIs with 95% intervals
 """
 EXIT_NO_PLAN = 3
+EXIT_REPLICATION_FAILED = 4
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -153,8 +153,8 @@ def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from reports.summary import decision_summary, headline_table, line_table
-    from twin.montecarlo import run
-    from twin.results import write_run
+    from twin.montecarlo import executor_for
+    from twin.results import RunFolder, fingerprint, run_to_folder
     from twin.scenario import load_scenario, variants
 
     loaded = load_scenario(args.scenario)
@@ -162,26 +162,38 @@ def _run(args: argparse.Namespace) -> int:
     base_out = Path(args.out or Path("out") / Path(args.scenario).stem)
     mc = loaded.scenario.montecarlo
     n, seed = args.replications or mc.replications, mc.seed if args.seed is None else args.seed
-    workers = args.workers or os.cpu_count() or 1
+    precision = _precision(args.until_precision)
+    executor = executor_for(args.workers, args.cluster)
+    where = f"Dask cluster {args.cluster}" if args.cluster else "local process(es)"
     summaries, decisions, folders = [], [], []
-    for variant in runs:
-        started = time.perf_counter()
-        inp, plan = _prepare(args, variant)
-        if plan is not None and not args.quiet:
-            _print_plan(plan, variant.scenario.name, top=3)
-            print()
-        progress = not args.quiet and sys.stderr.isatty()
-        result = run(variant, n, seed, workers, progress=progress, inp=inp)
-        seconds = time.perf_counter() - started
-        out = base_out if len(runs) == 1 else base_out / _slug(variant.scenario.name.split(": ", 1)[-1])
-        meta = dict(scenario=variant.scenario.name, scenario_file=str(args.scenario), supply=variant.scenario.supply,
-                    replications=n, seed=seed, workers=workers, seconds=round(seconds, 3),
-                    sop_twin=version("sop-twin"))
-        summaries.append(write_run(out, result, meta, plan))
-        decisions.append(result.decisions)
-        folders.append(out)
-        if not args.quiet:
-            print(f"{variant.scenario.name}: {n} replications, seed {seed}, {seconds:.1f} s on {workers} worker(s)\n")
+    try:
+        for variant in runs:
+            started = time.perf_counter()
+            out = base_out if len(runs) == 1 else base_out / _slug(variant.scenario.name.split(": ", 1)[-1])
+            folder = RunFolder(out, {"fingerprint": fingerprint(variant), "seed": seed}, resume=args.resume)
+            if folder.done and not args.quiet:
+                print(f"{variant.scenario.name}: resuming {folder.partial}, {len(folder.done)} replications "
+                      "already done", file=sys.stderr)
+            inp, plan = _prepare(args, variant)
+            if plan is not None and not args.quiet:
+                _print_plan(plan, variant.scenario.name, top=3)
+                print()
+            progress = not args.quiet and sys.stderr.isatty()
+            total = run_to_folder(variant, folder, n, seed, executor, inp=inp, progress=progress,
+                                  precision=precision, most=args.max_replications)
+            seconds = time.perf_counter() - started
+            meta = dict(scenario=variant.scenario.name, scenario_file=str(args.scenario),
+                        supply=variant.scenario.supply, seed=seed, executor=where, workers=executor.workers,
+                        seconds=round(seconds, 3), until_precision=args.until_precision or None,
+                        sop_twin=version("sop-twin"))
+            summaries.append(folder.finish(meta, plan))
+            decisions.append(pd.read_csv(out / "decisions.csv", parse_dates=["date", "due"]))
+            folders.append(out)
+            if not args.quiet:
+                print(f"{variant.scenario.name}: {total} replications, seed {seed}, {seconds:.1f} s on "
+                      f"{executor.workers} worker(s), {where}\n")
+    finally:
+        executor.close()
     if args.quiet:
         return 0
     summary = pd.concat(summaries, ignore_index=True)
@@ -190,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     print("\nLines, busiest first (utilisation = hours worked / regular hours available):\n")
     lines = line_table(summary)
     print(lines.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else lines.to_string(index=False))
-    log = decision_summary(pd.concat(decisions, ignore_index=True), n)
+    log = decision_summary(pd.concat(decisions, ignore_index=True), int(summary["n"].max()))
     if len(log):
         print("\nDecision log of the touchless rules (decisions for a person first; every firing in "
               "decisions.csv):\n")
@@ -198,9 +210,30 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print("\nNo touchless rule fired.")
     where = ", ".join(f"{f}/" for f in folders)
-    print(f"\nResults in {where} (kpis.csv, summary.csv, decisions.csv, results/*.parquet"
+    print(f"\nResults in {where} (kpis.csv, summary.csv, decisions.csv, results/ in Parquet"
           + (", plan/)" if loaded.scenario.supply == "plan" else ")"))
     return 0
+
+
+def _precision(specs: list[str] | None) -> dict[str, tuple[float, bool]] | None:
+    """``["fill_rate=0.002", "margin=1%"]`` -> {kpi: (target, relative)}."""
+    if not specs:
+        return None
+    from twin.sim.kpis import TOTAL_KPIS
+
+    out = {}
+    for spec in specs:
+        kpi, _, target = spec.partition("=")
+        relative = target.endswith("%")
+        try:
+            value = float(target.rstrip("%")) / (100 if relative else 1)
+        except ValueError:
+            value = -1.0
+        if kpi not in TOTAL_KPIS or value <= 0:
+            raise InputError([Problem("--until-precision", spec, "expected KPI=HALF_WIDTH (e.g. fill_rate=0.002 "
+                                      f"or margin=1%) with a positive width; KPIs: {', '.join(TOTAL_KPIS)}")])
+        out[kpi] = (value, relative)
+    return out
 
 
 def _slug(text: str) -> str:
@@ -258,7 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--replications", type=int, metavar="REPS",
                    help="replications (default: the scenario's montecarlo.replications)")
     p.add_argument("--seed", type=int, metavar="S", help="seed (default: the scenario's montecarlo.seed)")
-    p.add_argument("--workers", type=int, metavar="W", help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=int, metavar="W",
+                   help="local worker processes, or workers of --cluster local (default: all cores)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler address (tcp://host:8786) or `local` to start one "
+                        "here; needs pip install 'sop-twin[cluster]'")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in the output folder (or add replications to a finished "
+                        "one); only the replications not on disk run")
+    p.add_argument("--until-precision", action="append", metavar="KPI=WIDTH",
+                   help="keep adding replications until the 95%% interval of KPI is within +-WIDTH (absolute, "
+                        "or relative with %%: margin=1%%); repeat for several KPIs")
+    p.add_argument("--max-replications", type=int, default=10_000, metavar="N",
+                   help="stop --until-precision at N replications (default 10000)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/<scenario file name>)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
     _solver_arguments(p)
@@ -277,7 +322,7 @@ def _solver_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("replications", "workers", "threads", "top"):
+    for name in ("replications", "workers", "threads", "top", "max_replications"):
         if getattr(args, name, None) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     for name in ("time_limit", "gap"):
@@ -291,9 +336,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {p}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("twin: interrupted; no partial output was left looking complete", file=sys.stderr)
+        print("twin: interrupted; no partial output was left looking complete"
+              + ("; finished batches are kept: run again with --resume to continue" if args.command == "run" else ""),
+              file=sys.stderr)
         return 130
     except Exception as exc:
+        results = sys.modules.get("twin.results")
+        if results is not None and isinstance(exc, (results.RunInProgress, results.RunMismatch)):
+            print(f"twin {args.command}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        montecarlo = sys.modules.get("twin.montecarlo")
+        if montecarlo is not None and isinstance(exc, montecarlo.ReplicationFailed):
+            print(f"twin {args.command}: {exc}. The other replications are saved; --resume runs only the failed "
+                  "ones again (run with --debug for a traceback)", file=sys.stderr)
+            return EXIT_REPLICATION_FAILED
         solve = sys.modules.get("optimizer.solve")  # imported only when a plan was attempted
         if solve is not None and isinstance(exc, solve.PlanError):  # the scenario asks the impossible
             print(f"twin {args.command}: {exc}", file=sys.stderr)

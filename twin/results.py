@@ -5,9 +5,10 @@ Layout of a run folder::
     kpis.csv                   one row per scenario x replication x KPI (tidy)
     summary.csv                per scenario x KPI: n, mean, se, 95 % interval, P5/P50/P95
     decisions.csv              the decision log: one row per rule firing per replication
-    results/kpis.parquet       the same rows as kpis.csv, typed
-    results/timeseries.parquet scenario, replication, day, entity, metric, value
-    results/decisions.parquet  the same rows as decisions.csv, typed
+    manifest.json              what the run is (scenario fingerprint, seed): --resume checks it
+    results/kpis/              replication, kpi, scope, entity, value: one Parquet file per batch
+    results/timeseries/        replication, day, entity, metric, value: daily hub series, per batch
+    results/decisions/         the decision log, per batch
     run.json                   what was run: scenario file, seed, replications, versions, timing
     plan/                      the capacity plan the run executed (supply: plan), as below
 
@@ -38,20 +39,29 @@ Layout of a forecast folder (``twin forecast``)::
     hidden.csv                 SKUs with revenue whose error the total hides
     worst_skus.png             actual vs forecast for the worst revenue-weighted SKUs
 
-Everything is written into ``<folder>.partial`` first and renamed into place at the end.
+Everything is written into ``<folder>.partial`` first and renamed into place at the end; a
+run folder fills batch by batch there and resumes from it (:class:`RunFolder`). A Parquet
+folder reads as one table: ``pandas.read_parquet("out/baseline/results/kpis")``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from reports.summary import summarise
-from twin.montecarlo import RunResult
+from twin.montecarlo import Executor, ReplicationFailed, RunResult, inputs_for, simulate_batches
+from twin.scenario import LoadedScenario
+from twin.sim import SimInput
 
 if TYPE_CHECKING:  # the optimizer is wired in by twin.planning and the CLI only
     from matplotlib.figure import Figure
@@ -114,20 +124,183 @@ def write_plan(folder: str | Path, plan: Plan, meta: dict[str, Any]) -> None:
     _finish(partial, folder)
 
 
-def write_run(folder: str | Path, result: RunResult, meta: dict[str, Any], plan: Plan | None = None) -> pd.DataFrame:
-    """Write a run folder (with the plan it executed, if any) and return its summary table."""
-    folder = Path(folder)
-    partial = _start(folder)
-    (partial / "results").mkdir()
-    summary = summarise(result.kpis)
-    result.kpis.to_csv(partial / "kpis.csv", index=False)
-    summary.to_csv(partial / "summary.csv", index=False)
-    result.kpis.to_parquet(partial / "results" / "kpis.parquet", index=False)
-    result.series.to_parquet(partial / "results" / "timeseries.parquet", index=False)
-    result.decisions.to_csv(partial / "decisions.csv", index=False)
-    result.decisions.to_parquet(partial / "results" / "decisions.parquet", index=False)
-    if plan is not None:
-        _plan_files(partial / "plan", plan, {"scenario": meta.get("scenario")})
-    _write_json(partial / "run.json", meta)
-    _finish(partial, folder)
-    return summary
+class RunInProgress(Exception):
+    """An interrupted run of the same scenario is on disk and ``resume`` was not asked for."""
+
+
+class RunMismatch(Exception):
+    """``resume`` was asked for, but the run on disk is of another scenario, network or seed."""
+
+
+TABLES = {"kpis": "kpis", "series": "timeseries", "decisions": "decisions"}  # RunResult field -> folder
+
+
+class RunFolder:
+    """A run folder being filled batch by batch, resumable after any interruption.
+
+    While it runs, it lives in ``<folder>.partial``: ``manifest.json`` (what is being run)
+    and one Parquet file per finished batch under ``results/kpis/``, ``results/timeseries/``
+    and ``results/decisions/``, each written to a temporary name and renamed into place,
+    the KPI file last: a batch counts as done when its KPI file exists. :meth:`finish`
+    writes the tables a planner opens and renames the folder into place.
+
+    Parameters
+    ----------
+    folder : path
+        The run folder to make.
+    identity : dict
+        What makes two runs the same run (scenario fingerprint, seed): resuming checks it.
+    resume : bool
+        Continue an interrupted run (``<folder>.partial``) or extend a finished one
+        (``<folder>``) instead of refusing to touch it.
+    """
+
+    def __init__(self, folder: str | Path, identity: dict[str, Any], resume: bool = False):
+        self.folder = Path(folder)
+        self.partial = self.folder.with_name(self.folder.name + ".partial")
+        manifest = {**identity}
+        if not self.partial.exists() and resume and (self.folder / "manifest.json").exists():
+            self.folder.rename(self.partial)  # extend a finished run: it is partial again until finish()
+        if self.partial.exists():
+            found = _read_json(self.partial / "manifest.json")
+            if not resume:
+                raise RunInProgress(
+                    f"an interrupted run is in {self.partial} ({len(self._done_on_disk())} replications done): "
+                    f"add --resume to continue it, or delete that folder to start over")
+            if found.get("identity") != manifest:
+                raise RunMismatch(f"{self.partial} holds a run of something else ({found.get('identity')}); "
+                                  f"it cannot be resumed as this one ({manifest}): use another --out")
+        else:
+            for table in TABLES.values():
+                (self.partial / "results" / table).mkdir(parents=True)
+            _write_json(self.partial / "manifest.json", {"identity": manifest})
+        self._clean_orphans()
+        self.done: set[int] = self._done_on_disk()
+
+    def _done_on_disk(self) -> set[int]:
+        files = sorted((self.partial / "results" / "kpis").glob("*.parquet"))
+        if not files:
+            return set()
+        return set(pq.read_table(files, columns=["replication"]).column("replication").to_pylist())
+
+    def _clean_orphans(self) -> None:
+        """Files of a batch cut off before its KPI file landed: the batch runs again."""
+        committed = {f.name for f in (self.partial / "results" / "kpis").glob("*.parquet")}
+        for table in TABLES.values():
+            for f in (self.partial / "results" / table).iterdir():
+                if f.suffix == ".tmp" or f.name not in committed:
+                    f.unlink()
+
+    def add(self, result: RunResult) -> None:
+        """Write one finished batch (its replications that ran; failures are not written)."""
+        reps = result.replications
+        if not reps:
+            return
+        name = f"{reps[0]:07d}-{reps[-1]:07d}.parquet"
+        for field_name in ("decisions", "series", "kpis"):  # KPIs last: the batch's commit mark
+            target = self.partial / "results" / TABLES[field_name] / name
+            tmp = target.with_suffix(".tmp")
+            _write_parquet(getattr(result, field_name), tmp, decisions=field_name == "decisions")
+            os.replace(tmp, target)
+        self.done.update(reps)
+
+    def kpis(self) -> pd.DataFrame:
+        """Every KPI row written so far (names as categories: a 10,000-replication run fits)."""
+        return pq.read_table(self.partial / "results" / "kpis").to_pandas(strings_to_categorical=True)
+
+    def finish(self, meta: dict[str, Any], plan: Plan | None = None) -> pd.DataFrame:
+        """Write the summary tables, the plan and ``run.json``; rename the folder into place;
+        return the summary."""
+        scenario = meta["scenario"]
+        kpis = self.kpis()
+        kpis.insert(0, "scenario", scenario)
+        summary = summarise(kpis)
+        kpis.to_csv(self.partial / "kpis.csv", index=False)
+        summary.to_csv(self.partial / "summary.csv", index=False)
+        decisions = pq.read_table(self.partial / "results" / "decisions").to_pandas()
+        decisions.insert(0, "scenario", scenario)
+        decisions.sort_values(["replication", "date"], kind="stable").to_csv(self.partial / "decisions.csv",
+                                                                             index=False)
+        if plan is not None:
+            shutil.rmtree(self.partial / "plan", ignore_errors=True)
+            _plan_files(self.partial / "plan", plan, {"scenario": scenario})
+        _write_json(self.partial / "run.json", {**meta, "replications": len(self.done)})
+        _finish(self.partial, self.folder)
+        return summary
+
+
+# every batch's decision log has this schema, so the files read as one table even when
+# a batch's log is empty
+DECISION_SCHEMA = pa.schema([
+    ("replication", pa.int64()), ("date", pa.date32()), ("rule", pa.string()), ("trigger", pa.string()),
+    ("entity", pa.string()), ("value", pa.float64()), ("threshold", pa.string()), ("action", pa.string()),
+    ("mode", pa.string()), ("done", pa.bool_()), ("owner", pa.string()), ("due", pa.date32()),
+    ("cost_impact", pa.float64()), ("detail", pa.string())])
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, decisions: bool) -> None:
+    if decisions:
+        pq.write_table(pa.Table.from_pandas(frame, schema=DECISION_SCHEMA, preserve_index=False), path)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run_to_folder(loaded: LoadedScenario, folder: RunFolder, replications: int, seed: int, executor: Executor,
+                  inp: SimInput | None = None, progress: bool = False,
+                  precision: dict[str, tuple[float, bool]] | None = None, most: int = 100_000) -> int:
+    """Run the replications of ``range(replications)`` not yet in ``folder``, writing each
+    batch as it finishes; with ``precision``, keep adding replications (up to ``most``)
+    until the 95 % interval of each KPI named there is narrow enough.
+
+    ``precision`` maps a total KPI to ``(target, relative)``: the interval's half-width
+    must be under ``target`` (relative: ``target`` x |mean|). Returns the number of
+    replications in the run. Nothing is kept in memory but the batch being written.
+
+    Raises
+    ------
+    ReplicationFailed
+        After every other replication ran and was written; resuming retries only the
+        ones that failed.
+    """
+    sc = loaded.scenario
+    inp = inputs_for(loaded, inp)
+    n = replications
+    while True:
+        pending = [i for i in range(n) if i not in folder.done]
+        failures = []
+        for result in simulate_batches(inp, sc, seed, pending, executor, progress):
+            folder.add(result)
+            failures += result.failures
+        if failures:
+            raise ReplicationFailed(failures)
+        if not precision or n >= most:
+            return n
+        kpis = folder.kpis()
+        chosen = kpis[(kpis["scope"] == "total") & kpis["kpi"].isin(list(precision))]
+        summary = summarise(chosen.assign(scenario=sc.name))
+        ratio = 0.0  # the worst (half-width / target) over the KPIs
+        for row in summary.itertuples():
+            target, relative = precision[str(row.kpi)]
+            width = (row.ci_high - row.ci_low) / 2
+            ratio = max(ratio, width / (target * abs(row.mean) if relative else target))
+        if ratio <= 1.0:
+            return n
+        # the half-width shrinks as 1 / sqrt(n): aim 10 % past what the estimate needs
+        n = min(most, max(n + executor.workers, int(np.ceil(n * ratio ** 2 * 1.1))))
+
+
+def fingerprint(loaded: LoadedScenario) -> str:
+    """A digest of the scenario as validated and of its network's files: a resumed run must
+    be of exactly the same inputs."""
+    digest = hashlib.sha256(loaded.scenario.model_dump_json().encode())
+    for f in sorted(Path(loaded.scenario.network).glob("*.csv")):
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]

@@ -34,6 +34,12 @@ import pandas as pd
 from twin.sim.model import Replication
 
 KPI_COLUMNS = ["kpi", "scope", "entity", "value"]
+# the network-wide KPIs, in the order replication_kpis writes them
+TOTAL_KPIS = ("fill_rate", "order_line_service", "demand_units", "shipped_units", "lost_sales_units",
+              "backorder_units_end", "backorder_units_avg", "revenue", "cost_materials", "cost_regular_time",
+              "cost_overtime", "cost_outsourcing", "cost_transport", "cost_holding", "cost_shortage", "cost_total",
+              "margin", "inventory_units_avg", "inventory_value_avg", "utilisation_avg", "overtime_hours",
+              "outsourced_units", "simulated_years")
 SERIES_COLUMNS = ["day", "entity", "metric", "value"]
 
 
@@ -99,6 +105,7 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
         "outsourced_units": rep.outsourced_units[w:].sum(),
         "simulated_years": years,
     }
+    assert tuple(total) == TOTAL_KPIS, "TOTAL_KPIS names the total KPIs"
     parts = [pd.DataFrame({"kpi": list(total), "scope": "total", "entity": "all",
                            "value": np.array(list(total.values()), float)})]
     parts += [

@@ -1,0 +1,166 @@
+"""Monte Carlo at scale: the same KPIs whichever executor ran them, results on disk as
+they arrive, a killed run that resumes to exactly a clean run, failures reported with
+their seeds, and a run that stops when its intervals are narrow enough."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from twin.montecarlo import DaskExecutor, LocalExecutor, ReplicationFailed, combine, run, simulate_batches
+from twin.results import RunFolder, RunInProgress, RunMismatch, fingerprint, run_to_folder
+from twin.scenario import load_scenario
+from twin.sim import compile_inputs
+
+REPS, SEED = 12, 11
+
+
+@pytest.fixture
+def scenario(single_hub):
+    """The single hub with random demand, lead times and breakdowns: every replication differs."""
+    return load_scenario(single_hub(network=dict(lane_sd_days=1.0, mtbf_hours=200, mttr_hours=8),
+                                    demand={"model": "negative_binomial", "history_weeks": 52}))
+
+
+def _sorted(result) -> pd.DataFrame:
+    return result.kpis.sort_values(["replication", "kpi", "scope", "entity"], ignore_index=True)
+
+
+def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
+    """Bit-identical: one process, two processes, a Dask LocalCluster of two workers, and
+    batches of one replication or of all of them."""
+    inp = compile_inputs(scenario)
+    one = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(1))
+    two = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(2))
+    dask = DaskExecutor("local", workers=2)
+    try:
+        assert dask.workers == 2
+        on_dask = run(scenario, REPS, SEED, inp=inp, executor=dask)
+    finally:
+        dask.close()
+    tiny = combine(list(simulate_batches(inp, scenario.scenario, SEED, list(range(REPS)), LocalExecutor(1), most=1)),
+                   scenario.scenario.name)
+    assert one.replications == list(range(REPS))
+    assert one.kpis["value"].nunique() > REPS  # not a constant table that would match anything
+    for other in (two, on_dask, tiny):
+        pd.testing.assert_frame_equal(_sorted(other), _sorted(one), check_exact=True)
+        pd.testing.assert_frame_equal(other.series, one.series, check_exact=True)
+
+
+def test_progress_bar_shows_replications_rate_and_time_left(scenario, capsys):
+    inp = compile_inputs(scenario)
+    list(simulate_batches(inp, scenario.scenario, SEED, list(range(4)), LocalExecutor(1), progress=True))
+    err = capsys.readouterr().err
+    # done/total [elapsed<left, rate]
+    assert re.search(r"\d/4 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+rep/s\]", err), err
+
+
+def _twin(*args: str) -> subprocess.Popen:
+    """``twin ARGS`` in its own process group, so the test can kill it with its workers."""
+    return subprocess.Popen([sys.executable, "-m", "twin", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _finish(proc: subprocess.Popen) -> tuple[int, str]:
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def test_a_killed_run_resumes_to_exactly_the_clean_run(tmp_path, scenario):
+    """The test kills the whole run (parent and workers) once some batches are on disk;
+    --resume then runs only what is missing and ends with every replication exactly once,
+    with the KPIs of a run that was never interrupted."""
+    n = 160  # 4 tasks per worker: batches of 20
+    path = scenario.file
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    done = _twin("run", path, "-n", str(n), "--seed", str(SEED), "--workers", "2", "--out", str(clean), "-q")
+    code, err = _finish(done)
+    assert code == 0, err
+
+    proc = _twin("run", path, "-n", str(n), "--seed", str(SEED), "--workers", "2", "--out", str(killed), "-q")
+    batches = tmp_path / "killed.partial" / "results" / "kpis"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(batches.glob("*.parquet"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    on_disk = len(list(batches.glob("*.parquet")))
+    assert 2 <= on_disk < 8, "killed part-way"
+    assert not killed.exists(), "an interrupted run never looks complete"
+
+    again = _twin("run", path, "-n", str(n), "--seed", str(SEED), "--workers", "2", "--out", str(killed), "-q")
+    code, err = _finish(again)
+    assert code == 2 and "--resume" in err  # refuses to start over and lose the finished batches
+    resumed = _twin("run", path, "-n", str(n), "--seed", str(SEED), "--workers", "2", "--out", str(killed), "-q",
+                    "--resume")
+    code, err = _finish(resumed)
+    assert code == 0, err
+
+    a = pd.read_parquet(clean / "results" / "kpis").sort_values(["replication", "kpi", "scope", "entity"],
+                                                                 ignore_index=True)
+    b = pd.read_parquet(killed / "results" / "kpis").sort_values(["replication", "kpi", "scope", "entity"],
+                                                                  ignore_index=True)
+    assert b.groupby("replication").size().eq(b.groupby("replication").size().iloc[0]).all()  # none repeated
+    assert sorted(b["replication"].unique()) == list(range(n))  # none lost
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert pd.read_csv(killed / "summary.csv").equals(pd.read_csv(clean / "summary.csv"))
+
+
+def test_a_raising_replication_is_reported_with_its_seed_and_retried_on_resume(tmp_path, scenario, monkeypatch):
+    import twin.montecarlo as mc
+
+    real = mc.simulate
+
+    def fragile(inp, sc, rng):
+        if rng.bit_generator.seed_seq.spawn_key == (3,):
+            raise ValueError("negative stock at hub H")
+        return real(inp, sc, rng)
+
+    monkeypatch.setattr(mc, "simulate", fragile)
+    with pytest.raises(ReplicationFailed) as caught:
+        run(scenario, 6, SEED, workers=1)
+    assert caught.value.failures == [{"replication": 3, "seed": SEED, "error": "ValueError: negative stock at hub H"}]
+    assert "replication 3 (seed 11): ValueError: negative stock at hub H" in str(caught.value)
+
+    identity = {"fingerprint": fingerprint(scenario), "seed": SEED}
+    folder = RunFolder(tmp_path / "run", identity)
+    with pytest.raises(ReplicationFailed):
+        run_to_folder(scenario, folder, 6, SEED, LocalExecutor(1))
+    assert folder.done == {0, 1, 2, 4, 5}  # the others ran and are on disk
+
+    monkeypatch.setattr(mc, "simulate", real)
+    resumed = RunFolder(tmp_path / "run", identity, resume=True)
+    assert resumed.done == {0, 1, 2, 4, 5}
+    run_to_folder(scenario, resumed, 6, SEED, LocalExecutor(1))
+    assert resumed.done == set(range(6))
+    assert (resumed.partial / "results" / "kpis" / "0000003-0000003.parquet").exists()  # it alone ran again
+    resumed.finish({"scenario": scenario.scenario.name})
+    kpis = pd.read_csv(tmp_path / "run" / "kpis.csv")
+    assert sorted(kpis["replication"].unique()) == list(range(6))
+
+
+def test_resume_refuses_a_run_of_other_inputs(tmp_path, scenario):
+    identity = {"fingerprint": fingerprint(scenario), "seed": SEED}
+    RunFolder(tmp_path / "run", identity)
+    with pytest.raises(RunInProgress, match="--resume"):
+        RunFolder(tmp_path / "run", identity)
+    with pytest.raises(RunMismatch, match="another --out|use another"):
+        RunFolder(tmp_path / "run", {**identity, "seed": SEED + 1}, resume=True)
+
+
+def test_until_precision_adds_replications_until_the_interval_is_narrow_enough(tmp_path, scenario):
+    folder = RunFolder(tmp_path / "run", {"fingerprint": fingerprint(scenario), "seed": SEED})
+    target = 0.01  # fill rate varies by about 0.035 between replications: about 50 are needed
+    n = run_to_folder(scenario, folder, 5, SEED, LocalExecutor(1), precision={"fill_rate": (target, False)},
+                      most=400)
+    summary = folder.finish({"scenario": scenario.scenario.name})
+    fill = summary.query("kpi == 'fill_rate' and scope == 'total'").iloc[0]
+    assert 5 < n < 400 and fill["n"] == n
+    assert (fill["ci_high"] - fill["ci_low"]) / 2 <= target
