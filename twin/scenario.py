@@ -263,7 +263,10 @@ class CompetitorEntry(_Strict):
     @property
     def volume_factor(self) -> float:
         """Demand after entry as a share of demand before, under the chosen strategy."""
-        s = self.chosen
+        return self.volume_under(self.chosen)
+
+    def volume_under(self, s: PricingStrategy) -> float:
+        """Demand after entry as a share of demand before, under strategy ``s``."""
         share = self.share_loss_pct if s.share_loss_pct is None else s.share_loss_pct
         return (1 - share / 100) * (1 + s.price_change_pct / 100) ** self.elasticity
 

@@ -79,7 +79,7 @@ def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.
     return demand if factor is None else _rescale(demand, factor, rng)
 
 
-def _event_cells(inp: SimInput, ev: DemandShock | CompetitorEntry) -> tuple[np.ndarray, ...]:
+def event_cells(inp: SimInput, ev: DemandShock | CompetitorEntry) -> tuple[np.ndarray, ...]:
     """Boolean masks over days, markets and SKUs of the cells an event acts on."""
     dates = day_dates(inp).date
     days = (dates >= ev.start) & (dates < ev.end_date)
@@ -102,7 +102,7 @@ def demand_factor(inp: SimInput, scenario: Scenario, shocks: bool = True) -> np.
     factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
     for ev in events:
         change = 1 + ev.change_pct / 100 if isinstance(ev, DemandShock) else ev.volume_factor
-        factor[np.ix_(*_event_cells(inp, ev))] *= change
+        factor[np.ix_(*event_cells(inp, ev))] *= change
     return factor
 
 
@@ -114,7 +114,7 @@ def price_factor(inp: SimInput, scenario: Scenario) -> np.ndarray | None:
         return None
     factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
     for ev in entries:
-        factor[np.ix_(*_event_cells(inp, ev))] *= ev.price_factor
+        factor[np.ix_(*event_cells(inp, ev))] *= ev.price_factor
     return factor
 
 

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twin.scenario import CompetitorEntry, Rule, Scenario
-from twin.sim.demand import demand_factor, mean_demand, weekly_variance
+from twin.sim.demand import demand_factor, event_cells, mean_demand, weekly_variance
 from twin.sim.inputs import SOURCE_PLANT, SimInput
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class RuleBook:
             start = (e.start - self.first_date).days
             if start <= t < start + 7:
                 where = ", ".join(e.markets) if e.markets else "all markets"
-                out.append((f"competitor in {where}", e.share_loss_pct, dict(entry=e, start=start)))
+                out.append((f"competitor in {where}", e.share_loss_pct, dict(entry=e)))
         return out
 
     # --- actions ------------------------------------------------------------------------
@@ -161,9 +161,9 @@ class RuleBook:
         if rule.action == "prepare_pricing_options":
             entry: CompetitorEntry = context["entry"]
             options = "; ".join(
-                f"{s.name} (price {s.price_change_pct:+g} %, volume x{_volume(entry, s):.2f})"
+                f"{s.name} (price {s.price_change_pct:+g} %, volume x{entry.volume_under(s):.2f})"
                 for s in entry.strategies)
-            return self._revenue_at_stake(entry, context["start"]), (
+            return self._revenue_at_stake(entry), (
                 f"Options for an executive, each a scenario variant: {options}. This run: {entry.chosen.name}")
         # escalate
         if rule.trigger == "demand_spike":
@@ -213,17 +213,10 @@ class RuleBook:
         plant = inp.line_plant[np.where(from_plant, inp.source_index, 0)]  # (H, S)
         return from_plant & uses[np.arange(len(inp.skus))[None, :], plant]
 
-    def _revenue_at_stake(self, entry: CompetitorEntry, start: int) -> float:
-        inp = self.inp
-        end = min(inp.days, (entry.end_date - self.first_date).days) if entry.end else inp.days
-        m = np.isin(inp.markets, entry.markets) if entry.markets else np.ones(len(inp.markets), bool)
-        s = np.isin(inp.families, entry.families) if entry.families else np.ones(len(inp.skus), bool)
-        units = self.mean[start:end].sum(axis=0)[np.ix_(m, s)].sum(axis=0)
-        return float(units @ inp.price[s]) * entry.share_loss_pct / 100
-
-
-def _volume(entry: CompetitorEntry, strategy) -> float:
-    return entry.model_copy(update={"strategy": strategy.name}).volume_factor
+    def _revenue_at_stake(self, entry: CompetitorEntry) -> float:
+        days, m, s = event_cells(self.inp, entry)
+        units = self.mean[days].sum(axis=0)[np.ix_(m, s)].sum(axis=0)
+        return float(units @ self.inp.price[s]) * entry.share_loss_pct / 100
 
 
 def _threshold(rule: Rule) -> str:
