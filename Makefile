@@ -21,11 +21,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	@touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/twin run scenarios/baseline.yaml --out $(OUT)/baseline
-	@echo "Demo output: $(OUT)/baseline (kpis.csv, summary.csv, decisions.csv, results/ in Parquet, plan/, run.json)"
+	$(BIN)/twin compare scenarios/baseline.yaml scenarios/port_closure.yaml scenarios/supplier_delay.yaml \
+		scenarios/line_outage.yaml scenarios/demand_spike_small.yaml scenarios/demand_spike_large.yaml \
+		scenarios/new_competitor.yaml --out $(OUT)/compare
+	@echo "Demo output: $(OUT)/compare/report.html (open it in a browser); report.md, kpis.csv, risks.csv, figures/, runs/"
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+# the HTML report test renders in Debian's Chromium (no browser download); install it where missing
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "The report test needs Chromium at $(CHROMIUM): install it, or set CHROMIUM=/path/to/chromium"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
+test: $(VENV)/.installed-test $(CHROMIUM)
+	SOP_TWIN_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_sim.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: no global state, no screen, nothing left open
 
@@ -30,4 +31,142 @@ def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") 
     fig.suptitle(title or "Actual vs forecast, holdout weeks", fontsize=11)
     fig.autofmt_xdate()
     fig.tight_layout()
+    return fig
+
+
+COST_KINDS = ["materials", "regular_time", "overtime", "outsourcing", "transport", "holding", "shortage"]
+
+
+def _colours(n: int) -> list:
+    from matplotlib import colormaps
+
+    return [colormaps["tab10"](i % 10) for i in range(n)]
+
+
+def service_distribution(fill: pd.DataFrame, target: float | None = None) -> Figure:
+    """Fill rate per replication, one row per scenario (first on top): box of P25-P75 with
+    whiskers at P5-P95, every replication as a dot, and the service target.
+
+    ``fill`` has ``scenario, value`` (one row per replication; scenarios in report order)."""
+    names = list(dict.fromkeys(fill["scenario"]))
+    fig = Figure(figsize=(9, 0.55 * len(names) + 1.4))
+    ax = fig.subplots()
+    data = [fill.loc[fill["scenario"] == n, "value"].to_numpy() * 100 for n in names]
+    positions = list(range(len(names), 0, -1))
+    ax.boxplot(data, positions=positions, orientation="horizontal", whis=(5, 95), widths=0.5, showfliers=False,
+               medianprops=dict(color="black"), boxprops=dict(color="tab:blue"))
+    for pos, values, colour in zip(positions, data, _colours(len(names))):
+        jitter = (np.arange(len(values)) % 7 - 3) * 0.04
+        ax.scatter(values, pos + jitter, s=9, color=colour, alpha=0.6, zorder=3)
+    if target is not None and not np.isnan(target):
+        ax.axvline(target * 100, color="tab:red", ls="--", lw=1.2, label=f"target {target:.0%}")
+        ax.legend(loc="lower left", fontsize=8)
+    ax.set_yticks(positions, names, fontsize=9)
+    ax.set_xlabel("fill rate, % of units served from stock on the day ordered (each dot a replication)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Service level per scenario", fontsize=11, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def cost_breakdown(costs: pd.DataFrame, baseline: str) -> Figure:
+    """Mean cost by kind per scenario, stacked (left), and each kind's change against
+    ``baseline`` (right: increases to the right, savings to the left, the net change as a
+    black diamond), where scenarios that look alike in total differ.
+    ``costs`` has ``scenario, kind, value``."""
+    wide = costs.pivot_table(index="scenario", columns="kind", values="value", sort=False).reindex(
+        columns=[k for k in COST_KINDS if k in set(costs["kind"])]).fillna(0.0)
+    names = list(wide.index)
+    change = (wide - wide.loc[baseline]) / 1e3
+    fig = Figure(figsize=(11, 0.45 * len(names) + 1.8))
+    axes = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(names))[::-1]
+    colours = dict(zip(COST_KINDS, _colours(len(COST_KINDS))))
+    left = np.zeros(len(names))
+    for kind in wide.columns:
+        values = wide[kind].to_numpy() / 1e6
+        axes[0].barh(y, values, left=left, color=colours[kind], label=kind.replace("_", " "), height=0.6)
+        left += values
+    up, down = np.zeros(len(names)), np.zeros(len(names))
+    for kind in wide.columns:
+        values = change[kind].to_numpy()
+        start = np.where(values >= 0, up, down)
+        axes[1].barh(y, values, left=start, color=colours[kind], height=0.6)
+        up, down = up + np.clip(values, 0, None), down + np.clip(values, None, 0)
+    axes[1].scatter(change.sum(axis=1).to_numpy(), y, marker="D", color="black", s=22, zorder=3, label="net change")
+    axes[1].axvline(0, color="black", lw=0.8)
+    axes[0].set_xlabel("mean cost over the horizon, $M")
+    axes[1].set_xlabel(f"change against {baseline}, $k (left: saved, right: spent)")
+    for ax in axes:
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, names, fontsize=9)
+    axes[0].set_title("All costs", fontsize=10, loc="left")
+    axes[1].set_title("What changes, by kind", fontsize=10, loc="left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    h2, l2 = axes[1].get_legend_handles_labels()
+    fig.legend(handles + h2, labels + l2, loc="lower center", ncol=len(labels) + 1, fontsize=8, frameon=False)
+    fig.suptitle("Cost breakdown per scenario", fontsize=11, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def inventory_and_backlog(bands: pd.DataFrame, start: str | None = None) -> Figure:
+    """Network inventory and backlog over the horizon, per scenario: the median replication
+    as a line, P10-P90 as a band. ``bands`` has ``scenario, metric, day, p10, p50, p90``."""
+    names = list(dict.fromkeys(bands["scenario"]))
+    fig = Figure(figsize=(11, 6.8))
+    axes = fig.subplots(2, 1, sharex=True)
+    origin = pd.Timestamp(start) if start else None
+    for ax, metric, label in ((axes[0], "inventory_units", "on hand at the hubs, units"),
+                              (axes[1], "backlog_units", "backlog, units")):
+        for name, colour in zip(names, _colours(len(names))):
+            b = bands[(bands["scenario"] == name) & (bands["metric"] == metric)].sort_values("day")
+            x = origin + pd.to_timedelta(b["day"], unit="D") if origin is not None else b["day"]
+            ax.fill_between(x, b["p10"], b["p90"], color=colour, alpha=0.15, lw=0)
+            ax.plot(x, b["p50"], color=colour, lw=1.2, label=name)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("Inventory and backlog over time: median replication, band P10–P90", fontsize=11, loc="left")
+    if origin is None:
+        axes[1].set_xlabel("day of the horizon")
+    handles, labels = axes[0].get_legend_handles_labels()
+    rows = -(-len(labels) // 4)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.035 * rows + 0.01, 1, 1))
+    return fig
+
+
+def utilisation_heatmap(line_weeks: pd.DataFrame, start: str | None = None) -> Figure:
+    """Line utilisation by week, one panel per scenario, a shared colour scale: hours
+    worked / regular hours available (above 100 % is overtime; grey: the line is down). ``line_weeks`` has
+    ``scenario, line, day, utilisation``."""
+    names = list(dict.fromkeys(line_weeks["scenario"]))
+    cols = 1 if len(names) == 1 else 2
+    rows = -(-len(names) // cols)
+    lines = sorted(set(line_weeks["line"]))
+    fig = Figure(figsize=(6.0 * cols, 0.22 * len(lines) * rows + 1.0 * rows + 0.8))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+    image = None
+    from matplotlib import colormaps
+
+    cmap = colormaps["RdYlGn_r"].with_extremes(bad="#9aa5b1")  # grey: no regular hours (the line is down)
+    for ax, name in zip(axes.ravel(), names):
+        grid = line_weeks[line_weeks["scenario"] == name].pivot_table(index="line", columns="day",
+                                                                     values="utilisation").reindex(lines)
+        image = ax.imshow(grid.to_numpy() * 100, aspect="auto", cmap=cmap, vmin=50, vmax=120,
+                          interpolation="nearest")
+        ax.set_yticks(range(len(lines)), lines, fontsize=7)
+        ax.set_title(name, fontsize=9, loc="left")
+        weeks = grid.columns.to_numpy()
+        ticks = list(range(0, len(weeks), 13))
+        ax.set_xticks(ticks, [(pd.Timestamp(start) + pd.Timedelta(days=int(weeks[t]))).strftime("%d %b")
+                              if start else f"w{t + 1}" for t in ticks], fontsize=7)
+    for ax in axes.ravel()[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Line utilisation by week, % of regular hours (mean over replications)", fontsize=11, x=0.01,
+                 ha="left")
+    fig.tight_layout(rect=(0, 0, 0.9, 0.98))
+    if image is not None:
+        cax = fig.add_axes((0.915, 0.15, 0.015, 0.7))
+        fig.colorbar(image, cax=cax).set_label("% of regular hours", fontsize=8)
     return fig

@@ -49,6 +49,26 @@ def paired_deltas(kpis: pd.DataFrame, baseline: str, confidence: float = 0.95) -
     return out.drop(columns="sd").reset_index()
 
 
+def unpaired_deltas(kpis: pd.DataFrame, baseline: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Each scenario's KPIs against ``baseline`` when the runs do not share random numbers
+    (other seeds): the difference of the means with Welch's interval (unequal variances,
+    Welch-Satterthwaite degrees of freedom). Same columns as :func:`paired_deltas`."""
+    g = kpis.groupby(KEYS, sort=False, observed=True)["value"].agg(n="count", mean="mean", var="var")
+    base = g.xs(baseline, level="scenario")
+    other = g[g.index.get_level_values("scenario") != baseline]
+    b = base.reindex(other.index.droplevel("scenario"))
+    b.index = other.index
+    se2_a, se2_b = other["var"] / other["n"], b["var"] / b["n"]
+    se = np.sqrt(se2_a + se2_b)
+    dof = (se2_a + se2_b) ** 2 / (se2_a ** 2 / (other["n"] - 1) + se2_b ** 2 / (b["n"] - 1))
+    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(dof.fillna(1), 1))
+    out = pd.DataFrame({"n": other["n"], "base": b["mean"], "mean": other["mean"], "delta": other["mean"] - b["mean"]})
+    half = np.where(se > 0, t * se, 0.0)
+    out["delta_low"], out["delta_high"] = out["delta"] - half, out["delta"] + half
+    out["separated"] = (out["delta_low"] > 0) | (out["delta_high"] < 0)
+    return out.reset_index()
+
+
 # kpi, label, format, whether the KPI can be negative (only margin can)
 HEADLINE = [
     ("fill_rate", "Fill rate", "{:.2%}", False),
@@ -102,6 +122,7 @@ COST_LABELS = {
     "materials": "Materials", "regular_time": "Regular time", "overtime": "Overtime", "outsourcing": "Outsourcing",
     "transport": "Transport", "holding": "Holding", "safety_shortfall": "Below safety stock (penalty)",
     "backlog": "Backlog (penalty)", "lost_sales": "Lost sales (penalty)", "hiring": "Hiring", "layoffs": "Layoffs",
+    "shortage": "Shortage (penalty)",
 }
 
 

@@ -44,7 +44,8 @@ def test_run_writes_a_complete_run_folder(tmp_path, single_hub):
     pd.testing.assert_frame_equal(parquet.reset_index(drop=True), kpis.drop(columns="scenario"), check_dtype=False,
                                   check_categorical=False)
     series = pd.read_parquet(out_dir / "results" / "timeseries")
-    assert set(series["metric"]) == {"inventory_units", "backlog_units", "in_transit_units"}
+    assert set(series["metric"]) == {"inventory_units", "backlog_units", "in_transit_units", "hours_worked",
+                                     "hours_available"}
     summary = pd.read_csv(out_dir / "summary.csv")
     fill = summary.query("kpi == 'fill_rate' and scope == 'total'").iloc[0]
     assert fill["ci_low"] <= fill["mean"] <= fill["ci_high"] and fill["n"] == 3

@@ -51,6 +51,22 @@ def test_nothing_goes_negative(reference_runs):
         assert (rep.regular_hours <= rep.available_hours + 1e-9).all()
 
 
+def test_weekly_line_hours_add_up_to_the_line_kpis(reference_runs):
+    """The heat map's weekly series and the line KPIs are the same hours: summed over the
+    horizon's weeks, hours worked / available is each line's utilisation."""
+    from twin.sim import replication_kpis, replication_series
+
+    for rep in reference_runs[1]:
+        series = replication_series(rep)
+        weekly = series[series["metric"].isin(["hours_worked", "hours_available"])]
+        assert weekly["day"].nunique() == rep.inp.n_days_measured // 7
+        hours = weekly.pivot_table(index="entity", columns="metric", values="value", aggfunc="sum")
+        kpis = replication_kpis(rep)
+        utilisation = kpis[(kpis["kpi"] == "utilisation") & (kpis["scope"] == "line")].set_index("entity")["value"]
+        np.testing.assert_allclose((hours["hours_worked"] / hours["hours_available"]).loc[utilisation.index],
+                                   utilisation, rtol=1e-12)
+
+
 def test_same_seed_same_kpis_whatever_the_workers(baseline):
     loaded, inp, _ = baseline
     one = run(loaded, replications=4, seed=11, workers=1, inp=inp)

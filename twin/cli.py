@@ -22,6 +22,10 @@ sop-twin: a digital twin of a manufacturing supply chain for S&OP.
                                                outsourcing, shipments, costs, bottlenecks
   twin run scenarios/baseline.yaml --out out   plan, then simulate replications of the plan and
                                                write KPIs with 95% intervals
+  twin compare scenarios/baseline.yaml scenarios/port_closure.yaml --out out/compare
+                                               run scenarios, write the executive report
+                                               (report.html, report.md, kpis.csv, figures)
+  twin report out/a out/b --out out/report     rebuild a report from stored runs
 """
 EXIT_NO_PLAN = 3
 EXIT_REPLICATION_FAILED = 4
@@ -149,70 +153,139 @@ def _print_forecast(result, name: str, seconds: float) -> None:
             print(f"  - {r.sku}: {r.revenue_share:.1%} of revenue, WAPE {r.wape:.0f}% (total {r.total_wape:.0f}%)")
 
 
+def _run_file(args: argparse.Namespace, path: str, base_out: Path, executor, seed: int | None = None,
+              brief: bool = False) -> list[Path]:
+    """Plan and simulate one scenario file (once per pricing strategy of a competitor entry,
+    each into a subfolder named after it); return the run folders written. ``brief``: one
+    line per run instead of the plan's cost table."""
+    from twin.demand.forecast import scenario_forecast
+    from twin.results import RunFolder, fingerprint, run_to_folder
+    from twin.scenario import load_scenario, variants
+    from twin.weak_points import single_points_of_failure
+
+    loaded = load_scenario(path)
+    runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
+    mc = loaded.scenario.montecarlo
+    n = args.replications or mc.replications
+    seed = seed if seed is not None else mc.seed if args.seed is None else args.seed
+    precision = _precision(args.until_precision)
+    where = f"Dask cluster {args.cluster}" if args.cluster else "local process(es)"
+    weak_points = single_points_of_failure(loaded.network)
+    folders = []
+    for variant in runs:
+        sc = variant.scenario
+        started = time.perf_counter()
+        out = base_out if len(runs) == 1 else base_out / _slug(sc.name.split(": ", 1)[-1])
+        folder = RunFolder(out, {"fingerprint": fingerprint(variant), "seed": seed}, resume=args.resume)
+        if folder.done and not args.quiet:
+            print(f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications already done",
+                  file=sys.stderr)
+        inp, plan = _prepare(args, variant)
+        if plan is not None and not args.quiet and not brief:
+            _print_plan(plan, sc.name, top=3)
+            print()
+        progress = not args.quiet and sys.stderr.isatty()
+        total = run_to_folder(variant, folder, n, seed, executor, inp=inp, progress=progress,
+                              precision=precision, most=args.max_replications)
+        seconds = time.perf_counter() - started
+        forecast = (scenario_forecast(variant.network, sc.horizon.end, sc.forecasting)  # remembered: no new work
+                    if sc.demand.model == "forecast" else None)
+        meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
+                    group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
+                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, executor=where, workers=executor.workers,
+                    seconds=round(seconds, 3), until_precision=args.until_precision or None,
+                    fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
+                    sop_twin=version("sop-twin"))
+        folder.finish(meta, plan, forecast, weak_points)
+        folders.append(out)
+        if not args.quiet:
+            planned = f"plan {plan.status}, " if plan is not None and brief else ""
+            print(f"{sc.name}: {planned}{total} replications, seed {seed}, {seconds:.1f} s on {executor.workers} "
+                  f"worker(s), {where}" + ("" if brief else "\n"))
+    return folders
+
+
 def _run(args: argparse.Namespace) -> int:
+    from twin.montecarlo import executor_for
+
+    executor = executor_for(args.workers, args.cluster)
+    try:
+        folders = _run_file(args, args.scenario, Path(args.out or Path("out") / Path(args.scenario).stem), executor)
+    finally:
+        executor.close()
+    if not args.quiet:
+        _print_runs(folders)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from twin.montecarlo import executor_for
+    from twin.scenario import load_scenario
+
+    out = Path(args.out or Path("out") / "compare")
+    stems = [Path(f).stem for f in args.scenarios]
+    if len(set(stems)) < len(stems):
+        raise InputError([Problem(" ".join(args.scenarios), "", "each scenario file once, please: the runs are "
+                                  "stored by file name under runs/")])
+    # one seed for all: replication i of every scenario sees the same demand and breakdowns
+    # (common random numbers), so the differences from the baseline are paired
+    seed = args.seed if args.seed is not None else load_scenario(args.scenarios[0]).scenario.montecarlo.seed
+    executor = executor_for(args.workers, args.cluster)
+    folders: list[Path] = []
+    try:
+        for path, stem in zip(args.scenarios, stems):
+            run_dir = out / "runs" / stem
+            folders += _run_file(args, path, run_dir, executor, seed=seed, brief=True)
+    finally:
+        executor.close()
+    return _write_report(folders, out, args.quiet)
+
+
+def _report(args: argparse.Namespace) -> int:
+    return _write_report([Path(f) for f in args.runs], Path(args.out), args.quiet)
+
+
+def _write_report(folders: list[Path], out: Path, quiet: bool) -> int:
+    from reports.compare import compare
+    from reports.render import write_report
+
+    comparison = compare(folders)
+    page = write_report(comparison, out)
+    if not quiet:
+        from reports.compare import recommendation
+
+        print("\nRecommendation:\n")
+        for sentence in recommendation(comparison):
+            print(f"  {sentence}")
+        print(f"\nReport: {page} (open it in a browser; report.md, kpis.csv, risks.csv, figures/ beside it)")
+    return 0
+
+
+def _print_runs(folders: list[Path]) -> None:
+    """The headline KPIs, the lines and the decision log of run folders, as a planner reads them."""
     import pandas as pd
 
     from reports.summary import decision_summary, headline_table, line_table
-    from twin.montecarlo import executor_for
-    from twin.results import RunFolder, fingerprint, run_to_folder
-    from twin.scenario import load_scenario, variants
 
-    loaded = load_scenario(args.scenario)
-    runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
-    base_out = Path(args.out or Path("out") / Path(args.scenario).stem)
-    mc = loaded.scenario.montecarlo
-    n, seed = args.replications or mc.replications, mc.seed if args.seed is None else args.seed
-    precision = _precision(args.until_precision)
-    executor = executor_for(args.workers, args.cluster)
-    where = f"Dask cluster {args.cluster}" if args.cluster else "local process(es)"
-    summaries, decisions, folders = [], [], []
-    try:
-        for variant in runs:
-            started = time.perf_counter()
-            out = base_out if len(runs) == 1 else base_out / _slug(variant.scenario.name.split(": ", 1)[-1])
-            folder = RunFolder(out, {"fingerprint": fingerprint(variant), "seed": seed}, resume=args.resume)
-            if folder.done and not args.quiet:
-                print(f"{variant.scenario.name}: resuming {folder.partial}, {len(folder.done)} replications "
-                      "already done", file=sys.stderr)
-            inp, plan = _prepare(args, variant)
-            if plan is not None and not args.quiet:
-                _print_plan(plan, variant.scenario.name, top=3)
-                print()
-            progress = not args.quiet and sys.stderr.isatty()
-            total = run_to_folder(variant, folder, n, seed, executor, inp=inp, progress=progress,
-                                  precision=precision, most=args.max_replications)
-            seconds = time.perf_counter() - started
-            meta = dict(scenario=variant.scenario.name, scenario_file=str(args.scenario),
-                        supply=variant.scenario.supply, seed=seed, executor=where, workers=executor.workers,
-                        seconds=round(seconds, 3), until_precision=args.until_precision or None,
-                        sop_twin=version("sop-twin"))
-            summaries.append(folder.finish(meta, plan))
-            decisions.append(pd.read_csv(out / "decisions.csv", parse_dates=["date", "due"]))
-            folders.append(out)
-            if not args.quiet:
-                print(f"{variant.scenario.name}: {total} replications, seed {seed}, {seconds:.1f} s on "
-                      f"{executor.workers} worker(s), {where}\n")
-    finally:
-        executor.close()
-    if args.quiet:
-        return 0
-    summary = pd.concat(summaries, ignore_index=True)
+    summary = pd.concat([pd.read_csv(f / "summary.csv") for f in folders], ignore_index=True)
+    decisions = pd.concat([pd.read_csv(f / "decisions.csv", parse_dates=["date", "due"]) for f in folders],
+                          ignore_index=True)
+    one = len(folders) == 1
     table = headline_table(summary)
-    print(table.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else table.to_string(index=False))
+    print(table.drop(columns="scenario").to_string(index=False) if one else table.to_string(index=False))
     print("\nLines, busiest first (utilisation = hours worked / regular hours available):\n")
     lines = line_table(summary)
-    print(lines.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else lines.to_string(index=False))
-    log = decision_summary(pd.concat(decisions, ignore_index=True), int(summary["n"].max()))
+    print(lines.drop(columns="scenario").to_string(index=False) if one else lines.to_string(index=False))
+    log = decision_summary(decisions, int(summary["n"].max()))
     if len(log):
         print("\nDecision log of the touchless rules (decisions for a person first; every firing in "
               "decisions.csv):\n")
-        print(log.drop(columns="scenario").to_string(index=False) if len(runs) == 1 else log.to_string(index=False))
+        print(log.drop(columns="scenario").to_string(index=False) if one else log.to_string(index=False))
     else:
         print("\nNo touchless rule fired.")
-    where = ", ".join(f"{f}/" for f in folders)
-    print(f"\nResults in {where} (kpis.csv, summary.csv, decisions.csv, results/ in Parquet"
-          + (", plan/)" if loaded.scenario.supply == "plan" else ")"))
-    return 0
+    planned = any((f / "plan").is_dir() for f in folders)
+    print(f"\nResults in {', '.join(f'{f}/' for f in folders)} (kpis.csv, summary.csv, decisions.csv, results/ "
+          "in Parquet" + (", plan/)" if planned else ")"))
 
 
 def _precision(specs: list[str] | None) -> dict[str, tuple[float, bool]] | None:
@@ -288,6 +361,36 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Parquet, the plan) to the output folder. A scenario with a competitor entry "
                                    "runs once per pricing strategy, each into a subfolder named after it.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: out/<scenario file name>)")
+    _monte_carlo_arguments(p)
+    _solver_arguments(p)
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("compare", help="run scenarios and write the executive comparison report",
+                       description="Plan and simulate each scenario (a competitor entry once per pricing "
+                                   "strategy) with one seed, so replication i of every scenario sees the same "
+                                   "random demand and breakdowns, then write the report: report.html (one "
+                                   "self-contained file), report.md, kpis.csv with 95%% intervals and paired "
+                                   "differences from the first scenario (the baseline), risks.csv, figures/ "
+                                   "and the run folders under runs/.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files; the first is the baseline")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: out/compare)")
+    _monte_carlo_arguments(p)
+    _solver_arguments(p)
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("report", help="rebuild a comparison report from stored run folders",
+                       description="Write the comparison report (as twin compare does) from finished run folders "
+                                   "(twin run --out, or twin compare's runs/*) without running anything. The first "
+                                   "folder is the baseline.")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders; the first is the baseline")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder of the report")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_report)
+    return parser
+
+
+def _monte_carlo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--replications", type=int, metavar="REPS",
                    help="replications (default: the scenario's montecarlo.replications)")
     p.add_argument("--seed", type=int, metavar="S", help="seed (default: the scenario's montecarlo.seed)")
@@ -304,11 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "or relative with %%: margin=1%%); repeat for several KPIs")
     p.add_argument("--max-replications", type=int, default=10_000, metavar="N",
                    help="stop --until-precision at N replications (default 10000)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: out/<scenario file name>)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
-    _solver_arguments(p)
-    p.set_defaults(func=_run)
-    return parser
 
 
 def _solver_arguments(p: argparse.ArgumentParser) -> None:
@@ -337,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("twin: interrupted; no partial output was left looking complete"
-              + ("; finished batches are kept: run again with --resume to continue" if args.command == "run" else ""),
+              + ("; finished batches are kept: run again with --resume to continue"
+                 if args.command in ("run", "compare") else ""),
               file=sys.stderr)
         return 130
     except Exception as exc:

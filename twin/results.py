@@ -7,10 +7,13 @@ Layout of a run folder::
     decisions.csv              the decision log: one row per rule firing per replication
     manifest.json              what the run is (scenario fingerprint, seed): --resume checks it
     results/kpis/              replication, kpi, scope, entity, value: one Parquet file per batch
-    results/timeseries/        replication, day, entity, metric, value: daily hub series, per batch
+    results/timeseries/        replication, day, entity, metric, value: daily hub series and weekly
+                               line hours, per batch
     results/decisions/         the decision log, per batch
     run.json                   what was run: scenario file, seed, replications, versions, timing
     plan/                      the capacity plan the run executed (supply: plan), as below
+    forecast/                  the demand forecast it ran on (demand model: forecast), as below
+    weak_points.csv            the network's single points of failure (twin.weak_points)
 
 Layout of a plan folder (``twin plan``, or ``plan/`` in a run folder)::
 
@@ -101,16 +104,21 @@ def _plan_files(folder: Path, plan: Plan, meta: dict[str, Any]) -> None:
     _write_json(folder / "summary.json", {**meta, **plan.summary()})
 
 
+def _forecast_files(folder: Path, result: ForecastResult) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    result.forecasts.to_csv(folder / "forecasts.csv", index=False)
+    result.chosen.to_csv(folder / "methods.csv", index=False)
+    result.selection.to_csv(folder / "backtest.csv", index=False)
+    result.patterns.to_csv(folder / "patterns.csv", index=False)
+    result.accuracy.to_csv(folder / "accuracy.csv", index=False)
+    result.hidden.to_csv(folder / "hidden.csv", index=False)
+
+
 def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, meta: dict[str, Any]) -> None:
     """Write a forecast folder (layout in the module docstring)."""
     folder = Path(folder)
     partial = _start(folder)
-    result.forecasts.to_csv(partial / "forecasts.csv", index=False)
-    result.chosen.to_csv(partial / "methods.csv", index=False)
-    result.selection.to_csv(partial / "backtest.csv", index=False)
-    result.patterns.to_csv(partial / "patterns.csv", index=False)
-    result.accuracy.to_csv(partial / "accuracy.csv", index=False)
-    result.hidden.to_csv(partial / "hidden.csv", index=False)
+    _forecast_files(partial, result)
     figure.savefig(partial / "worst_skus.png", dpi=110)
     _write_json(partial / "forecast.json", meta)
     _finish(partial, folder)
@@ -208,9 +216,10 @@ class RunFolder:
         """Every KPI row written so far (names as categories: a 10,000-replication run fits)."""
         return pq.read_table(self.partial / "results" / "kpis").to_pandas(strings_to_categorical=True)
 
-    def finish(self, meta: dict[str, Any], plan: Plan | None = None) -> pd.DataFrame:
-        """Write the summary tables, the plan and ``run.json``; rename the folder into place;
-        return the summary."""
+    def finish(self, meta: dict[str, Any], plan: Plan | None = None, forecast: ForecastResult | None = None,
+               weak_points: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Write the summary tables, the plan, the forecast, the weak points and ``run.json``;
+        rename the folder into place; return the summary."""
         scenario = meta["scenario"]
         kpis = self.kpis()
         kpis.insert(0, "scenario", scenario)
@@ -224,6 +233,11 @@ class RunFolder:
         if plan is not None:
             shutil.rmtree(self.partial / "plan", ignore_errors=True)
             _plan_files(self.partial / "plan", plan, {"scenario": scenario})
+        if forecast is not None:
+            shutil.rmtree(self.partial / "forecast", ignore_errors=True)
+            _forecast_files(self.partial / "forecast", forecast)
+        if weak_points is not None:
+            weak_points.to_csv(self.partial / "weak_points.csv", index=False)
         _write_json(self.partial / "run.json", {**meta, "replications": len(self.done)})
         _finish(self.partial, self.folder)
         return summary

@@ -127,7 +127,10 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
 
 
 def replication_series(rep: Replication) -> pd.DataFrame:
-    """Daily on-hand, backlog and in-transit units per hub, measured days only (day 0 = horizon start)."""
+    """Measured days only (day 0 = horizon start): daily on-hand, backlog and in-transit
+    units per hub, and per line and week (``day`` = the week's first day) the hours worked
+    (regular + overtime) and the regular hours available, whose ratio is the week's
+    utilisation."""
     inp = rep.inp
     w = inp.warmup_days
     days = np.arange(inp.n_days_measured)
@@ -142,5 +145,15 @@ def replication_series(rep: Replication) -> pd.DataFrame:
             "entity": np.tile(inp.hubs, len(days)),
             "metric": metric,
             "value": values.reshape(-1),
+        }))
+    weeks = len(days) // 7  # whole weeks: a last partial week would read as a slack one
+    worked = rep.regular_hours[w:] + rep.overtime_hours[w:]
+    for metric, values in (("hours_worked", worked), ("hours_available", rep.available_hours[w:])):
+        weekly = values[:7 * weeks].reshape(weeks, 7, -1).sum(axis=1)  # (weeks, L)
+        frames.append(pd.DataFrame({
+            "day": np.repeat(np.arange(weeks) * 7, len(inp.lines)),
+            "entity": np.tile(inp.lines, weeks),
+            "metric": metric,
+            "value": weekly.reshape(-1),
         }))
     return pd.concat(frames, ignore_index=True)[SERIES_COLUMNS]

@@ -1,0 +1,400 @@
+"""A comparison of scenario runs: the tables an executive report is made of, computed from
+the run folders' tidy results alone (DESIGN.md §8), so ``twin report`` rebuilds a report
+without running anything.
+
+The first run is the baseline. Every other run's KPIs are compared with it replication
+by replication when the two share a seed (common random numbers: the paired difference
+isolates what the scenario changed), else by Welch's unpaired interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+
+from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
+from twin.errors import InputError, Problem
+
+TAIL = 0.05  # the risk register's tail: the worst 1 in 20 replications
+BAND = (0.10, 0.50, 0.90)  # the inventory and backlog bands: P10, median, P90
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run folder (``twin run`` or ``twin compare``) and what ``run.json`` says of it."""
+
+    folder: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["scenario"])
+
+    @property
+    def group(self) -> str:
+        """The scenario file's own name: the strategies of one competitor entry share it."""
+        return str(self.meta.get("group") or self.name)
+
+    @property
+    def strategy(self) -> str | None:
+        return self.meta.get("strategy")
+
+
+def read_run(folder: str | Path) -> Run:
+    """A finished run folder, or an :class:`InputError` that says what is wrong with it."""
+    folder = Path(folder)
+    missing = [f for f in ("run.json", "summary.csv", "results/kpis") if not (folder / f).exists()]
+    if missing:
+        partial = folder.with_name(folder.name + ".partial")
+        hint = (f"; {partial} holds an unfinished run: finish it with `twin run ... --resume` first"
+                if partial.exists() else "; give a folder written by `twin run` or `twin compare` (its runs/*)")
+        raise InputError([Problem(str(folder), "", f"not a finished run folder (no {', '.join(missing)}){hint}")])
+    try:
+        meta = json.loads((folder / "run.json").read_text())
+    except ValueError as exc:
+        raise InputError([Problem(str(folder / "run.json"), "", f"not valid JSON: {exc}")]) from None
+    return Run(folder, meta)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything a report shows, as tidy tables (one row per scenario x thing)."""
+
+    runs: list[Run]
+    kpis: pd.DataFrame        # raw: scenario, replication, kpi, scope, entity, value
+    table: pd.DataFrame       # kpis.csv: summary with intervals and the deltas against the baseline
+    risks: pd.DataFrame       # risks.csv: the risk register per scenario
+    bands: pd.DataFrame       # scenario, metric, day, p10, p50, p90: network inventory and backlog
+    line_weeks: pd.DataFrame  # scenario, line, day, utilisation: mean over replications per week
+    decisions: pd.DataFrame   # every rule firing of every run
+    bottlenecks: pd.DataFrame
+    weak_points: pd.DataFrame
+    accuracy: pd.DataFrame    # the baseline's forecast accuracy per family (empty without a forecast)
+    hidden: pd.DataFrame      # SKUs with revenue whose error the total hides
+
+    @property
+    def baseline(self) -> str:
+        return self.runs[0].name
+
+    @property
+    def replications(self) -> int:
+        return int(self.kpis["replication"].nunique())
+
+
+def compare(folders: list[str | Path]) -> Comparison:
+    """Read run folders (the first is the baseline) and compute the report's tables."""
+    runs = [read_run(f) for f in folders]
+    names = [r.name for r in runs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError([Problem(", ".join(str(r.folder) for r in runs if r.name in twice), "",
+                                  f"two runs of the same scenario name {twice}: a comparison needs each once")])
+    kpis = pd.concat([_parquet(r, "kpis").assign(scenario=r.name) for r in runs], ignore_index=True)
+    kpis["scenario"] = pd.Categorical(kpis["scenario"], categories=names)
+    kpis = kpis[["scenario", "replication", "kpi", "scope", "entity", "value"]]
+    paired = [r.name for r in runs if r.meta.get("seed") == runs[0].meta.get("seed")]
+    bands, weeks = zip(*(_series_tables(r) for r in runs))
+    return Comparison(
+        runs=runs, kpis=kpis, table=comparison_table(kpis, runs[0].name, paired),
+        risks=risk_register(kpis, {r.name: r.meta.get("fill_rate_targets", {}) for r in runs}),
+        bands=pd.concat(bands, ignore_index=True), line_weeks=pd.concat(weeks, ignore_index=True),
+        decisions=pd.concat([_decisions(r) for r in runs], ignore_index=True),
+        bottlenecks=bottleneck_table(runs, kpis),
+        weak_points=_csv(runs[0].folder / "weak_points.csv"),
+        accuracy=forecast_accuracy(runs[0].folder / "forecast"),
+        hidden=_csv(runs[0].folder / "forecast" / "hidden.csv"),
+    )
+
+
+def _parquet(run: Run, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return ds.dataset(run.folder / "results" / table).to_table(columns=columns).to_pandas()
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+
+def _decisions(run: Run) -> pd.DataFrame:
+    frame = pd.read_csv(run.folder / "decisions.csv", parse_dates=["date", "due"])
+    return frame.assign(scenario=run.name)
+
+
+def comparison_table(kpis: pd.DataFrame, baseline: str, paired: list[str] | None = None) -> pd.DataFrame:
+    """``kpis.csv``: per scenario x KPI x scope x entity the mean, standard error, 95 %
+    interval and P5/P50/P95 over replications, and for scenarios other than the baseline
+    the mean difference from it with its 95 % interval and whether that excludes zero.
+    Scenarios in ``paired`` (default: all) share the baseline's seed and are compared
+    replication by replication; the others by Welch's interval (``paired`` column)."""
+    summary = summarise(kpis)
+    paired = list(kpis["scenario"].unique()) if paired is None else paired
+    same_seed = kpis["scenario"].isin(paired)
+    parts = [paired_deltas(kpis[same_seed], baseline).assign(paired=True)]
+    if (~same_seed).any():
+        parts.append(unpaired_deltas(kpis[~same_seed | (kpis["scenario"] == baseline)], baseline)
+                     .assign(paired=False))
+    deltas = pd.concat(parts, ignore_index=True)[KEYS + ["delta", "delta_low", "delta_high", "separated", "paired"]]
+    for k in ("scenario", "kpi", "scope", "entity"):
+        summary[k] = summary[k].astype(str)
+        deltas[k] = deltas[k].astype(str)
+    return summary.merge(deltas, on=KEYS, how="left")
+
+
+def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Per scenario: the probability that service falls below target and the tail.
+
+    - ``service_target``: the mean of the markets' fill-rate targets; ``p_below_target``:
+      the share of replications whose network fill rate is under it;
+    - ``p_any_market_below``: the share of replications in which at least one market's
+      fill rate is under its own target, and the market most often under (``worst_market``,
+      ``p_worst_market_below``);
+    - ``fill_rate_p5``: the fill rate of a bad year (5th percentile);
+    - ``margin_p5`` and ``margin_cvar5``: the margin of a bad year and the mean margin of
+      the worst 5 % of replications (at least one): the conditional value at risk;
+    - ``cost_total_p95``, ``lost_sales_p95``: the cost and lost units of a bad year.
+    """
+    rows = []
+    for scenario, k in kpis.groupby("scenario", observed=True, sort=False):
+        total = k[k["scope"] == "total"].pivot_table(index="replication", columns="kpi", values="value",
+                                                     observed=True)
+        market_targets = pd.Series(targets.get(str(scenario), {}), dtype=float)
+        target = float(market_targets.mean()) if len(market_targets) else math.nan
+        markets = k[(k["scope"] == "market") & (k["kpi"] == "fill_rate")].pivot_table(
+            index="replication", columns="entity", values="value", observed=True)
+        below = markets.lt(market_targets.reindex(markets.columns.astype(str)).to_numpy(), axis=1)
+        worst = below.mean().sort_values(ascending=False, kind="stable") if below.shape[1] else pd.Series(dtype=float)
+        margin = np.sort(total["margin"].to_numpy())
+        tail = max(1, int(math.ceil(TAIL * len(margin))))
+        rows.append({
+            "scenario": str(scenario), "replications": len(total), "service_target": target,
+            "p_below_target": float((total["fill_rate"] < target).mean()) if not math.isnan(target) else math.nan,
+            "p_any_market_below": float(below.any(axis=1).mean()) if below.shape[1] else math.nan,
+            "worst_market": str(worst.index[0]) if len(worst) else "",
+            "p_worst_market_below": float(worst.iloc[0]) if len(worst) else math.nan,
+            "fill_rate_p5": float(np.percentile(total["fill_rate"], 5)),
+            "margin_p5": float(np.percentile(margin, 5)),
+            "margin_cvar5": float(margin[:tail].mean()),
+            "cost_total_p95": float(np.percentile(total["cost_total"], 95)),
+            "lost_sales_p95": float(np.percentile(total["lost_sales_units"], 95)),
+        })
+    return pd.DataFrame(rows)
+
+
+def _series_tables(run: Run) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Network inventory and backlog per day as P10/P50/P90 over replications, and each
+    line's utilisation per week (hours worked / regular hours available, over all
+    replications). Read one run at a time and reduced at once: a 10,000-replication run's
+    daily series never sit in memory side by side."""
+    s = _parquet(run, "timeseries")
+    hubs = s[s["metric"].isin(["inventory_units", "backlog_units"])]
+    total = hubs.groupby(["metric", "replication", "day"], observed=True)["value"].sum()
+    bands = total.groupby(level=["metric", "day"], observed=True).quantile(list(BAND)).unstack()
+    bands.columns = [f"p{round(q * 100)}" for q in BAND]
+    bands = bands.reset_index().assign(scenario=run.name)
+    hours = s[s["metric"].isin(["hours_worked", "hours_available"])]
+    weekly = hours.groupby(["entity", "day", "metric"], observed=True)["value"].sum().unstack("metric")
+    if weekly.empty:
+        weekly = pd.DataFrame(columns=["line", "day", "utilisation"])
+    else:
+        weekly = (weekly["hours_worked"] / weekly["hours_available"].where(weekly["hours_available"] > 0)) \
+            .rename("utilisation").reset_index().rename(columns={"entity": "line"})
+    return bands, weekly.assign(scenario=run.name)
+
+
+def bottleneck_table(runs: list[Run], kpis: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """The baseline's ``top`` bottlenecks, and each other scenario's where they differ from
+    the baseline's (another resource, two or more weeks more or less at capacity in the
+    plan, or a simulated utilisation a point or more apart): the plan's (duals: weeks at
+    capacity, the value of one more hour or unit) joined with what the simulation saw on
+    that resource (utilisation and overtime hours, mean over replications). Without a plan,
+    the busiest lines in the simulation."""
+    line = kpis[kpis["scope"] == "line"].groupby(["scenario", "entity", "kpi"], observed=True)["value"].mean() \
+        .unstack("kpi")
+    rows: list[dict[str, Any]] = []
+    base: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        sim = line.loc[run.name] if run.name in line.index.get_level_values(0) else pd.DataFrame()
+        plan = _csv(run.folder / "plan" / "bottlenecks.csv")
+        if len(plan):
+            picked = plan.sort_values("value_all_periods", ascending=False, kind="stable") \
+                .drop_duplicates("resource").head(top)
+        else:
+            busiest = sim.sort_values("utilisation", ascending=False).index[:top] if len(sim) else []
+            picked = pd.DataFrame({"kind": "line", "resource": busiest, "text": ""})
+        for r in picked.itertuples():
+            seen = sim.loc[r.resource] if r.kind == "line" and r.resource in sim.index else None
+            row = {
+                "scenario": run.name, "kind": r.kind, "resource": r.resource,
+                "plan_weeks_at_capacity": getattr(r, "weeks", math.nan),
+                "plan_value_per_unit": getattr(r, "value_per_unit", math.nan),
+                "plan_overtime_hours": getattr(r, "overtime_hours", math.nan),
+                "plan_outsourced_units": getattr(r, "outsourced_units", math.nan),
+                "sim_utilisation": seen["utilisation"] if seen is not None else math.nan,
+                "sim_overtime_hours": seen["overtime_hours"] if seen is not None else math.nan,
+                "plan_text": r.text,
+            }
+            if run is runs[0]:
+                base[r.resource] = row
+            elif not _differs(row, base.get(r.resource)):
+                continue
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["scenario", "kind", "resource", "plan_weeks_at_capacity", "plan_value_per_unit",
+                                       "plan_overtime_hours", "plan_outsourced_units", "sim_utilisation",
+                                       "sim_overtime_hours", "plan_text"])
+
+
+def _differs(row: dict[str, Any], base: dict[str, Any] | None) -> bool:
+    if base is None:
+        return True
+    weeks = abs(np.nan_to_num(row["plan_weeks_at_capacity"]) - np.nan_to_num(base["plan_weeks_at_capacity"]))
+    utilisation = abs(np.nan_to_num(row["sim_utilisation"]) - np.nan_to_num(base["sim_utilisation"]))
+    return bool(weeks >= 2 or utilisation >= 0.01)
+
+
+def forecast_accuracy(folder: Path) -> pd.DataFrame:
+    """Per family, in total and revenue-weighted over SKUs: the chosen method, and MASE and
+    WAPE of it, of naive and of seasonal naive on the last backtest window."""
+    if not (folder / "accuracy.csv").exists():
+        return pd.DataFrame()
+    acc = pd.read_csv(folder / "accuracy.csv")
+    methods = pd.read_csv(folder / "methods.csv").set_index("family")["method"]
+    acc = acc[acc["level"].isin(["family", "total"])
+              | ((acc["level"] == "revenue_weighted") & (acc["entity"] == "all"))]
+    wide = acc.pivot_table(index=["level", "entity"], columns="method", values=["mase", "wape"], sort=False)
+    out = pd.DataFrame({
+        "family": [e if lvl == "family" else ("all SKUs, revenue-weighted" if lvl == "revenue_weighted" else "total")
+                   for lvl, e in wide.index],
+        "method": [methods.get(e, "") for _, e in wide.index],
+    })
+    for metric in ("mase", "wape"):
+        for method in ("chosen", "naive", "seasonal_naive"):
+            out[f"{metric}_{method}"] = wide[(metric, method)].to_numpy()
+    return out
+
+
+def recommendation(c: Comparison, max_below: float = 0.10) -> list[str]:
+    """The report's first paragraph, sentence by sentence, every number from ``c.table``,
+    ``c.risks`` or ``c.bottlenecks``.
+
+    A strategy (one of a competitor entry's pricing options) is recommended when it has the
+    highest mean margin among its group's strategies whose probability of missing the
+    service target is at most ``max_below``; if none qualifies, the one with the best fill
+    rate. A scenario that is not a choice (a port closure) is a risk: the worst ones by
+    margin are named with what they cost."""
+    total = c.table[c.table["scope"] == "total"].set_index(["scenario", "kpi"])
+    risks = c.risks.set_index("scenario")
+    base = c.baseline
+    called = base if base.lower() == "baseline" else f"{base} (the baseline)"
+    out = [f"{called}: fill rate {fmt_pct(total.loc[(base, 'fill_rate'), 'mean'])}, margin "
+           f"{fmt_money(total.loc[(base, 'margin'), 'mean'])} over {c.replications} replications"
+           + _risk_clause(risks, base) + "."]
+    groups: dict[str, list[Run]] = {}
+    for run in c.runs[1:]:
+        groups.setdefault(run.group, []).append(run)
+    threats = []
+    for group, members in groups.items():
+        if len(members) < 2 or any(m.strategy is None for m in members):
+            threats += [m.name for m in members]
+            continue
+        names = [m.name for m in members]
+        ok = [n for n in names if not risks.loc[n, "p_below_target"] > max_below]
+        by = "margin" if ok else "fill_rate"
+        ranked = sorted(ok or names, key=lambda n: -total.loc[(n, by), "mean"])
+        best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+        label = next(m.strategy for m in members if m.name == best)
+        sentence = (f"For {group}, choose “{label}”: margin {fmt_money(total.loc[(best, 'margin'), 'mean'])} "
+                    f"({fmt_delta_money(total.loc[(best, 'margin'), 'delta'])} against the baseline), fill rate "
+                    f"{fmt_pct(total.loc[(best, 'fill_rate'), 'mean'])}" + _risk_clause(risks, best))
+        if runner is not None:
+            gap = _paired_gap(c.kpis, best, runner, "margin")
+            other = next(m.strategy for m in members if m.name == runner)
+            sentence += (f"; it earns {fmt_money(gap[0])} more margin than “{other}” (95 % CI "
+                         f"{fmt_money(gap[1])} to {fmt_money(gap[2])})"
+                         + ("" if gap[1] > 0 else ", a difference these replications cannot tell from zero: "
+                            "run more (--until-precision margin=...) before deciding"))
+        if not ok:
+            sentence += f"; no strategy keeps the risk of missing the service target under {fmt_pct(max_below, 0)}"
+        out.append(sentence + ".")
+    losing = [n for n in threats if total.loc[(n, "margin"), "delta"] < 0]
+    shown = sorted(losing, key=lambda n: total.loc[(n, "margin"), "delta"])[:2]
+    for name in shown:
+        m, f = total.loc[(name, "margin")], total.loc[(name, "fill_rate")]
+        mark = "" if m["separated"] else " (not distinguishable from zero)"
+        out.append(f"{'The biggest risk' if name == shown[0] else 'Next'} is {name}: margin "
+                   f"{fmt_delta_money(m['delta'])}{mark}, fill rate {fmt_delta_pt(f['delta'])}"
+                   + _risk_clause(risks, name) + ".")
+    b = c.bottlenecks[c.bottlenecks["scenario"] == base]
+    if len(b) and b.iloc[0]["plan_text"]:
+        r = b.iloc[0]
+        seen = "" if math.isnan(r["sim_utilisation"]) else \
+            f" (the simulation sees it at {fmt_pct(r['sim_utilisation'], 0)} of regular hours)"
+        out.append(f"Watch the baseline's bottleneck: {r['plan_text']}{seen}.")
+    waiting = _waiting_decisions(c, risks["replications"])
+    if waiting:
+        out.append(f"Waiting for a person's decision: {waiting} (the decision log below).")
+    return out
+
+
+def _waiting_decisions(c: Comparison, replications: pd.Series, often: float = 0.5) -> str:
+    """The ``decide`` rules, each with the scenarios where it fires in at least ``often``
+    of the replications, and how often at most elsewhere."""
+    decide = c.decisions[c.decisions["mode"] == "decide"] if len(c.decisions) else c.decisions
+    if decide.empty:
+        return ""
+    share = decide.groupby(["rule", "scenario"], sort=False)["replication"].nunique() \
+        / decide.groupby(["rule", "scenario"], sort=False)["scenario"].first().map(replications)
+    parts = []
+    for rule, s in share.groupby(level="rule", sort=False):
+        s = s.droplevel("rule")
+        named = [f"{name}: {'every replication' if v >= 1 else fmt_pct(v, 0) + ' of replications'}"
+                 for name, v in s[s >= often].sort_values(ascending=False, kind="stable").items()]
+        rest = s[s < often]
+        tail = f"elsewhere at most {fmt_pct(rest.max(), 0)}" if len(rest) else ""
+        parts.append(f"{rule} ({'; '.join(named + ([tail] if tail else []))})" if named else
+                     f"{rule} (occasionally: {tail} of replications)")
+    return "; ".join(parts)
+
+
+def _risk_clause(risks: pd.DataFrame, name: str) -> str:
+    r = risks.loc[name]
+    return (f"; service below its {fmt_pct(r['service_target'], 0)} target in {fmt_pct(r['p_below_target'], 0)} of "
+            f"replications, margin in the worst 5 % {fmt_money(r['margin_cvar5'])}")
+
+
+def _paired_gap(kpis: pd.DataFrame, a: str, b: str, kpi: str) -> tuple[float, float, float]:
+    """Mean of ``a - b`` for a total KPI and its 95 % interval, replication by replication."""
+    pair = kpis[(kpis["scope"] == "total") & (kpis["kpi"] == kpi) & kpis["scenario"].isin([a, b])]
+    d = paired_deltas(pair.assign(scenario=pair["scenario"].astype(str)), baseline=b).iloc[0]
+    return float(d["delta"]), float(d["delta_low"]), float(d["delta_high"])
+
+
+# -- number formats shared by the HTML and Markdown reports --------------------------------
+
+def fmt_money(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    sign = "−" if v < 0 else ""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{sign}${a / 1e6:,.2f}M"
+    if a >= 1e4:
+        return f"{sign}${a / 1e3:,.0f}k"
+    return f"{sign}${a:,.0f}"
+
+
+def fmt_delta_money(v: float) -> str:
+    return ("+" if v >= 0 else "") + fmt_money(v)
+
+
+def fmt_pct(v: float, digits: int = 1) -> str:
+    return "–" if v is None or math.isnan(v) else f"{v * 100:.{digits}f} %"
+
+
+def fmt_delta_pt(v: float, digits: int = 2) -> str:
+    return "–" if v is None or math.isnan(v) else f"{'+' if v >= 0 else '−'}{abs(v) * 100:.{digits}f} pt"

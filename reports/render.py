@@ -1,0 +1,284 @@
+"""The comparison report on disk: ``report.html`` (one self-contained file: styles and
+figures inline, no script, nothing fetched), ``report.md``, the tables as CSV and the
+figures as PNG.
+
+Layout of a report folder::
+
+    report.html       the report an executive reads; prints to PDF from a browser
+    report.md         the same content as Markdown (for a wiki or an e-mail)
+    kpis.csv          per scenario x KPI x scope x entity: n, mean, se, 95 % interval,
+                      P5/P50/P95, and against the baseline: delta, its 95 % interval,
+                      whether that excludes zero, whether it is paired (same seed)
+    risks.csv         the risk register per scenario
+    bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
+    decisions.csv     the decision log over replications, decisions for a person first
+    figures/*.png     service, costs, inventory and backlog, line utilisation
+    runs/             (``twin compare``) the run folders the report was made from
+
+Every text that comes from a scenario file goes through Jinja2's autoescape (HTML) or
+:func:`_md` (Markdown): a scenario named ``<script>`` is shown, not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from matplotlib.figure import Figure
+
+from reports import figures
+from reports.compare import Comparison, fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct, recommendation
+from reports.summary import COST_LABELS, MODE_ORDER, decision_summary
+
+# kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
+REPORT_KPIS = [
+    ("fill_rate", "Fill rate", "pct2", +1),
+    ("order_line_service", "Order lines served in full", "pct2", +1),
+    ("revenue", "Revenue", "money", +1),
+    ("margin", "Margin", "money", +1),
+    ("cost_total", "Total cost", "money", -1),
+    *[(f"cost_{k}", f"· {COST_LABELS[k]}", "money", -1)
+      for k in figures.COST_KINDS],
+    ("inventory_value_avg", "Working capital in inventory (average)", "money", -1),
+    ("inventory_units_avg", "Inventory (average), units", "units", 0),
+    ("lost_sales_units", "Lost sales, units", "units", -1),
+    ("backorder_units_avg", "Backorders (average), units", "units", -1),
+    ("utilisation_avg", "Line utilisation", "pct1", 0),
+    ("overtime_hours", "Overtime hours", "units", -1),
+    ("outsourced_units", "Outsourced units", "units", -1),
+]
+
+
+def _units(v: float) -> str:
+    return "–" if math.isnan(v) else f"{v:,.0f}".replace("-", "−")
+
+
+def _delta_units(v: float) -> str:
+    return "–" if math.isnan(v) else ("+" if v >= 0 else "") + _units(v)
+
+
+FORMATS = {  # format -> (value, delta)
+    "pct2": (lambda v: fmt_pct(v, 2), fmt_delta_pt),
+    "pct1": (lambda v: fmt_pct(v, 1), fmt_delta_pt),
+    "money": (fmt_money, fmt_delta_money),
+    "units": (_units, _delta_units),
+}
+
+
+def format_value(kind: str, v: float) -> str:
+    """A KPI value as the report prints it (``kind`` from :data:`REPORT_KPIS`)."""
+    return FORMATS[kind][0](float(v))
+
+
+def format_delta(kind: str, v: float) -> str:
+    return FORMATS[kind][1](float(v))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scenario's value of one KPI in the table, with where it comes from."""
+
+    scenario: str
+    kpi: str
+    mean: str
+    ci: str
+    delta: str = ""
+    delta_ci: str = ""
+    tone: str = ""        # good / bad / "" : the delta's interval excludes zero, in which direction
+    value: float = math.nan
+
+
+def kpi_rows(c: Comparison) -> list[dict]:
+    """The KPI table: one row per KPI, one cell per scenario, every number from ``c.table``."""
+    total = c.table[c.table["scope"] == "total"].set_index(["kpi", "scenario"])
+    rows = []
+    for kpi, label, kind, better in REPORT_KPIS:
+        if kpi not in total.index.get_level_values(0):
+            continue
+        cells = []
+        for run in c.runs:
+            r = total.loc[(kpi, run.name)]
+            # a t-interval near a bound can cross it; a share of units served cannot, nor can a count
+            low = r["ci_low"] if kpi == "margin" else max(r["ci_low"], 0.0)
+            high = min(r["ci_high"], 1.0) if kind == "pct2" else r["ci_high"]
+            ci = "" if math.isnan(r["ci_low"]) else f"{format_value(kind, low)} to {format_value(kind, high)}"
+            if run.name == c.baseline or pd.isna(r.get("delta")):
+                cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, value=float(r["mean"])))
+                continue
+            tone = ""
+            if bool(r["separated"]) and better:
+                tone = "good" if better * r["delta"] > 0 else "bad"
+            elif bool(r["separated"]):
+                tone = "moved"
+            cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, format_delta(kind, r["delta"]),
+                              f"{format_delta(kind, r['delta_low'])} to {format_delta(kind, r['delta_high'])}",
+                              tone, float(r["mean"])))
+        rows.append({"kpi": kpi, "label": label, "cells": cells, "sub": label.startswith("·")})
+    return rows
+
+
+def make_figures(c: Comparison) -> dict[str, Figure]:
+    """The report's figures by file stem."""
+    start = c.runs[0].meta.get("start")
+    fill = c.kpis[(c.kpis["scope"] == "total") & (c.kpis["kpi"] == "fill_rate")]
+    costs = c.table[(c.table["scope"] == "total") & c.table["kpi"].isin([f"cost_{k}" for k in figures.COST_KINDS])]
+    target = c.risks["service_target"].iloc[0] if len(c.risks) else None
+    out = {
+        "service": figures.service_distribution(fill.assign(scenario=fill["scenario"].astype(str)), target),
+        "costs": figures.cost_breakdown(costs.assign(kind=costs["kpi"].str.removeprefix("cost_"),
+                                                     value=costs["mean"]), c.baseline),
+        "inventory_backlog": figures.inventory_and_backlog(c.bands, start),
+    }
+    if len(c.line_weeks):
+        out["line_utilisation"] = figures.utilisation_heatmap(c.line_weeks, start)
+    return out
+
+
+FIGURE_CAPTIONS = {
+    "service": "Fill rate of every replication per scenario: box P25–P75, whiskers P5–P95, the target dashed.",
+    "costs": "Mean cost by kind over the horizon (left) and each kind's change against the baseline (right).",
+    "inventory_backlog": "Units on hand at the hubs and in backlog: the median replication and its P10–P90 band.",
+    "line_utilisation": "Hours worked / regular hours available per line and week, mean over replications; "
+                        "above 100 % is overtime; grey: the line is down all week.",
+}
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
+    """The tables the report shows, ready to print (formatted strings), by section."""
+    risks = pd.DataFrame({
+        "scenario": c.risks["scenario"],
+        "P(fill rate < target)": c.risks["p_below_target"].map(lambda v: fmt_pct(v, 0)),
+        "P(a market < its target)": c.risks["p_any_market_below"].map(lambda v: fmt_pct(v, 0)),
+        "market most often short": [f"{m} ({fmt_pct(p, 0)})" if m and p > 0 else "none" for m, p in
+                                    zip(c.risks["worst_market"], c.risks["p_worst_market_below"])],
+        "fill rate, bad year (P5)": c.risks["fill_rate_p5"].map(lambda v: fmt_pct(v, 2)),
+        "margin, bad year (P5)": c.risks["margin_p5"].map(fmt_money),
+        "margin, worst 5 % (CVaR)": c.risks["margin_cvar5"].map(fmt_money),
+        "cost, bad year (P95)": c.risks["cost_total_p95"].map(fmt_money),
+        "lost sales, bad year (P95)": c.risks["lost_sales_p95"].map(_units),
+    })
+    b = c.bottlenecks
+    bottlenecks = pd.DataFrame({
+        "scenario": b.get("scenario", pd.Series(dtype=str)),
+        "resource": [f"{k} {r}" for k, r in zip(b.get("kind", []), b.get("resource", []))],
+        "simulated utilisation": b.get("sim_utilisation", pd.Series(dtype=float)).map(lambda v: fmt_pct(v, 1)),
+        "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(_units),
+        "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
+    })
+    order = {r.name: i for i, r in enumerate(c.runs)}
+    log = decision_summary(c.decisions, c.replications)
+    log = log.sort_values(["mode", "scenario"], key=lambda col: col.map(MODE_ORDER if col.name == "mode" else order),
+                          kind="stable").reset_index(drop=True)  # what needs a person first, scenarios in order
+    tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": log,
+              "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
+              if len(c.weak_points) else pd.DataFrame()}
+    if len(c.accuracy):
+        a = c.accuracy
+        tables["accuracy"] = pd.DataFrame({
+            "family": a["family"], "method (by backtest)": a["method"],
+            "MASE": a["mase_chosen"].map("{:.2f}".format),
+            "MASE naive": a["mase_naive"].map("{:.2f}".format),
+            "MASE seasonal naive": a["mase_seasonal_naive"].map("{:.2f}".format),
+            "WAPE": a["wape_chosen"].map("{:.1f} %".format),
+            "WAPE seasonal naive": a["wape_seasonal_naive"].map("{:.1f} %".format),
+        })
+    if len(c.hidden):
+        h = c.hidden
+        tables["hidden"] = pd.DataFrame({
+            "SKU": h["sku"], "share of revenue": h["revenue_share"].map(lambda v: fmt_pct(v, 1)),
+            "WAPE": h["wape"].map("{:.0f} %".format), "total WAPE": h["total_wape"].map("{:.0f} %".format)})
+    return tables
+
+
+def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario comparison") -> Path:
+    """Write the report folder (layout in the module docstring); return ``report.html``.
+
+    The files are made in ``out/.report.partial`` and moved into place together, the HTML
+    last, so an interrupted report never leaves a new-looking ``report.html`` beside old
+    tables."""
+    out = Path(out)
+    partial = out / ".report.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "figures").mkdir(parents=True)
+    c.table.to_csv(partial / "kpis.csv", index=False)
+    c.risks.to_csv(partial / "risks.csv", index=False)
+    c.bottlenecks.to_csv(partial / "bottlenecks.csv", index=False)
+    tables = report_tables(c)
+    tables["decisions"].to_csv(partial / "decisions.csv", index=False)
+    images = {}
+    for name, fig in make_figures(c).items():
+        png = _png(fig)
+        (partial / "figures" / f"{name}.png").write_bytes(png)
+        images[name] = base64.b64encode(png).decode("ascii")
+    context = dict(title=title, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), c=c,
+                   recommendation=recommendation(c), kpis=kpi_rows(c), tables=tables, images=images,
+                   captions=FIGURE_CAPTIONS, replications=c.replications)
+    (partial / "report.md").write_text(markdown(context))
+    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    (partial / "report.html").write_text(env.get_template("report.html.j2").render(**context))
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    for f in sorted(partial.rglob("*.*"), key=lambda p: p.name == "report.html"):  # the HTML last
+        os.replace(f, out / f.relative_to(partial))
+    shutil.rmtree(partial)
+    return out / "report.html"
+
+
+def _md(text: object) -> str:
+    """Text from a scenario file, safe in Markdown: HTML escaped, table pipes escaped."""
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_none_\n"
+    lines = ["| " + " | ".join(_md(c) for c in frame.columns) + " |",
+             "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(_md(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(ctx: dict) -> str:
+    """``report.md``: the HTML report's content as Markdown."""
+    c: Comparison = ctx["c"]
+    parts = [f"# {_md(ctx['title'])}\n", f"Generated {ctx['generated']}; {ctx['replications']} replications per "
+             f"scenario; baseline: {_md(c.baseline)}.\n", "## Recommendation\n",
+             " ".join(_md(s) for s in ctx["recommendation"]) + "\n", "## Key figures\n",
+             "Mean, 95 % interval in brackets; Δ against the baseline with ● where its 95 % interval excludes "
+             "zero.\n"]
+    header = ["KPI"] + [r.name for r in c.runs]
+    body = []
+    for row in ctx["kpis"]:
+        cells = [f"{x.mean} [{x.ci}]" + (f" · Δ {x.delta}{' ●' if x.tone else ''}" if x.delta else "")
+                 for x in row["cells"]]
+        body.append([row["label"]] + cells)
+    parts.append(_md_table(pd.DataFrame(body, columns=header)))
+    parts.append("## Figures\n")
+    parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"]]
+    t = ctx["tables"]
+    for key, heading in (("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
+                         ("risks", "Risk register"), ("weak_points", "Single points of failure"),
+                         ("accuracy", "Forecast accuracy by family (last backtest window)"),
+                         ("hidden", "What the total hides: SKUs with revenue and a high error")):
+        if key in t:
+            parts += [f"## {heading}\n", _md_table(t[key])]
+    parts += ["## Scenarios\n", _md_table(pd.DataFrame({
+        "scenario": [r.name for r in c.runs], "description": [r.meta.get("description", "") for r in c.runs],
+        "file": [r.meta.get("scenario_file", "") for r in c.runs], "seed": [r.meta.get("seed", "") for r in c.runs],
+        "run folder": [str(r.folder) for r in c.runs]}))]
+    return "\n".join(parts)

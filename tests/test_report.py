@@ -1,0 +1,213 @@
+"""The executive comparison report (`twin compare`, `twin report`): rendered in a real
+headless Chromium, escaped, and every number traced back to the raw results."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SCENARIOS, write_scenario, write_single_hub
+
+from reports.render import REPORT_KPIS, format_value
+from reports.summary import KEYS, paired_deltas, summarise
+from twin.cli import main
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def shipped_report(tmp_path_factory) -> Path:
+    """`twin compare` on the baseline, the port closure and the competitor's three
+    strategies, 4 replications each."""
+    out = tmp_path_factory.mktemp("compare")
+    files = [str(SCENARIOS / f) for f in ("baseline.yaml", "port_closure.yaml", "new_competitor.yaml")]
+    assert main(["compare", *files, "-n", "4", "--workers", "2", "--out", str(out), "-q"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory) -> Path:
+    """A comparison whose second scenario's name and description are HTML."""
+    root = tmp_path_factory.mktemp("hostile")
+    net = write_single_hub(root / "net", daily_mean=20, base_stock=150, overtime_hours_per_week=20)
+    base = write_scenario(root / "base.yaml", net, name="Base", supply="plan")
+    bad = write_scenario(root / "bad.yaml", net, name=HOSTILE, description='<img src=x onerror="alert(2)">',
+                         supply="plan", extends="base.yaml")
+    assert main(["compare", str(base), str(bad), "-n", "3", "--workers", "1", "--out", str(root / "out"),
+                 "-q"]) == 0
+    return root / "out"
+
+
+def _chromium() -> str:
+    path = os.environ.get("SOP_TWIN_CHROMIUM", "/usr/bin/chromium")
+    if not Path(path).exists():
+        pytest.fail(f"Chromium is not at {path}: `make test` installs Debian's chromium package")
+    return path
+
+
+def open_in_chromium(page_file: Path, screenshot: Path | None = None) -> dict:
+    """Load a file in headless Chromium; return what the page did: console messages, page
+    errors, requests, dialogs, and facts read off the rendered page."""
+    from playwright.sync_api import sync_playwright
+
+    seen: dict = {"console": [], "errors": [], "requests": [], "dialogs": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
+            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on("request", lambda r: seen["requests"].append(r.url))
+            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+            page.goto(page_file.resolve().as_uri(), wait_until="load")
+            seen["images"] = page.eval_on_selector_all(
+                "figure img",
+                "els => els.map(e => [e.complete && e.naturalWidth > 0, e.getBoundingClientRect().width])")
+            seen["kpi_rows"] = page.locator("#kpi-table tbody tr").count()
+            seen["kpi_visible"] = page.locator("#kpi-table").is_visible()
+            seen["scripts"] = page.locator("script").count()
+            seen["headers"] = page.locator("#kpi-table thead th").all_inner_texts()
+            seen["title"] = page.title()
+            if screenshot is not None:
+                page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return seen
+
+
+def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(shipped_report):
+    shot = shipped_report / "screenshot.png"
+    seen = open_in_chromium(shipped_report / "report.html", shot)
+    assert seen["errors"] == [] and [m for m in seen["console"] if m[0] in ("error", "warning")] == []
+    # the page itself and nothing else: no CDN, no font, no tracker
+    assert seen["requests"] == [(shipped_report / "report.html").resolve().as_uri()]
+    assert seen["kpi_visible"] and seen["kpi_rows"] == len(REPORT_KPIS)
+    figures = sorted(p.stem for p in (shipped_report / "figures").glob("*.png"))
+    assert figures == ["costs", "inventory_backlog", "line_utilisation", "service"]
+    assert len(seen["images"]) == len(figures) and all(ok and width > 300 for ok, width in seen["images"])
+    assert seen["headers"][1:] == ["Baseline", "Port closure", "New competitor: Hold price",
+                                   "New competitor: Match at -8 %", "New competitor: Premium +5 %"]
+    assert shot.stat().st_size > 100_000  # a full page, not a blank one
+
+
+def test_text_from_scenario_files_is_escaped(hostile_report):
+    page = (hostile_report / "report.html").read_text()
+    assert HOSTILE not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and 'onerror="alert' not in page
+    markdown = (hostile_report / "report.md").read_text()
+    assert HOSTILE not in markdown and "<img" not in markdown
+    seen = open_in_chromium(hostile_report / "report.html")
+    assert seen["dialogs"] == [] and seen["scripts"] == 0 and seen["errors"] == []
+    assert HOSTILE in seen["headers"]  # shown as text, the way it was written
+
+
+class _Cells(HTMLParser):
+    """The KPI table's cells: (scenario, kpi) -> (data-value, the mean as printed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: dict[tuple[str, str], tuple[float, str]] = {}
+        self._cell: tuple | None = None
+        self._in_mean = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "td" and "data-kpi" in a:
+            self._cell = (a["data-scenario"], a["data-kpi"], float(a["data-value"]))
+        self._in_mean = tag == "span" and a.get("class") == "mean" and self._cell is not None
+
+    def handle_data(self, data):
+        if self._in_mean:
+            scenario, kpi, value = self._cell
+            self.cells[(scenario, kpi)] = (value, data.strip())
+            self._in_mean = False
+
+
+def test_every_number_in_the_kpi_table_is_traceable_to_kpis_csv(shipped_report):
+    """kpis.csv is recomputed here from the raw Parquet results of the runs (mean, interval,
+    percentiles, paired deltas), and every mean in the HTML table is kpis.csv's, printed."""
+    runs = sorted((shipped_report / "runs").rglob("run.json"))
+    raw = []
+    for meta in runs:
+        folder = meta.parent
+        name = pd.read_json(meta, typ="series")["scenario"]
+        raw.append(pd.read_parquet(folder / "results" / "kpis").assign(scenario=name))
+    raw = pd.concat(raw, ignore_index=True)
+    raw["kpi"], raw["scope"], raw["entity"] = (raw[c].astype(str) for c in ("kpi", "scope", "entity"))
+    table = pd.read_csv(shipped_report / "kpis.csv", keep_default_na=False, na_values=[""])
+    key = table.set_index(KEYS)
+
+    again = summarise(raw).set_index(KEYS)
+    for column in ("n", "mean", "se", "ci_low", "ci_high", "p5", "p50", "p95"):
+        np.testing.assert_allclose(key.loc[again.index, column], again[column], rtol=1e-9, atol=1e-9,
+                                   err_msg=column)
+    deltas = paired_deltas(raw, "Baseline").set_index(KEYS)
+    for column in ("delta", "delta_low", "delta_high"):
+        np.testing.assert_allclose(key.loc[deltas.index, column], deltas[column], rtol=1e-9, atol=1e-6,
+                                   err_msg=column)
+    assert key.loc[deltas.index, "separated"].astype(bool).tolist() == deltas["separated"].tolist()
+
+    parser = _Cells()
+    parser.feed((shipped_report / "report.html").read_text())
+    kinds = {kpi: kind for kpi, _, kind, _ in REPORT_KPIS}
+    assert len(parser.cells) == len(REPORT_KPIS) * 5
+    for (scenario, kpi), (value, printed) in parser.cells.items():
+        mean = key.loc[(scenario, kpi, "total", "all"), "mean"]
+        assert math.isclose(value, mean, rel_tol=1e-12, abs_tol=1e-12), (scenario, kpi)
+        assert printed == format_value(kinds[kpi], mean), (scenario, kpi)
+
+    # the risk register, recomputed: share of replications under the 95 % target, worst 5 % margin
+    risks = pd.read_csv(shipped_report / "risks.csv").set_index("scenario")
+    total = raw[raw["scope"] == "total"].pivot_table(index=["scenario", "replication"], columns="kpi",
+                                                     values="value")
+    for scenario, t in total.groupby(level="scenario"):
+        assert risks.loc[scenario, "p_below_target"] == pytest.approx((t["fill_rate"] < 0.95).mean())
+        assert risks.loc[scenario, "margin_cvar5"] == pytest.approx(t["margin"].min())  # 4 reps: the worst one
+
+
+def test_recommendation_names_the_best_strategy_with_its_margin(shipped_report):
+    """The recommended strategy is the competitor response with the highest mean margin
+    (none misses the service target here), and the paragraph quotes kpis.csv's numbers."""
+    table = pd.read_csv(shipped_report / "kpis.csv")
+    margin = table[(table["kpi"] == "margin") & (table["scope"] == "total")].set_index("scenario")["mean"]
+    strategies = margin[margin.index.str.startswith("New competitor: ")]
+    best = strategies.idxmax().split(": ", 1)[1]
+    markdown = (shipped_report / "report.md").read_text()
+    paragraph = markdown.split("## Recommendation\n", 1)[1].split("##", 1)[0]
+    assert f"choose “{best}”" in paragraph
+    assert format_value("money", strategies.max()) in paragraph
+
+
+def test_report_rebuilds_from_stored_runs_without_running(shipped_report, tmp_path, capsys):
+    runs = [shipped_report / "runs" / "baseline", shipped_report / "runs" / "port_closure",
+            *sorted((shipped_report / "runs" / "new_competitor").iterdir())]
+    assert main(["report", *map(str, runs), "--out", str(tmp_path / "again"), "-q"]) == 0
+    for name in ("kpis.csv", "risks.csv", "bottlenecks.csv", "decisions.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(shipped_report / name), pd.read_csv(tmp_path / "again" / name))
+    assert not (tmp_path / "again" / ".report.partial").exists()
+    # a folder that is not a finished run: exit 2, named, no traceback
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "not a finished run folder" in err and str(tmp_path) in err and "Traceback" not in err
+
+
+def test_kpi_cells_mark_only_separated_deltas(shipped_report):
+    """A delta is highlighted exactly when kpis.csv says its interval excludes zero."""
+    page = (shipped_report / "report.html").read_text()
+    table = pd.read_csv(shipped_report / "kpis.csv").set_index(KEYS)
+    for match in re.finditer(r'data-scenario="([^"]+)" data-kpi="([^"]+)"[^>]*>(.*?)</td>', page, re.S):
+        scenario, kpi, body = match.groups()
+        scenario = scenario.replace("&#34;", '"')
+        if scenario == "Baseline":
+            assert "delta" not in body
+            continue
+        marked = "●" in body
+        assert marked == bool(table.loc[(scenario, kpi, "total", "all"), "separated"]), (scenario, kpi)
