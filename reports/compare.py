@@ -189,21 +189,24 @@ def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> p
 def _series_tables(run: Run) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Network inventory and backlog per day as P10/P50/P90 over replications, and each
     line's utilisation per week (hours worked / regular hours available, over all
-    replications). Read one run at a time and reduced at once: a 10,000-replication run's
-    daily series never sit in memory side by side."""
-    s = _parquet(run, "timeseries")
-    hubs = s[s["metric"].isin(["inventory_units", "backlog_units"])]
-    total = hubs.groupby(["metric", "replication", "day"], observed=True)["value"].sum()
+    replications). Read batch file by batch file and reduced at once: a 10,000-replication
+    run's daily series never sit in memory whole, only the network totals per day."""
+    totals, hours = [], []
+    for path in sorted((run.folder / "results" / "timeseries").glob("*.parquet")):
+        s = pd.read_parquet(path)
+        hubs = s[s["metric"].isin(["inventory_units", "backlog_units"])]
+        totals.append(hubs.groupby(["metric", "replication", "day"], observed=True)["value"].sum())
+        lines = s[s["metric"].isin(["hours_worked", "hours_available"])]
+        hours.append(lines.groupby(["entity", "day", "metric"], observed=True)["value"].sum())
+    total = pd.concat(totals)
     bands = total.groupby(level=["metric", "day"], observed=True).quantile(list(BAND)).unstack()
     bands.columns = [f"p{round(q * 100)}" for q in BAND]
     bands = bands.reset_index().assign(scenario=run.name)
-    hours = s[s["metric"].isin(["hours_worked", "hours_available"])]
-    weekly = hours.groupby(["entity", "day", "metric"], observed=True)["value"].sum().unstack("metric")
-    if weekly.empty:
-        weekly = pd.DataFrame(columns=["line", "day", "utilisation"])
-    else:
-        weekly = (weekly["hours_worked"] / weekly["hours_available"].where(weekly["hours_available"] > 0)) \
-            .rename("utilisation").reset_index().rename(columns={"entity": "line"})
+    weekly = pd.concat(hours).groupby(level=["entity", "day", "metric"]).sum().unstack("metric") if hours else None
+    if weekly is None or weekly.empty:
+        return bands, pd.DataFrame(columns=["line", "day", "utilisation", "scenario"])
+    utilisation = weekly["hours_worked"] / weekly["hours_available"].where(weekly["hours_available"] > 0)
+    weekly = utilisation.rename("utilisation").reset_index().rename(columns={"entity": "line"})
     return bands, weekly.assign(scenario=run.name)
 
 
@@ -339,6 +342,22 @@ def recommendation(c: Comparison, max_below: float = 0.10) -> list[str]:
     if waiting:
         out.append(f"Waiting for a person's decision: {waiting} (the decision log below).")
     return out
+
+
+def decision_rates(c: Comparison) -> pd.DataFrame:
+    """Per rule x entity x scenario: the share of the scenario's replications in which the
+    rule fired, and the median over those replications of the first firing's date."""
+    columns = ["mode", "rule", "entity", "action", "owner", "scenario", "share", "first"]
+    if c.decisions.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["mode", "rule", "entity", "action", "owner", "scenario"]
+    first = c.decisions.groupby(keys + ["replication"], sort=False)["date"].min()
+    g = first.groupby(level=keys, sort=False)
+    replications = c.risks.set_index("scenario")["replications"]
+    out = pd.DataFrame({"reps": g.size(), "first": g.agg(lambda d: pd.to_datetime(pd.Series(d)).median())})
+    out = out.reset_index()
+    out["share"] = out["reps"] / out["scenario"].map(replications)
+    return out[columns]
 
 
 def _waiting_decisions(c: Comparison, replications: pd.Series, often: float = 0.5) -> str:

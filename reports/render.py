@@ -11,7 +11,7 @@ Layout of a report folder::
                       whether that excludes zero, whether it is paired (same seed)
     risks.csv         the risk register per scenario
     bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
-    decisions.csv     the decision log over replications, decisions for a person first
+    decisions.csv     the decision log over replications per scenario, decisions for a person first
     figures/*.png     service, costs, inventory and backlog, line utilisation
     runs/             (``twin compare``) the run folders the report was made from
 
@@ -36,7 +36,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.compare import Comparison, fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct, recommendation
+from reports.compare import (Comparison, decision_rates, fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct,
+                             recommendation)
 from reports.summary import COST_LABELS, MODE_ORDER, decision_summary
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
@@ -158,6 +159,22 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def decision_matrix(c: Comparison) -> pd.DataFrame:
+    """The decision log as a planner scans it: one row per rule and entity (decisions for a
+    person first, then the most frequent), one column per scenario with the share of
+    replications in which the rule fired and the median date it first did."""
+    rates = decision_rates(c)
+    keys = ["mode", "rule", "entity", "action", "owner"]
+    if rates.empty:
+        return pd.DataFrame(columns=keys)
+    rates["cell"] = [f"{fmt_pct(s, 0)} · {f:%d %b}" for s, f in zip(rates["share"], rates["first"])]
+    wide = rates.pivot_table(index=keys, columns="scenario", values="cell", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=[r.name for r in c.runs if r.name in wide.columns]).fillna("")
+    peak = rates.groupby(keys, sort=False)["share"].max().reindex(wide.index)
+    order = sorted(range(len(wide)), key=lambda i: (MODE_ORDER.get(wide.index[i][0], 9), -peak.iloc[i]))
+    return wide.iloc[order].reset_index().rename_axis(columns=None)
+
+
 def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
     """The tables the report shows, ready to print (formatted strings), by section."""
     risks = pd.DataFrame({
@@ -180,11 +197,7 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(_units),
         "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
     })
-    order = {r.name: i for i, r in enumerate(c.runs)}
-    log = decision_summary(c.decisions, c.replications)
-    log = log.sort_values(["mode", "scenario"], key=lambda col: col.map(MODE_ORDER if col.name == "mode" else order),
-                          kind="stable").reset_index(drop=True)  # what needs a person first, scenarios in order
-    tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": log,
+    tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
               "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
               if len(c.weak_points) else pd.DataFrame()}
     if len(c.accuracy):
@@ -219,7 +232,7 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     c.risks.to_csv(partial / "risks.csv", index=False)
     c.bottlenecks.to_csv(partial / "bottlenecks.csv", index=False)
     tables = report_tables(c)
-    tables["decisions"].to_csv(partial / "decisions.csv", index=False)
+    decision_summary(c.decisions, c.replications).to_csv(partial / "decisions.csv", index=False)
     images = {}
     for name, fig in make_figures(c).items():
         png = _png(fig)

@@ -51,9 +51,10 @@ def _chromium() -> str:
     return path
 
 
-def open_in_chromium(page_file: Path, screenshot: Path | None = None) -> dict:
+def open_in_chromium(page_file: Path, screenshot: Path | None = None, pdf: Path | None = None) -> dict:
     """Load a file in headless Chromium; return what the page did: console messages, page
-    errors, requests, dialogs, and facts read off the rendered page."""
+    errors, requests, dialogs, and facts read off the rendered page; optionally save a
+    full-page screenshot and print the page to PDF, as a user's "Save as PDF" does."""
     from playwright.sync_api import sync_playwright
 
     seen: dict = {"console": [], "errors": [], "requests": [], "dialogs": []}
@@ -78,14 +79,16 @@ def open_in_chromium(page_file: Path, screenshot: Path | None = None) -> dict:
             seen["title"] = page.title()
             if screenshot is not None:
                 page.screenshot(path=str(screenshot), full_page=True)
+            if pdf is not None:
+                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
         finally:
             browser.close()
     return seen
 
 
 def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(shipped_report):
-    shot = shipped_report / "screenshot.png"
-    seen = open_in_chromium(shipped_report / "report.html", shot)
+    shot, pdf = shipped_report / "screenshot.png", shipped_report / "report.pdf"
+    seen = open_in_chromium(shipped_report / "report.html", shot, pdf)
     assert seen["errors"] == [] and [m for m in seen["console"] if m[0] in ("error", "warning")] == []
     # the page itself and nothing else: no CDN, no font, no tracker
     assert seen["requests"] == [(shipped_report / "report.html").resolve().as_uri()]
@@ -96,6 +99,8 @@ def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(ship
     assert seen["headers"][1:] == ["Baseline", "Port closure", "New competitor: Hold price",
                                    "New competitor: Match at -8 %", "New competitor: Premium +5 %"]
     assert shot.stat().st_size > 100_000  # a full page, not a blank one
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert 4 <= pages <= 20, pages  # printed on A4 landscape pages, not one endless strip
 
 
 def test_text_from_scenario_files_is_escaped(hostile_report):
