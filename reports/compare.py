@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 
+from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct
 from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
 from twin.errors import InputError, Problem
 
@@ -113,8 +114,8 @@ def compare(folders: list[str | Path]) -> Comparison:
     )
 
 
-def _parquet(run: Run, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-    return ds.dataset(run.folder / "results" / table).to_table(columns=columns).to_pandas()
+def _parquet(run: Run, table: str) -> pd.DataFrame:
+    return ds.dataset(run.folder / "results" / table).to_table().to_pandas()
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -374,16 +375,20 @@ def _waiting_decisions(c: Comparison, replications: pd.Series, often: float = 0.
         named = [f"{name}: {'every replication' if v >= 1 else fmt_pct(v, 0) + ' of replications'}"
                  for name, v in s[s >= often].sort_values(ascending=False, kind="stable").items()]
         rest = s[s < often]
-        tail = f"elsewhere at most {fmt_pct(rest.max(), 0)}" if len(rest) else ""
-        parts.append(f"{rule} ({'; '.join(named + ([tail] if tail else []))})" if named else
-                     f"{rule} (occasionally: {tail} of replications)")
+        if not named:
+            parts.append(f"{rule} (in at most {fmt_pct(rest.max(), 0)} of replications)")
+            continue
+        tail = [f"elsewhere at most {fmt_pct(rest.max(), 0)}"] if len(rest) else []
+        parts.append(f"{rule} ({'; '.join(named + tail)})")
     return "; ".join(parts)
 
 
 def _risk_clause(risks: pd.DataFrame, name: str) -> str:
     r = risks.loc[name]
-    return (f"; service below its {fmt_pct(r['service_target'], 0)} target in {fmt_pct(r['p_below_target'], 0)} of "
-            f"replications, margin in the worst 5 % {fmt_money(r['margin_cvar5'])}")
+    service = "" if math.isnan(r["service_target"]) else \
+        f"service below its {fmt_pct(r['service_target'], 0)} target in {fmt_pct(r['p_below_target'], 0)} of " \
+        "replications, "
+    return f"; {service}margin in the worst 5 % {fmt_money(r['margin_cvar5'])}"
 
 
 def _paired_gap(kpis: pd.DataFrame, a: str, b: str, kpi: str) -> tuple[float, float, float]:
@@ -391,29 +396,3 @@ def _paired_gap(kpis: pd.DataFrame, a: str, b: str, kpi: str) -> tuple[float, fl
     pair = kpis[(kpis["scope"] == "total") & (kpis["kpi"] == kpi) & kpis["scenario"].isin([a, b])]
     d = paired_deltas(pair.assign(scenario=pair["scenario"].astype(str)), baseline=b).iloc[0]
     return float(d["delta"]), float(d["delta_low"]), float(d["delta_high"])
-
-
-# -- number formats shared by the HTML and Markdown reports --------------------------------
-
-def fmt_money(v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    sign = "−" if v < 0 else ""
-    a = abs(v)
-    if a >= 1e6:
-        return f"{sign}${a / 1e6:,.2f}M"
-    if a >= 1e4:
-        return f"{sign}${a / 1e3:,.0f}k"
-    return f"{sign}${a:,.0f}"
-
-
-def fmt_delta_money(v: float) -> str:
-    return ("+" if v >= 0 else "") + fmt_money(v)
-
-
-def fmt_pct(v: float, digits: int = 1) -> str:
-    return "–" if v is None or math.isnan(v) else f"{v * 100:.{digits}f} %"
-
-
-def fmt_delta_pt(v: float, digits: int = 2) -> str:
-    return "–" if v is None or math.isnan(v) else f"{'+' if v >= 0 else '−'}{abs(v) * 100:.{digits}f} pt"

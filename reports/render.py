@@ -36,8 +36,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.compare import (Comparison, decision_rates, fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct,
-                             recommendation)
+from reports.compare import Comparison, decision_rates, recommendation
+from reports.formats import fmt_money, fmt_pct, fmt_units, format_delta, format_value
 from reports.summary import COST_LABELS, MODE_ORDER, decision_summary
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
@@ -57,31 +57,6 @@ REPORT_KPIS = [
     ("overtime_hours", "Overtime hours", "units", -1),
     ("outsourced_units", "Outsourced units", "units", -1),
 ]
-
-
-def _units(v: float) -> str:
-    return "–" if math.isnan(v) else f"{v:,.0f}".replace("-", "−")
-
-
-def _delta_units(v: float) -> str:
-    return "–" if math.isnan(v) else ("+" if v >= 0 else "") + _units(v)
-
-
-FORMATS = {  # format -> (value, delta)
-    "pct2": (lambda v: fmt_pct(v, 2), fmt_delta_pt),
-    "pct1": (lambda v: fmt_pct(v, 1), fmt_delta_pt),
-    "money": (fmt_money, fmt_delta_money),
-    "units": (_units, _delta_units),
-}
-
-
-def format_value(kind: str, v: float) -> str:
-    """A KPI value as the report prints it (``kind`` from :data:`REPORT_KPIS`)."""
-    return FORMATS[kind][0](float(v))
-
-
-def format_delta(kind: str, v: float) -> str:
-    return FORMATS[kind][1](float(v))
 
 
 @dataclass(frozen=True)
@@ -187,14 +162,14 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "margin, bad year (P5)": c.risks["margin_p5"].map(fmt_money),
         "margin, worst 5 % (CVaR)": c.risks["margin_cvar5"].map(fmt_money),
         "cost, bad year (P95)": c.risks["cost_total_p95"].map(fmt_money),
-        "lost sales, bad year (P95)": c.risks["lost_sales_p95"].map(_units),
+        "lost sales, bad year (P95)": c.risks["lost_sales_p95"].map(fmt_units),
     })
     b = c.bottlenecks
     bottlenecks = pd.DataFrame({
         "scenario": b.get("scenario", pd.Series(dtype=str)),
         "resource": [f"{k} {r}" for k, r in zip(b.get("kind", []), b.get("resource", []))],
         "simulated utilisation": b.get("sim_utilisation", pd.Series(dtype=float)).map(lambda v: fmt_pct(v, 1)),
-        "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(_units),
+        "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(fmt_units),
         "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
     })
     tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": decision_matrix(c),

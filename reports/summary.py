@@ -37,6 +37,8 @@ def paired_deltas(kpis: pd.DataFrame, baseline: str, confidence: float = 0.95) -
     keys = ["kpi", "scope", "entity", "replication"]
     base = kpis[kpis["scenario"] == baseline].set_index(keys)["value"]
     other = kpis[kpis["scenario"] != baseline]
+    if other.empty:  # the baseline alone: nothing to compare
+        return pd.DataFrame(columns=KEYS + ["n", "base", "mean", "delta", "delta_low", "delta_high", "separated"])
     diff = other.join(base.rename("base"), on=keys, how="inner")
     diff = diff.assign(delta=diff["value"] - diff["base"])
     g = diff.groupby(KEYS, sort=False, observed=True)

@@ -146,6 +146,51 @@ def test_a_raising_replication_is_reported_with_its_seed_and_retried_on_resume(t
     assert sorted(kpis["replication"].unique()) == list(range(6))
 
 
+def test_a_worker_that_dies_mid_batch_is_retried_and_nothing_is_lost_or_repeated(tmp_path, scenario, monkeypatch):
+    """A local worker process dies (os._exit, as the OOM killer would) while running
+    replication 5, once: its pool breaks, every unfinished batch runs again on a new pool,
+    and the run ends with the clean run's KPIs."""
+    import twin.montecarlo as mc
+
+    real, marker = mc.simulate, tmp_path / "died-once"
+
+    def dies_once(inp, sc, rng):
+        if rng.bit_generator.seed_seq.spawn_key == (5,) and not marker.exists():
+            marker.touch()
+            os._exit(1)
+        return real(inp, sc, rng)
+
+    inp = compile_inputs(scenario)
+    clean = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(1))
+    monkeypatch.setattr(mc, "simulate", dies_once)  # the pool's workers fork from this process
+    survived = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(2))
+    assert marker.exists(), "a worker died"
+    pd.testing.assert_frame_equal(_sorted(survived), _sorted(clean), check_exact=True)
+
+
+def test_a_dask_worker_killed_mid_run_loses_nothing(scenario):
+    """A Dask worker process is killed (SIGKILL) while batches are queued on it: the nanny
+    restarts it, the scheduler reruns its tasks, and every replication arrives exactly once
+    with the KPIs of a clean run."""
+    inp = compile_inputs(scenario)
+    n = 40
+    clean = run(scenario, n, SEED, inp=inp, executor=LocalExecutor(1))
+    dask = DaskExecutor("local", workers=2)
+    try:
+        pids = list(dask.client.run(os.getpid).values())
+        results = []
+        stream = dask.map(inp, scenario.scenario, SEED, [[i] for i in range(n)])
+        results.append(next(stream))
+        os.kill(pids[0], signal.SIGKILL)
+        results += list(stream)
+        assert pids[0] not in dask.client.run(os.getpid).values(), "the worker was killed and replaced"
+    finally:
+        dask.close()
+    survived = combine(results, scenario.scenario.name)
+    assert survived.replications == list(range(n))
+    pd.testing.assert_frame_equal(_sorted(survived), _sorted(clean), check_exact=True)
+
+
 def test_resume_refuses_a_run_of_other_inputs(tmp_path, scenario):
     identity = {"fingerprint": fingerprint(scenario), "seed": SEED}
     RunFolder(tmp_path / "run", identity)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS, write_scenario, write_single_hub
 
-from reports.render import REPORT_KPIS, format_value
+from reports.formats import format_value
+from reports.render import REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
 from twin.cli import main
 
@@ -216,3 +217,11 @@ def test_kpi_cells_mark_only_separated_deltas(shipped_report):
             continue
         marked = "●" in body
         assert marked == bool(table.loc[(scenario, kpi, "total", "all"), "separated"]), (scenario, kpi)
+
+
+def test_a_report_of_the_baseline_alone(hostile_report, tmp_path):
+    """One run: no differences to show, and still a whole report."""
+    assert main(["report", str(hostile_report / "runs" / "base"), "--out", str(tmp_path), "-q"]) == 0
+    table = pd.read_csv(tmp_path / "kpis.csv")
+    assert set(table["scenario"]) == {"Base"} and table["delta"].isna().all()
+    assert "Δ" not in (tmp_path / "report.html").read_text().split('id="kpi-table"', 1)[1].split("</table>", 1)[0]
