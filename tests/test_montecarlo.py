@@ -12,6 +12,7 @@ import sys
 import time
 
 import pandas as pd
+from dask import config as dask_config
 import pytest
 
 from twin.montecarlo import DaskExecutor, LocalExecutor, ReplicationFailed, combine, run, simulate_batches
@@ -42,6 +43,9 @@ def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
     dask = DaskExecutor("local", workers=2)
     try:
         assert dask.workers == 2
+        # the workers run without Dask's housekeeping for long-lived workers (LOCAL_CLUSTER_CONFIG)
+        assert set(dask.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        assert set(dask.client.run(dask_config.get, "distributed.worker.profile.enabled").values()) == {False}
         on_dask = run(scenario, REPS, SEED, inp=inp, executor=dask)
     finally:
         dask.close()
