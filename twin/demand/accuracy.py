@@ -30,11 +30,16 @@ METRICS = ("me", "rmse", "mae", "mape", "wape", "mase", "rmsse")
 
 def naive_scale(train: np.ndarray, m: int = 1, squared: bool = False) -> float:
     """Mean absolute (or squared) error of the in-sample naive forecast with lag ``m``."""
+    return float(naive_scales(np.atleast_2d(np.asarray(train, float)), m, squared)[0])
+
+
+def naive_scales(train: np.ndarray, m: int = 1, squared: bool = False) -> np.ndarray:
+    """:func:`naive_scale` of each row of ``train`` (series x periods, all one length)."""
     x = np.asarray(train, float)
-    if len(x) <= m:
-        return float("nan")
-    diff = x[m:] - x[:-m]
-    return float(np.mean(diff ** 2) if squared else np.mean(np.abs(diff)))
+    if x.shape[1] <= m:
+        return np.full(len(x), np.nan)
+    diff = x[:, m:] - x[:, :-m]
+    return (diff ** 2 if squared else np.abs(diff)).mean(axis=1)
 
 
 def accuracy(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, m: int = 1) -> dict[str, float]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twin.demand.accuracy import accuracy
+from twin.demand.accuracy import accuracy_rows, naive_scales
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
 from twin.demand.methods import BENCHMARKS, ENSEMBLE, GLOBAL, backtest, global_model, jobs, models, select
 from twin.network import Network
@@ -86,15 +86,14 @@ def _with_promotions(frame: pd.DataFrame, net: Network) -> pd.DataFrame:
 
 def classify(history: pd.DataFrame) -> pd.DataFrame:
     """Demand pattern (Syntetos, Boylan & Croston, 2005) and yearly seasonal strength
-    (Wang, Smith & Hyndman, 2006) of each series."""
-    rows = []
-    for uid, g in history.groupby("unique_id", sort=False):
-        y = g["y"].to_numpy(float)
-        adi, cv2 = adi_cv2(y)
-        rows.append(dict(unique_id=uid, sku=g["sku"].iloc[0], market=g["market"].iloc[0],
-                         family=g["family"].iloc[0], pattern=pattern(y), adi=adi, cv2=cv2,
-                         seasonal_strength=seasonal_strength(y, SEASON_WEEKS)))
-    return pd.DataFrame(rows)
+    (Wang, Smith & Hyndman, 2006) of each series of a :func:`history_frame` (sorted, and
+    every series the same weeks)."""
+    out = history.drop_duplicates("unique_id")[["unique_id", "sku", "market", "family"]].reset_index(drop=True)
+    values = history["y"].to_numpy(float).reshape(len(out), -1)
+    measures = [adi_cv2(y) for y in values]
+    return out.assign(pattern=[pattern(y) for y in values], adi=[a for a, _ in measures],
+                      cv2=[c for _, c in measures],
+                      seasonal_strength=[seasonal_strength(y, SEASON_WEEKS) for y in values])
 
 
 _CACHE: dict[tuple, ForecastResult] = {}
@@ -216,23 +215,30 @@ def level_accuracy(holdout: pd.DataFrame, history: pd.DataFrame, price: pd.Serie
     error. ``revenue_share`` is the entity's share of the holdout revenue (price x actual
     units); ``revenue_weighted`` rows weight the SKUs' MASE and WAPE by it.
     """
-    rows = []
     holdout = holdout.assign(revenue=holdout["y"] * holdout["sku"].map(price))
     total_revenue = float(holdout["revenue"].sum())
-    first = holdout["ds"].min()
-    past = history[history["ds"] < first]
+    past = history[history["ds"] < holdout["ds"].min()]
+    parts = []
     for level, key in (("series", "unique_id"), ("sku", "sku"), ("family", "family"), ("total", None)):
-        groups = holdout.groupby(key) if key else [("all", holdout)]
-        train_groups = dict(iter(past.groupby(key))) if key else {"all": past}
-        for entity, g in groups:
-            actual = g.groupby("ds")["y"].sum().to_numpy()
-            train = train_groups[entity].groupby("ds")["y"].sum().to_numpy()
-            share = float(g["revenue"].sum() / total_revenue) if total_revenue else 0.0
-            for method in METHOD_COLUMNS:
-                fc = g.groupby("ds")[method].sum().to_numpy()
-                rows.append(dict(level=level, entity=entity, method=method, revenue_share=share,
-                                 **accuracy(actual, fc, train, SEASON_WEEKS)))
-    table = pd.DataFrame(rows)
+        test = holdout.assign(entity=holdout[key] if key else "all").groupby(["entity", "ds"])[
+            ["y", "revenue", *METHOD_COLUMNS]].sum()
+        train = past.assign(entity=past[key] if key else "all").groupby(["entity", "ds"])["y"].sum().unstack(
+            fill_value=0.0)
+        entities = test.index.get_level_values("entity").unique()  # sorted, as groupby sorts
+        train = train.reindex(entities).to_numpy(float)
+        actual = test["y"].unstack().loc[entities].to_numpy(float)
+        revenue = test["revenue"].groupby(level="entity").sum().loc[entities].to_numpy(float)
+        share = revenue / total_revenue if total_revenue else np.zeros(len(entities))
+        scale = [naive_scales(train, SEASON_WEEKS, squared) for squared in (False, True)]
+        by_method = []
+        for method in METHOD_COLUMNS:
+            forecast = test[method].unstack().loc[entities].to_numpy(float)
+            by_method.append(pd.DataFrame(dict(level=level, entity=entities, method=method, revenue_share=share,
+                                               position=np.arange(len(entities)),
+                                               **accuracy_rows(actual, forecast, *scale))))
+        # one entity's methods together, as a planner reads the table
+        parts.append(pd.concat(by_method, ignore_index=True).sort_values("position", kind="stable"))
+    table = pd.concat(parts, ignore_index=True).drop(columns="position")
     skus = table[table["level"] == "sku"].join(
         holdout.drop_duplicates("sku").set_index("sku")["family"], on="entity")
     weighted = []
