@@ -51,11 +51,14 @@ def _prepare(args: argparse.Namespace, loaded):
     import warnings
 
     from optimizer import PlanTimeLimitWarning
+    from twin.demand.forecast import remembered
     from twin.planning import prepare, solver_options
 
-    options = solver_options(loaded.scenario.planning, time_limit_seconds=args.time_limit, threads=args.threads,
+    sc = loaded.scenario
+    options = solver_options(sc.planning, time_limit_seconds=args.time_limit, threads=args.threads,
                              gap=args.gap, algorithm=args.algorithm)
-    if loaded.scenario.demand.model == "forecast" and not args.quiet:
+    if sc.demand.model == "forecast" and not args.quiet and not remembered(loaded.network, sc.horizon.end,
+                                                                           sc.forecasting):
         print("Forecasting demand: a method per family by backtest (`twin forecast` shows the accuracy) ...",
               file=sys.stderr)
     with warnings.catch_warnings():

@@ -105,16 +105,24 @@ def weeks_to_forecast(net: Network, horizon_end: dt.date) -> int:
     return max(1, -(-(horizon_end - last).days // 7) - 1)
 
 
+def _cache_key(net: Network, horizon_end: dt.date, settings: Forecasting) -> tuple:
+    return (int(pd.util.hash_pandas_object(net.demand_history).sum()),
+            int(pd.util.hash_pandas_object(net.products[["family", "price_per_unit"]]).sum()),
+            weeks_to_forecast(net, horizon_end), settings.model_dump_json())
+
+
+def remembered(net: Network, horizon_end: dt.date, settings: Forecasting) -> bool:
+    """Whether :func:`scenario_forecast` has this forecast already (no work to announce)."""
+    return _cache_key(net, horizon_end, settings) in _CACHE
+
+
 def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting) -> ForecastResult:
     """:func:`forecast_network` for a scenario, remembered for the life of the process: the
     same history, products and settings give the same forecast, so a test session or a
     comparison of scenarios on one network forecasts once."""
-    weeks = weeks_to_forecast(net, horizon_end)
-    key = (int(pd.util.hash_pandas_object(net.demand_history).sum()),
-           int(pd.util.hash_pandas_object(net.products[["family", "price_per_unit"]]).sum()),
-           weeks, settings.model_dump_json())
+    key = _cache_key(net, horizon_end, settings)
     if key not in _CACHE:
-        _CACHE[key] = forecast_network(net, weeks, fixed=dict(settings.methods), h=settings.window_weeks,
+        _CACHE[key] = forecast_network(net, key[2], fixed=dict(settings.methods), h=settings.window_weeks,
                                        windows=settings.backtest_windows)
     return _CACHE[key]
 
