@@ -108,3 +108,16 @@ def single_hub(tmp_path: Path):
         return write_scenario(tmp_path / "scenario.yaml", net, **fields)
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def forecast_cache(tmp_path_factory):
+    """Forecasts kept on disk in a folder of this test session's own (inherited by the
+    commands tests start), so no test reads a forecast an earlier session or the user's
+    own runs left behind."""
+    from twin.demand.cache import CACHE_ENV
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("forecast-cache")))
+    yield
+    mp.undo()

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
+from twin.demand import cache
 from twin.demand.accuracy import accuracy_rows, naive_scales
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
 from twin.demand.methods import BENCHMARKS, ENSEMBLE, GLOBAL, backtest, global_model, jobs, models, select
@@ -96,7 +97,7 @@ def classify(history: pd.DataFrame) -> pd.DataFrame:
                       seasonal_strength=[seasonal_strength(y, SEASON_WEEKS) for y in values])
 
 
-_CACHE: dict[tuple, ForecastResult] = {}
+_CACHE: dict[str, ForecastResult] = {}
 
 
 def weeks_to_forecast(net: Network, horizon_end: dt.date) -> int:
@@ -105,25 +106,35 @@ def weeks_to_forecast(net: Network, horizon_end: dt.date) -> int:
     return max(1, -(-(horizon_end - last).days // 7) - 1)
 
 
-def _cache_key(net: Network, horizon_end: dt.date, settings: Forecasting) -> tuple:
-    return (int(pd.util.hash_pandas_object(net.demand_history).sum()),
-            int(pd.util.hash_pandas_object(net.products[["family", "price_per_unit"]]).sum()),
-            weeks_to_forecast(net, horizon_end), settings.model_dump_json())
+def _cache_key(net: Network, horizon_end: dt.date, settings: Forecasting) -> str:
+    """Everything a forecast depends on (and, through :func:`cache.key`, the code)."""
+    return cache.key(*(int(pd.util.hash_pandas_object(frame).sum()) for frame in (
+        net.demand_history, net.products[["family", "price_per_unit"]], net.promotions)),
+        weeks_to_forecast(net, horizon_end), settings.model_dump_json())
 
 
 def remembered(net: Network, horizon_end: dt.date, settings: Forecasting) -> bool:
-    """Whether :func:`scenario_forecast` has this forecast already (no work to announce)."""
-    return _cache_key(net, horizon_end, settings) in _CACHE
+    """Whether :func:`scenario_forecast` has this forecast already, in this process or on
+    disk (no work to announce)."""
+    key = _cache_key(net, horizon_end, settings)
+    return key in _CACHE or cache.has(key)
 
 
 def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting) -> ForecastResult:
-    """:func:`forecast_network` for a scenario, remembered for the life of the process: the
-    same history, products and settings give the same forecast, so a test session or a
-    comparison of scenarios on one network forecasts once."""
+    """:func:`forecast_network` for a scenario, remembered for the life of the process and
+    kept on disk (:mod:`twin.demand.cache`): the same history, products, promotions,
+    settings and code give the same forecast, so a comparison of scenarios on one network,
+    or a planner's next run, forecasts once."""
     key = _cache_key(net, horizon_end, settings)
     if key not in _CACHE:
-        _CACHE[key] = forecast_network(net, key[2], fixed=dict(settings.methods), h=settings.window_weeks,
-                                       windows=settings.backtest_windows)
+        tables = cache.load(key)
+        if tables is None:
+            result = forecast_network(net, weeks_to_forecast(net, horizon_end), fixed=dict(settings.methods),
+                                      h=settings.window_weeks, windows=settings.backtest_windows)
+            cache.save(key, {f.name: getattr(result, f.name) for f in fields(ForecastResult)})
+        else:
+            result = ForecastResult(**tables)
+        _CACHE[key] = result
     return _CACHE[key]
 
 
