@@ -2,11 +2,13 @@
 
 Backtests (4 rolling windows of 13 weeks), chooses a method per family and forecasts a
 year ahead for 1,000 weekly SKU x market series of 3 years, the reference network's five
-demand families repeated (generated with its own generator's patterns: 25 copies of the
-40 reference SKUs' histories, 1 market each). Reports, with the machine it ran on:
+demand families repeated (25 copies of the 40 reference SKUs' histories, each from one
+reference market, with that market's promotion calendar). Reports, with the machine it ran on:
 
 - cold: a fresh interpreter, imports and statsforecast's first calls included;
-- warm: the same run again in the same process.
+- warm: the same run again in the same process;
+- warm with ``refit_final``: ETS and MSTL refitted on the whole history for the final
+  forecast instead of carried forward from the last backtest origin.
 """
 
 from __future__ import annotations
@@ -28,23 +30,29 @@ from twin.scenario import load_scenario
 from twin.demand.forecast import forecast_network
 net = load_scenario("{scenario}").network
 hist = net.demand_history.reset_index()
-# 1,000 series: every SKU's history in 25 markets (the reference has 12 per SKU)
+promos = net.promotions.reset_index()
+# 1,000 series: every SKU's history in 25 markets (the reference has 12 per SKU), each
+# with its source market's promotion calendar
 markets = sorted(hist["market"].unique())
-copies = []
+copies, calendars = [], []
 for k in range(25):
-    part = hist[hist["market"] == markets[k % len(markets)]].copy()
-    part["market"] = f"B{{k:02d}}"
-    copies.append(part)
+    source = markets[k % len(markets)]
+    copies.append(hist[hist["market"] == source].assign(market=f"B{{k:02d}}"))
+    calendars.append(promos[promos["market"] == source].assign(market=f"B{{k:02d}}"))
 big = pd.concat(copies).set_index(["sku", "market", "week"]).sort_index()
 from dataclasses import replace
-net = replace(net, demand_history=big)
+net = replace(net, demand_history=big,
+              promotions=pd.concat(calendars).set_index(["sku", "market", "week"]).sort_index())
 series = big.groupby(level=["sku", "market"]).ngroups
 t1 = time.perf_counter()
 forecast_network(net, 52)
 t2 = time.perf_counter()
 forecast_network(net, 52)
 t3 = time.perf_counter()
-print({{"series": series, "seconds_setup": t1 - t0, "seconds_cold": t2 - t0, "seconds_warm": t3 - t2}})
+forecast_network(net, 52, refit_final=True)
+t4 = time.perf_counter()
+print({{"series": series, "seconds_setup": t1 - t0, "seconds_cold": t2 - t0, "seconds_warm": t3 - t2,
+       "seconds_warm_refit_final": t4 - t3}})
 """
 
 

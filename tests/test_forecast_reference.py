@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from conftest import SCENARIOS
 
-from twin.demand.forecast import CANDIDATES, SEASONAL_CANDIDATES
+from twin.demand.forecast import CANDIDATES, SEASONAL_CANDIDATES, forecast_network, history_frame
+from twin.demand.methods import models
+from twin.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +81,21 @@ def test_forecasts_cover_every_series_and_are_never_negative(forecast_dir):
     patterns = pd.read_csv(out / "patterns.csv")
     assert fc.groupby(["sku", "market"]).ngroups == len(patterns) == 480
     assert (fc["qty"] >= 0).all()
+
+
+def test_final_forecast_of_a_heavy_method_carried_forward_or_refitted():
+    """MSTL chosen for two core SKUs (24 series): by default its final forecast is its fit
+    at the last backtest origin carried forward over the last window (13 weeks);
+    ``refit_final`` refits it on the whole history."""
+    net = load_scenario(SCENARIOS / "baseline.yaml").network
+    skus = list(net.products.index[net.products["family"] == "CORE"][:2])
+    net = replace(net, demand_history=net.demand_history[
+        net.demand_history.index.get_level_values("sku").isin(skus)])
+    y = history_frame(net).query("unique_id == @skus[0] + '/M01'")["y"].to_numpy(float)
+    weeks = 8
+    for refit, expected in (
+            (False, models(["mstl"], 52)[0].fit(y=y[:-13]).forward(y=y, h=weeks)["mean"]),
+            (True, models(["mstl"], 52)[0].forecast(y=y, h=weeks)["mean"])):
+        result = forecast_network(net, weeks, fixed={"CORE": "mstl"}, refit_final=refit)
+        got = result.forecasts.query("sku == @skus[0] and market == 'M01'").sort_values("week")["qty"]
+        assert np.allclose(got.to_numpy(), np.clip(expected, 0.0, None)), refit

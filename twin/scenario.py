@@ -111,6 +111,9 @@ class Forecasting(_Strict):
                                           "by backtest")
     backtest_windows: int = Field(4, ge=2, le=52, description="rolling forecast origins; the last one scores")
     window_weeks: int = Field(13, ge=1, le=52, description="weeks each backtest forecast covers")
+    refit_final: bool = Field(False, description="refit ETS and MSTL on the whole history for the final forecast "
+                                                 "(slower); otherwise their fit at the last backtest origin is "
+                                                 "carried forward over the last window")
 
 
 class _Window(_Strict):

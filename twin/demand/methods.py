@@ -28,22 +28,27 @@ gbm                  one global gradient-boosted model per group (LightGBM throu
 A backtest is rolling-origin (Tashman, 2000): ``windows`` forecast origins, each ``h``
 periods apart, each forecasting the next ``h`` periods from the data before it. The
 light methods are refitted at every origin. ETS and MSTL, whose fits cost a hundred times
-more, are fitted at the first origin and carried forward to the next ones with their
-parameters fixed and their states updated on the data up to each origin (updating
-without recalibration, in Tashman's terms; statsforecast's ``refit``), then refitted at
-the last origin. Nothing after an origin is used; the selection windows, if anything,
-understate those two methods; and the last window, which scores the choice, sees them
-refitted, as the final forecast is made. To keep
-the reported accuracy honest, :func:`select` chooses a method per group on every window
-but the last and reports it on the last, which played no part in the choice.
+more, are fitted at the first and the last origin and carried forward in between with
+their parameters fixed and their states updated on the data up to each origin (updating
+without recalibration, in Tashman's terms; statsforecast's ``refit=windows - 1``, which
+:func:`backtest` reproduces exactly). The fit at the last origin is carried forward once
+more, over the last window, to the end of the history: that is their final forecast
+(:attr:`Backtest.ahead`), so they are fitted twice per series in all. Nothing after an
+origin is used. To keep the reported accuracy honest, :func:`select` chooses a method per
+group on every window but the last and reports it on the last, which played no part in
+the choice.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -52,6 +57,7 @@ from twin.demand.accuracy import accuracy_rows
 from twin.demand.classify import stl_jumps
 
 BENCHMARKS = ("naive", "seasonal_naive")
+T = TypeVar("T")
 
 
 def _models() -> dict[str, Callable[[int], object]]:
@@ -77,18 +83,38 @@ METHODS = ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl", "c
 GLOBAL = ("gbm",)  # fitted across the group's series by mlforecast, not per series by statsforecast
 
 
+def cores() -> int:
+    """Processes or threads to use: one per core, and one inside a worker process: pools
+    are not nested, and LightGBM's OpenMP (libgomp) deadlocks on more than one thread in
+    a child forked from a process that used it."""
+    return (os.cpu_count() or 1) if multiprocessing.parent_process() is None else 1
+
+
+def map_chunks(work: Callable[[list], T], items: list, processes: int) -> list[T]:
+    """``work`` on ``processes`` consecutive, near-equal chunks of ``items``: in a process
+    pool (about 25 ms to start) when more than one, else here."""
+    bounds = np.linspace(0, len(items), max(1, min(processes, len(items))) + 1).astype(int)
+    chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    if len(chunks) == 1:
+        return [work(items)]
+    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+        return list(pool.map(work, chunks))
+
+
 def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
     """ISO week number, a calendar feature of the global model."""
     return np.asarray(dates.isocalendar().week, dtype=float)
 
 
 def global_model(season_length: int, freq: str | int):
-    """The ``gbm`` method: an mlforecast pipeline around LightGBM (fixed seed, one thread)."""
+    """The ``gbm`` method: an mlforecast pipeline around LightGBM (fixed seed, every core)."""
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
 
+    # column-wise histograms: the same trees whatever the number of threads
     model = LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=10,
-                          subsample=1.0, random_state=0, n_jobs=1, verbose=-1)
+                          subsample=1.0, random_state=0, n_jobs=cores(), force_col_wise=True, deterministic=True,
+                          verbose=-1)
     lags = sorted({1, 2, 3, 4, 13, season_length})
     return MLForecast(models={"gbm": model}, freq=freq, lags=lags,
                       date_features=[week_of_year] if isinstance(freq, str) else [])
@@ -103,18 +129,27 @@ def models(names: list[str] | tuple[str, ...], season_length: int) -> list[objec
     return [table[n](season_length) for n in names if n not in GLOBAL]
 
 
-HEAVY = ("ets", "mstl")  # 12-18 ms a fit: a process per core, and fitted once per backtest
+HEAVY = ("ets", "mstl")  # 7-12 ms a fit: fitted twice per series, on every core
 
 
 def jobs(names: list[str], series: int) -> int:
-    """statsforecast worker processes: all cores when a heavy method meets many series
-    (MSTL on 192 weekly series: 9.7 s on one process, 5.1 s on two), else one, because
-    for the light methods starting the pool costs more than it saves (DESIGN.md §5)."""
-    return (os.cpu_count() or 1) if series >= 50 and any(n in HEAVY for n in names) else 1
+    """Worker processes: all cores when a heavy method meets many series (MSTL on 192
+    weekly series: 9.7 s on one process, 5.1 s on two), else one, because for the light
+    methods starting the pool costs more than it saves (DESIGN.md §5)."""
+    return cores() if series >= 50 and any(n in HEAVY for n in names) else 1
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Rolling-origin forecasts, and the heavy methods' final forecasts made on the way."""
+
+    forecasts: pd.DataFrame  # unique_id, ds, cutoff, y, one column per method
+    ahead: pd.DataFrame      # unique_id, ds, one column per heavy method: ``ahead`` periods after the history
 
 
 def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int, windows: int,
-             season_length: int, freq: str | int, regressors: list[str] | None = None) -> pd.DataFrame:
+             season_length: int, freq: str | int, regressors: list[str] | None = None,
+             ahead: int = 0) -> Backtest:
     """Rolling-origin forecasts of every method for every series.
 
     Parameters
@@ -130,36 +165,85 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
         pandas frequency of ``ds`` (or 1 for integer periods).
     regressors : list of str, optional
         Columns of ``history`` known in advance (a promotion calendar), for ``gbm``.
-
-    Returns
-    -------
-    DataFrame
-        ``unique_id, ds, cutoff, y`` and one column of forecasts per method.
+    ahead : int
+        Periods the heavy methods forecast after the history, their last fit carried
+        forward (module docstring); 0 for none.
     """
     from statsforecast import StatsForecast
 
     names = list(dict.fromkeys([*methods, *BENCHMARKS]))
-    series = history["unique_id"].nunique()
     keys = ["unique_id", "ds", "cutoff"]
-    out = None
-    for group, refit in (([n for n in names if n not in HEAVY and n not in GLOBAL], True),
-                         ([n for n in names if n in HEAVY], max(1, windows - 1))):
-        if not group:
-            continue
-        sf = StatsForecast(models=models(group, season_length), freq=freq, n_jobs=jobs(group, series))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # statsforecast warns per series on short or constant data
-            part = sf.cross_validation(df=history[["unique_id", "ds", "y"]], h=h, n_windows=windows, step_size=h,
-                                       refit=refit)
-        part = part.reset_index(drop=True) if "unique_id" in part.columns else part.reset_index()
-        out = part if out is None else out.merge(part.drop(columns="y"), on=keys, how="left")
+    light = [n for n in names if n not in HEAVY and n not in GLOBAL]
+    sf = StatsForecast(models=models(light, season_length), freq=freq, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsforecast warns per series on short or constant data
+        out = sf.cross_validation(df=history[["unique_id", "ds", "y"]], h=h, n_windows=windows, step_size=h)
+    out = out.reset_index(drop=True) if "unique_id" in out.columns else out.reset_index()
+    heavy = [n for n in names if n in HEAVY]
+    ahead_frame = pd.DataFrame(columns=["unique_id", "ds"])
+    if heavy:
+        cv, ahead_frame = _carried_forward(history, heavy, h, windows, season_length, freq, ahead)
+        out = out.merge(cv, on=keys, how="left")
     if "gbm" in names:
         columns = ["unique_id", "ds", "y", *(regressors or [])]
         ml = global_model(season_length, freq).cross_validation(df=history[columns], n_windows=windows, h=h,
                                                                 step_size=h, static_features=[])
         ml["gbm"] = ml["gbm"].clip(lower=0.0)
         out = out.merge(ml[[*keys, "gbm"]], on=keys, how="left")
-    return out
+    return Backtest(forecasts=out, ahead=ahead_frame)
+
+
+def _carried_forward(history: pd.DataFrame, names: list[str], h: int, windows: int, season_length: int,
+                     freq: str | int, ahead: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The heavy methods' backtest (``unique_id, ds, cutoff`` and a column per method) and
+    their forecasts ``ahead`` periods after the history, the series split across every
+    core (:func:`jobs`)."""
+    hist = history.sort_values(["unique_id", "ds"])
+    ids, starts = np.unique(hist["unique_id"].to_numpy(), return_index=True)
+    ends = np.append(starts[1:], len(hist))
+    ys = np.split(hist["y"].to_numpy(float), starts[1:])
+    work = partial(_fit_and_carry, names=names, season_length=season_length, h=h, windows=windows, ahead=ahead)
+    parts = map_chunks(work, ys, jobs(names, len(ys)))
+    cv = np.concatenate([p[0] for p in parts])        # series, windows, h, methods
+    final = np.concatenate([p[1] for p in parts])     # series, ahead, methods
+    dates = hist["ds"].to_numpy()
+    origins = ends[:, None] - (windows - np.arange(windows)) * h          # series, windows
+    backtested = pd.DataFrame({
+        "unique_id": np.repeat(ids, windows * h),
+        "ds": dates[(origins[:, :, None] + np.arange(h)).ravel()],
+        "cutoff": np.repeat(dates[origins - 1].ravel(), h),
+        **{n: cv[..., k].ravel() for k, n in enumerate(names)}})
+    last = dates[ends - 1]
+    if isinstance(freq, str):
+        steps = {d: pd.date_range(d, periods=ahead + 1, freq=freq)[1:] for d in set(last)}
+        future = np.concatenate([steps[d] for d in last]) if ahead else last[:0]
+    else:
+        future = (last[:, None] + freq * np.arange(1, ahead + 1)).ravel()
+    return backtested, pd.DataFrame({"unique_id": np.repeat(ids, ahead), "ds": future,
+                                     **{n: final[..., k].ravel() for k, n in enumerate(names)}})
+
+
+def _fit_and_carry(ys: list[np.ndarray], names: list[str], season_length: int, h: int, windows: int,
+                   ahead: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each series: fit at the first and last origin, carry forward between them and
+    from the last origin to the end (module docstring), with the calls statsforecast's
+    ``cross_validation(refit=windows - 1)`` makes. Returns forecasts (series, windows, h,
+    methods) and (series, ahead, methods)."""
+    cv = np.empty((len(ys), windows, h, len(names)))
+    final = np.empty((len(ys), ahead, len(names)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, model in enumerate(models(names, season_length)):
+            for i, y in enumerate(ys):
+                for w in range(windows):
+                    cut = len(y) - (windows - w) * h
+                    if w in (0, windows - 1):  # predict: what forward gives on the data just fitted, 15x cheaper
+                        cv[i, w, :, k] = model.fit(y=y[:cut]).predict(h=h)["mean"]
+                    else:
+                        cv[i, w, :, k] = model.forward(y=y[:cut], h=h)["mean"]
+                if ahead:
+                    final[i, :, k] = model.forward(y=y, h=ahead)["mean"]
+    return cv, final
 
 
 def scores(forecasts: pd.DataFrame, history: pd.DataFrame, methods: list[str], season_length: int) -> pd.DataFrame:
@@ -180,19 +264,29 @@ def scores(forecasts: pd.DataFrame, history: pd.DataFrame, methods: list[str], s
 
 
 def _scales(history: pd.DataFrame, keys: pd.DataFrame, season_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean absolute and squared lag-m differences of each series up to each cutoff."""
-    hist = history.sort_values(["unique_id", "ds"])
+    """Mean absolute and squared lag-m differences of each series up to each cutoff (lag 1
+    where a series is not yet longer than a season), as differences of running sums."""
+    hist = history.sort_values(["unique_id", "ds"], ignore_index=True)
+    y = hist["y"].to_numpy(float)
+    ids = hist["unique_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, len(y)]))  # each row's series' first row
+    at = pd.MultiIndex.from_frame(hist[["unique_id", "ds"]]).get_indexer(
+        pd.MultiIndex.from_arrays([keys["unique_id"], keys["cutoff"]]))
+    found = at >= 0
+    at = np.where(found, at, 0)
     out = []
     for squared in (False, True):
         parts = []
         for m in (season_length, 1):
-            diff = hist.groupby("unique_id")["y"].diff(m)
-            value = diff ** 2 if squared else diff.abs()
-            frame = hist[["unique_id", "ds"]].assign(
-                total=value.fillna(0.0).groupby(hist["unique_id"]).cumsum(),
-                count=value.notna().groupby(hist["unique_id"]).cumsum())
-            at = keys.merge(frame, left_on=["unique_id", "cutoff"], right_on=["unique_id", "ds"], how="left")
-            parts.append((at["total"] / at["count"]).to_numpy(float))
+            valid = np.arange(len(y)) - first >= m
+            diff = np.zeros(len(y))
+            diff[m:] = y[m:] - y[:-m]
+            value = np.where(valid, diff ** 2 if squared else np.abs(diff), 0.0)
+            total, count = (np.r_[0.0, np.cumsum(v)] for v in (value, valid))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = (total[at + 1] - total[first[at]]) / (count[at + 1] - count[first[at]])
+            parts.append(np.where(found, mean, np.nan))
         seasonal, naive = parts
         out.append(np.where(np.isfinite(seasonal), seasonal, naive))
     return out[0], out[1]
