@@ -47,6 +47,9 @@ def test_methods_fit_the_families_and_the_scenario_override(forecast_dir):
     assert methods.loc["LEGACY", "method"] == "naive" and methods.loc["LEGACY", "how"] == "scenario"
     assert methods.loc["SPARES", "method"] in CANDIDATES["intermittent"]
     assert methods.loc["CORE", "method"] in SEASONAL_CANDIDATES  # strongly seasonal family
+    assert methods.loc["LEGACY", "final"] == "naive refitted on the whole history"
+    assert methods.loc["CORE", "method"] == "mstl"  # a regression pin of today's selection
+    assert methods.loc["CORE", "final"] == "mstl carried forward 13 weeks from the last origin"
     tried = pd.read_csv(out / "backtest.csv").groupby("family")["method"].apply(set)
     assert "gbm" in tried["GARDEN"]  # the promoted family tries the model that sees promotions
     assert "gbm" not in tried["CORE"]

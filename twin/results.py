@@ -33,7 +33,8 @@ Layout of a plan folder (``twin plan``, or ``plan/`` in a run folder)::
 Layout of a forecast folder (``twin forecast``)::
 
     forecasts.csv              sku, market, week, qty: the chosen method per family, ahead
-    methods.csv                family, chosen method, and how it was chosen
+    methods.csv                family, chosen method, how it was chosen, and how its final
+                               forecast was fitted (refitted, or carried forward)
     backtest.csv               family, method, mean MASE on the selection windows
     patterns.csv               each SKU x market series' demand pattern (ADI, CV^2)
     accuracy.csv               level (series, sku, family, total, revenue_weighted), entity,

@@ -61,7 +61,8 @@ class ForecastResult:
     """Everything one forecasting pass produced, as tidy tables."""
 
     patterns: pd.DataFrame     # unique_id, sku, market, family, pattern, adi, cv2, seasonal_strength
-    chosen: pd.DataFrame       # family, method, members (what an ensemble averages), how ("backtest" or "scenario")
+    chosen: pd.DataFrame       # family, method, members (what an ensemble averages), how ("backtest" or
+                               # "scenario"), final (how the final forecast was fitted)
     selection: pd.DataFrame    # family, method, mean MASE on the selection windows
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
     hidden: pd.DataFrame       # SKUs whose error the total hides
@@ -219,8 +220,13 @@ def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fix
     finals = [_carried(run.ahead, m) if m in HEAVY and not refit_final else _final(part, m, weeks, promotions)
               for m in members]
     finals = [f.sort_values(["unique_id", "ds"], ignore_index=True) for f in finals]
+    carried = [m for m in members if m in HEAVY and not refit_final]
+    refitted = [m for m in members if m not in carried]
+    final = "; ".join([*([f"{', '.join(refitted)} refitted on the whole history"] if refitted else []),
+                       *([f"{', '.join(carried)} carried forward {h} weeks from the last origin"] if carried else [])])
     return dict(
-        chosen=dict(family=family, method=method, members="+".join(members), how="scenario" if fixed else "backtest"),
+        chosen=dict(family=family, method=method, members="+".join(members), how="scenario" if fixed else "backtest",
+                    final=final),
         selection=sel.selection.rename(columns={"group": "family"}),
         holdout=last[["unique_id", "ds", "y"]].assign(chosen=last[method].to_numpy(),
                                                       **{b: last[b].to_numpy() for b in BENCHMARKS}),
