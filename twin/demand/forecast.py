@@ -107,6 +107,7 @@ def classify(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def _seasonal_strengths(values: list[np.ndarray]) -> np.ndarray:
+    """Yearly seasonal strength of each series (a process's share of :func:`classify`)."""
     return np.array([seasonal_strength(y, SEASON_WEEKS) for y in values], dtype=float)
 
 
@@ -217,11 +218,10 @@ def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fix
     members = sel.members[family] if method == ENSEMBLE else [method]
     backtested = sel.forecasts
     last = backtested[backtested["cutoff"] == backtested["cutoff"].max()]
-    finals = [_carried(run.ahead, m) if m in HEAVY and not refit_final else _final(part, m, weeks, promotions)
-              for m in members]
-    finals = [f.sort_values(["unique_id", "ds"], ignore_index=True) for f in finals]
     carried = [m for m in members if m in HEAVY and not refit_final]
     refitted = [m for m in members if m not in carried]
+    finals = [_carried(run.ahead, m) if m in carried else _final(part, m, weeks, promotions) for m in members]
+    finals = [f.sort_values(["unique_id", "ds"], ignore_index=True) for f in finals]
     final = "; ".join([*([f"{', '.join(refitted)} refitted on the whole history"] if refitted else []),
                        *([f"{', '.join(carried)} carried forward {h} weeks from the last origin"] if carried else [])])
     return dict(
