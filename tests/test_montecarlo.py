@@ -35,8 +35,8 @@ def _sorted(result) -> pd.DataFrame:
 
 
 def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
-    """Bit-identical: one process, two processes, a Dask LocalCluster of two workers, and
-    batches of one replication or of all of them."""
+    """Bit-identical: one process, two processes, a Dask LocalCluster of two workers (twice),
+    and batches of one replication or of all of them."""
     inp = compile_inputs(scenario)
     one = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(1))
     two = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(2))
@@ -47,13 +47,16 @@ def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
         assert set(dask.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
         assert set(dask.client.run(dask_config.get, "distributed.worker.profile.enabled").values()) == {False}
         on_dask = run(scenario, REPS, SEED, inp=inp, executor=dask)
+        # the same inputs again on the same cluster, as `twin compare` does for scenarios that
+        # share them: the first run's inputs leaving the workers must not take the second's
+        again = run(scenario, REPS, SEED, inp=inp, executor=dask)
     finally:
         dask.close()
     tiny = combine(list(simulate_batches(inp, scenario.scenario, SEED, list(range(REPS)), LocalExecutor(1), most=1)),
                    scenario.scenario.name)
     assert one.replications == list(range(REPS))
     assert one.kpis["value"].nunique() > REPS  # not a constant table that would match anything
-    for other in (two, on_dask, tiny):
+    for other in (two, on_dask, again, tiny):
         pd.testing.assert_frame_equal(_sorted(other), _sorted(one), check_exact=True)
         pd.testing.assert_frame_equal(other.series, one.series, check_exact=True)
 

@@ -200,7 +200,9 @@ class DaskExecutor:
     def map(self, inp: SimInput, scenario: Scenario, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
         from distributed import as_completed
 
-        shared_inp, shared_scenario = self.client.scatter([inp, scenario], broadcast=True)
+        # hash=False: keys of this run's own; a content hash would give the same inputs scattered
+        # again the key the last run's release is still taking off the workers ("lost dependencies")
+        shared_inp, shared_scenario = self.client.scatter([inp, scenario], broadcast=True, hash=False)
         futures = [self.client.submit(run_batch, shared_inp, shared_scenario, seed, task, retries=RETRIES, pure=False)
                    for task in tasks]
         try:
