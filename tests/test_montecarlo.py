@@ -4,6 +4,7 @@ their seeds, and a run that stops when its intervals are narrow enough."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import pandas as pd
 from dask import config as dask_config
 import pytest
 
+from twin import montecarlo
 from twin.montecarlo import DaskExecutor, LocalExecutor, ReplicationFailed, combine, run, simulate_batches
 from twin.results import RunFolder, RunInProgress, RunMismatch, fingerprint, run_to_folder
 from twin.scenario import load_scenario
@@ -61,7 +63,9 @@ def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
         pd.testing.assert_frame_equal(other.series, one.series, check_exact=True)
 
 
-def test_progress_bar_shows_replications_rate_and_time_left(scenario, capsys):
+def test_progress_bar_shows_replications_rate_and_time_left(scenario, capsys, monkeypatch):
+    # redrawn on every update: these replications take milliseconds, less than tqdm's 0.1 s between redraws
+    monkeypatch.setattr(montecarlo, "tqdm", functools.partial(montecarlo.tqdm, mininterval=0))
     inp = compile_inputs(scenario)
     list(simulate_batches(inp, scenario.scenario, SEED, list(range(4)), LocalExecutor(1), progress=True))
     err = capsys.readouterr().err

@@ -39,6 +39,10 @@ a hub ahead of plan takes queued line work for itself off the schedule (partner
 orders stand: they are purchase orders). With demand exactly as
 forecast the twin follows the plan; warm-up weeks run on the policies alone.
 
+The sums inside the busiest steps (a plant's production, a hub's demand and its review)
+are compiled loops in ``twin.sim.kernels``; the processes here own the clock, the order
+of events and every random draw.
+
 A shipment is not a process: it is added to its destination's inbound calendar on the
 day it will arrive, so a year of shipments costs no SimPy events (DESIGN.md §4: per-order
 processes are the wrong grain). Each lane's transit time is drawn once per departure day
@@ -50,8 +54,8 @@ repair time, spread over the queued SKUs in proportion to their outstanding hour
 adds overtime (up to its cap) while the queue holds more than a week of regular hours.
 Materials limit production through the bill of materials; when a plant's lines together
 need more of a material than it holds, each line using it is cut back in the same
-proportion. A plant steps its lines as one (lines x hubs x SKUs) array; each line keeps
-its own queue, hours and breakdown process.
+proportion. A plant steps its lines together in one call; each line keeps its own queue,
+hours and breakdown process.
 """
 
 from __future__ import annotations
@@ -64,12 +68,13 @@ import numpy as np
 import simpy
 
 from twin.scenario import Scenario
+from twin.sim import kernels
 from twin.sim.demand import apply_shocks, draw_demand, price_factor
-from twin.sim.inputs import POLICY_CODES, SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
+from twin.sim.inputs import SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
+from twin.sim.kernels import EPS
 from twin.sim.rules import RuleBook
 
 PLAN, RULES, PRODUCTION, DEMAND, REVIEW, DISPATCH, RECORD = 0.1, 0.15, 0.2, 0.4, 0.6, 0.7, 0.9
-_EPS = 1e-9
 
 
 @dataclass
@@ -133,28 +138,24 @@ class Twin:
         self.material = inp.material_initial.copy()
         self.material_on_order = np.zeros((P, K))
         self.plant_inbound = np.zeros((pad, P, K))
-        self.transit_days = {lane.lane: lane.sample_days(rng, T) for lane in self._lanes_used()}
-        self.lane_departures = {lane: np.zeros(T) for lane in self.transit_days}
-        closed_markets = [m for m, lane in enumerate(inp.market_lane) if lane in inp.departures_closed]
-        self.market_open = None
-        self.market_cost_factor = None  # (T, M) hub-to-market lane cost multipliers (cost_change)
-        if any(lane in inp.lane_cost_factor for lane in inp.market_lane):
-            self.market_cost_factor = np.ones((T, M))
-            for m, lane in enumerate(inp.market_lane):
-                if lane in inp.lane_cost_factor:
-                    self.market_cost_factor[:, m] = inp.lane_cost_factor[lane]
-        if closed_markets:
-            self.market_open = np.ones((T, M))
-            for m in closed_markets:
-                self.market_open[inp.departures_closed[inp.market_lane[m]], m] = 0.0
+        self.routes = {lane.lane: _Route.of(lane, inp, lane.sample_days(rng, T), pad) for lane in self._lanes_used()}
+        # (T, M): 0.0 where a closed hub-to-market lane delivers nothing that day; cost per unit delivered
+        self.market_open = np.ones((T, M))
+        self.market_lane_cost = np.tile(inp.hub_market_lane_cost, (T, 1))
+        for m, lane in enumerate(inp.market_lane):
+            if lane in inp.departures_closed:
+                self.market_open[inp.departures_closed[lane], m] = 0.0
+            if lane in inp.lane_cost_factor:
+                self.market_lane_cost[:, m] *= inp.lane_cost_factor[lane]
         self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
         self.partner_owed = np.zeros((len(inp.partners), H, S))
         self.plan = inp.plan if scenario.supply == "plan" else None
         if scenario.supply == "plan" and inp.plan is None:
             raise ValueError("supply: plan needs a plan in the inputs: use twin.planning.prepare()")
         if self.plan is not None:
-            self.cum_release = np.cumsum(self.plan.release, axis=0)
-            self.cum_consumed_before = np.cumsum(self.plan.consumption, axis=0) - self.plan.consumption
+            # (W, H, S) the plan's inventory position at each week's start, before its demand
+            self.planned_start = (inp.initial + np.cumsum(self.plan.release, axis=0)
+                                  - (np.cumsum(self.plan.consumption, axis=0) - self.plan.consumption))
         self.hours_per_unit = np.where(np.isfinite(inp.hours_per_unit), inp.hours_per_unit, 0.0)
         self.partner_cost = np.where(np.isfinite(inp.partner_cost), inp.partner_cost, 0.0)
         self.extra_overtime = np.zeros((T, L))  # overtime hours per day a rule approved beyond the lines' caps
@@ -221,7 +222,8 @@ class Twin:
             available_hours=self.available_hours, downtime_hours=self.downtime_hours, produced=self.produced,
             material_cost=self.material_cost, transport_cost=self.transport_cost,
             outsourcing_cost=self.outsourcing_cost, outsourced_units=self.outsourced_units,
-            lane_departures=self.lane_departures, initial_units=float(inp.initial.sum()),
+            lane_departures={lane: route.departures for lane, route in self.routes.items()},
+            initial_units=float(inp.initial.sum()),
             price_factor=self.price_factor, decisions=self.rules.log if self.rules is not None else [],
         )
 
@@ -237,50 +239,34 @@ class Twin:
 
     def _ship(self, lane: Lane, t: int, arrivals: np.ndarray, index: tuple, qty: np.ndarray | float,
               delay_days: int = 0) -> None:
-        """Commit ``qty`` to ``lane`` on day ``t``; it leaves after ``delay_days`` and lands in
-        ``arrivals[t + delay + transit][index]``. Transport is costed on the day it is committed."""
-        leave = t + delay_days
-        closed = self.inp.departures_closed.get(lane.lane)
-        if closed is not None:  # a closed lane: the shipment waits at its origin until it reopens
-            leave = _next_open(closed, leave)
-        transit = self.transit_days[lane.lane]
-        arrive = leave + int(transit[min(leave, len(transit) - 1)])
-        port = self.inp.arrivals_closed.get(lane.lane)
-        if port is not None:  # its port is shut: the shipment waits at sea until it reopens
-            arrive = _next_open(port, arrive)
-        arrive = min(arrive, arrivals.shape[0] - 1)
-        arrivals[(arrive,) + index] += qty
+        """Commit ``qty`` to ``lane`` on day ``t``; it leaves after ``delay_days`` (or when the
+        lane reopens) and lands in ``arrivals[arrival day][index]``. Transport is costed on
+        the day it is committed."""
+        route = self.routes[lane.lane]
+        leave = route.leave[min(t + delay_days, len(route.leave) - 1)]
+        arrivals[(route.arrive[leave],) + index] += qty
         units = float(qty.sum()) if isinstance(qty, np.ndarray) else float(qty)
-        self.lane_departures[lane.lane][min(leave, len(self.lane_departures[lane.lane]) - 1)] += units
+        route.departures[min(leave, len(route.departures) - 1)] += units
         if arrivals is self.hub_inbound:
             self.to_hub[index[0]] += units
-        factor = self.inp.lane_cost_factor.get(lane.lane)
-        self.transport_cost[t] += lane.cost_per_unit * units * (factor[min(t, len(factor) - 1)] if factor is not None
-                                                                else 1.0)
+        self.transport_cost[t] += route.cost_per_unit[t] * units
 
     # --- actors ---------------------------------------------------------------------------
 
     def _hub(self, h: int):
         """Daily: put away receipts, then serve the hub's markets; every ``review_period_days``
-        a replenishment review."""
-        inp = self.inp
+        a replenishment review (``kernels.review``)."""
+        inp, plan = self.inp, self.plan
         review_every = int(inp.review_days[h])
         markets = inp.hub_markets[h]
         serves_markets = markets.stop > markets.start
-        policy = inp.policy[h]
-        base, rq = policy == POLICY_CODES["base_stock"], policy == POLICY_CODES["rQ"]
-        s_pt, S_pt = inp.reorder_point[h], inp.order_up_to[h]
-        q_pt = np.where(rq, inp.order_qty[h], 1.0)  # 1 where unused, so the division below is safe
-        any_rq = rq.any()
-        top = np.where(rq, s_pt + q_pt, S_pt)  # under a plan, the plan's position counts as this level
-        plan = self.plan
         kind, index = inp.source_kind[h], inp.source_index[h]
-        from_plant = np.flatnonzero(kind == SOURCE_PLANT)  # these SKUs queue at the line index[s]
-        by_line = (index[from_plant], from_plant)
+        source_line = np.where(kind == SOURCE_PLANT, index, -1)
         by_partner = [(x, np.flatnonzero((kind == SOURCE_PARTNER) & (index == x))) for x in range(len(inp.partners))]
         by_partner = [(x, s) for x, s in by_partner if len(s)]
         by_hub = [(g, np.flatnonzero((kind == SOURCE_HUB) & (index == g))) for g in range(len(inp.hubs))]
         by_hub = [(g, s) for g, s in by_hub if len(s)]
+        order = np.zeros(len(inp.skus))
         for t in count():
             yield self._at(t, DEMAND)
             arriving = self.hub_inbound[t, h]
@@ -292,36 +278,16 @@ class Twin:
                 self._serve(h, t, markets)
             if t % review_every == 0:  # wake for the review only on review days
                 yield self._at(t, REVIEW)
-                position = self.onhand[h] + self.on_order[h] - self.backlog[markets].sum(axis=0)
-                if plan is not None and t >= plan.first_day:
-                    ahead = position - self._planned_position(h, t)
-                    if (ahead > _EPS).any():
-                        self._cancel(h, np.maximum(ahead, 0.0))
-                    position = top + np.minimum(ahead, 0.0)
-                # base stock: up to S every review; (s,S): up to S at or below s;
-                # (r,Q): the fewest multiples of Q that lift the position above r
-                order = S_pt - position
-                if any_rq:
-                    order = np.where(rq, q_pt * np.ceil((s_pt - position + _EPS) / q_pt), order)
-                order = np.where(base | (position <= s_pt), order, 0.0)
-                order = np.ceil(np.maximum(order, 0.0) - _EPS)
-                if order.any():
-                    self._place(h, t, order, by_line, by_partner, by_hub)
+                planned = self._planned_position(h, t) if plan is not None and t >= plan.first_day else None
+                if kernels.review(self.onhand[h], self.on_order[h], self.backlog[markets], self.line_queue[:, h, :],
+                                  inp.policy[h], inp.reorder_point[h], inp.order_up_to[h], inp.order_qty[h],
+                                  source_line, planned, order):
+                    self._place_elsewhere(h, t, order, by_partner, by_hub)
 
     def _planned_position(self, h: int, t: int) -> np.ndarray:
         """The inventory position the plan expects hub ``h`` to have after day ``t``'s demand."""
         week, day = divmod(t - self.plan.first_day, 7)
-        return (self.inp.initial[h] + self.cum_release[week, h] - self.cum_consumed_before[week, h]
-                - self.plan.consumption[week, h] * (day + 1) / 7)
-
-    def _cancel(self, h: int, excess: np.ndarray) -> None:
-        """Take up to ``excess`` units per SKU of not-yet-made line work for hub ``h`` off the
-        line queues, pro rata across lines. Partner orders stand: they are purchase orders."""
-        queued = self.line_queue[:, h, :]  # a view
-        total = queued.sum(axis=0)
-        cut = np.divide(np.minimum(excess, total), total, out=np.zeros_like(total), where=total > _EPS)
-        queued *= 1.0 - cut
-        self.on_order[h] -= cut * total
+        return self.planned_start[week, h] - self.plan.consumption[week, h] * ((day + 1) / 7)
 
     def _planner(self):
         """The weekly S&OP review: release each plan week's work at its start."""
@@ -344,104 +310,44 @@ class Twin:
             yield self._at(t, RULES)
             self.rules.review(self, t)
 
-    def _place(self, h: int, t: int, order: np.ndarray, by_line, by_partner, by_hub) -> None:
-        lines, skus = by_line
-        self.line_queue[lines, h, skus] += order[skus]  # one (line, SKU) pair per SKU: no repeats
+    def _place_elsewhere(self, h: int, t: int, order: np.ndarray, by_partner, by_hub) -> None:
+        """Order the SKUs that partners or other hubs supply to hub ``h``."""
         for x, s in by_partner:
             self.partner_owed[x, h, s] += order[s]
-        placed = order.copy()
+            self.on_order[h, s] += order[s]
         for g, s in by_hub:  # another hub ships what it has now; the rest is not ordered
             take = np.minimum(order[s], self.onhand[g, s])
-            placed[s] = take
             if take.any():
                 self.onhand[g, s] -= take
+                self.on_order[h, s] += take
                 self._ship(self.inp.hub_hub_lane[(g, h)], t, self.hub_inbound, (h, s), take)
-        self.on_order[h] += placed
 
     def _serve(self, h: int, t: int, mk: slice) -> None:
-        """Day ``t``'s demand at the markets ``mk`` of hub ``h``: stock serves backorders
-        first, then new orders; a short SKU is shared in proportion to what each market wants."""
-        inp = self.inp
-        new = self.demand[t, mk]
-        old = self.backlog[mk]  # a view: updated in place
-        wanted = old + new
-        if self.market_open is not None:  # a closed hub-to-market lane delivers nothing today
-            wanted = wanted * self.market_open[t, mk][:, None]
-        total = wanted.sum(axis=0)
-        stock = self.onhand[h]  # a view
-        short = total > stock
-        if short.any():
-            ship = wanted * np.divide(stock, total, out=np.ones_like(stock), where=short)
-            np.subtract(stock, total, out=stock)
-            stock[short] = 0.0
-        else:
-            ship = wanted
-            stock -= total
-        to_old = np.minimum(old, ship)
-        to_new = ship - to_old
-        unmet = new - to_new
-        old -= to_old
-        lost = self.lost[t, mk]
-        if inp.backorder[mk].all():
-            old += unmet
-        else:
-            keeps = inp.backorder[mk]
-            old[keeps] += unmet[keeps]
-            lost[~keeps] = unmet[~keeps]
-        self.filled[t, mk] = to_new
-        self.shipped[t, mk] = ship
-        self.transport_cost[t] += float(ship.sum(axis=1) @ (inp.hub_market_lane_cost[mk] * self.market_cost_factor[t, mk]
-                                                            if self.market_cost_factor is not None
-                                                            else inp.hub_market_lane_cost[mk]))
+        """Day ``t``'s demand at the markets ``mk`` of hub ``h`` (``kernels.serve``)."""
+        self.transport_cost[t] += kernels.serve(
+            self.demand[t, mk], self.backlog[mk], self.market_open[t, mk], self.onhand[h], self.inp.backorder[mk],
+            self.market_lane_cost[t, mk], self.filled[t, mk], self.shipped[t, mk], self.lost[t, mk])
 
     def _produce(self, p: int, t: int) -> np.ndarray | None:
-        """Day ``t``'s production on plant ``p``'s lines, stepped together as arrays.
+        """Day ``t``'s production on plant ``p``'s lines (``kernels.produce``).
 
-        Returns the units made for each hub, shape (H, S), or None when nothing was made."""
+        Returns the units made for each hub, shape (H, S), or None when no line worked."""
         inp = self.inp
         lines = inp.plant_lines[p]
-        regular = inp.regular_hours_per_day[lines]
-        up = inp.line_up[t, lines]
-        repair = np.minimum(self.repair_hours_due[lines], regular * up)
-        self.repair_hours_due[lines] -= repair
-        hours = regular * up - repair
-        self.available_hours[t, lines] = hours
-        self.downtime_hours[t, lines] = repair
-        queue = self.line_queue[lines]  # (lines, H, S), a view
-        units = queue.sum(axis=1)
-        needed = (units * self.hours_per_unit[lines]).sum(axis=1)
-        working = (needed > _EPS) & (up > 0)
-        if not working.any():
+        plan = self.plan
+        plan_days_left = 7 - (t - plan.first_day) % 7 if plan is not None and t >= plan.first_day else 0
+        price = inp.material_cost * (inp.material_cost_factor[t] if inp.material_cost_factor is not None else 1.0)
+        made = np.empty(self.line_queue.shape[1:])
+        cost, worked = kernels.produce(
+            self.line_queue[lines], self.repair_hours_due[lines], inp.regular_hours_per_day[lines],
+            inp.line_up[t, lines], inp.overtime_hours_per_day[lines], self.extra_overtime[t, lines],
+            self.hours_per_unit[lines], inp.bom, self.material[p], price, plan_days_left,
+            self.available_hours[t, lines], self.downtime_hours[t, lines], self.regular_hours[t, lines],
+            self.overtime_hours[t, lines], self.produced[t, lines], made)
+        if not worked:
             return None
-        cap = (inp.overtime_hours_per_day[lines] + self.extra_overtime[t, lines]) * up
-        if self.plan is not None and t >= self.plan.first_day:
-            # finish the week's released work by the week's end: overtime only for what the
-            # regular hours left this week cannot cover, spread over the days left
-            left = 7 - (t - self.plan.first_day) % 7
-            overtime = np.clip((needed - hours * left) / left, 0.0, cap)
-        else:  # overtime, up to its cap, while more than a week of regular work is queued
-            overtime = np.where(needed > 7 * regular, cap, 0.0)
-        share = np.where(working, np.minimum(1.0, (hours + overtime) / np.where(working, needed, 1.0)), 0.0)
-        use = (units * share[:, None]) @ inp.bom  # (lines, K)
-        material = self.material[p]
-        total_use = use.sum(axis=0)
-        short = total_use > material
-        if short.any():
-            ratio = np.divide(material, total_use, out=np.ones_like(material), where=short)
-            cut = np.where(use > 0, ratio, 1.0).min(axis=1)
-            share *= cut
-            use *= cut[:, None]
-            total_use = use.sum(axis=0)
-        made = queue * share[:, None, None]
-        queue -= made
-        np.maximum(material - total_use, 0.0, out=material)  # only float dust can go below zero
-        worked = needed * share
-        self.regular_hours[t, lines] = np.minimum(worked, hours)
-        self.overtime_hours[t, lines] = worked - np.minimum(worked, hours)
-        self.produced[t, lines] = units.sum(axis=1) * share
-        price = inp.material_cost if inp.material_cost_factor is None else inp.material_cost * inp.material_cost_factor[t]
-        self.material_cost[t] += float(total_use @ price)
-        return made.sum(axis=0)
+        self.material_cost[t] += cost
+        return made
 
     def _breakdowns(self, line: int):
         """Breakdowns every Exp(MTBF) operating hours; each owes Exp(MTTR) hours of repair."""
@@ -499,7 +405,7 @@ class Twin:
                 if inp.supplier_delay_days[t, u] and rng.random() < inp.supplier_delay_probability[t, u]:
                     late += inp.supplier_delay_days[t, u]  # a supplier_delay event
                 self.supplier_late_seen[u] = late
-                for p, k in zip(*np.nonzero(sent > _EPS)):
+                for p, k in zip(*np.nonzero(sent > EPS)):
                     self._ship(inp.material_lane[(p, k)], t, self.plant_inbound, (p, k), sent[p, k], int(late))
 
     def _partner(self, x: int):
@@ -510,12 +416,12 @@ class Twin:
             yield self._at(t, DISPATCH)
             owed = self.partner_owed[x]
             total = owed.sum()
-            if total > _EPS:
+            if total > EPS:
                 sent = owed * min(1.0, per_day / total)
                 self.partner_owed[x] = owed - sent
                 self.outsourcing_cost[t] += float((sent.sum(axis=0) * self.partner_cost[x]).sum())
                 self.outsourced_units[t] += float(sent.sum())
-                for h in np.flatnonzero(sent.sum(axis=1) > _EPS):
+                for h in np.flatnonzero(sent.sum(axis=1) > EPS):
                     self._ship(inp.partner_hub_lane[(x, h)], t, self.hub_inbound, (h,), sent[h], lead)
 
     def _recorder(self):
@@ -536,12 +442,38 @@ class Twin:
                 self.material_on_order[p, k] += weekly
 
 
-def _next_open(closed: np.ndarray, day: int) -> int:
-    """The first day from ``day`` on that is not closed (past the end: the day itself)."""
-    if day >= len(closed) or not closed[day]:
-        return day
-    open_days = np.flatnonzero(~closed[day:])
-    return day + int(open_days[0]) if len(open_days) else len(closed)
+@dataclass
+class _Route:
+    """A lane as one replication runs it: when what is committed leaves, and when it lands."""
+
+    leave: np.ndarray          # (pad,) the day a shipment committed for day d leaves (a closed lane: when it reopens)
+    arrive: np.ndarray         # (pad,) the day a shipment leaving on day d lands (its port shut: when it reopens)
+    cost_per_unit: np.ndarray  # (T,) transport cost per unit committed on each day
+    departures: np.ndarray     # (T,) units that left on each day (recorded as the run goes)
+
+    @classmethod
+    def of(cls, lane: Lane, inp: SimInput, transit_days: np.ndarray, pad: int) -> _Route:
+        """``transit_days`` (T,): whole days in transit for each departure day; the last one
+        serves departures past the end. Arrivals past ``pad`` land on its last day."""
+        T = len(transit_days)
+        leave = _next_open(inp.departures_closed.get(lane.lane), pad)
+        landing = np.arange(pad) + transit_days[np.minimum(np.arange(pad), T - 1)]
+        arrive = _next_open(inp.arrivals_closed.get(lane.lane), int(landing.max()) + 1)[landing]
+        factor = inp.lane_cost_factor.get(lane.lane)
+        return cls(leave=leave, arrive=np.minimum(arrive, pad - 1),
+                   cost_per_unit=lane.cost_per_unit * (factor if factor is not None else np.ones(T)),
+                   departures=np.zeros(T))
+
+
+def _next_open(closed: np.ndarray | None, days: int) -> np.ndarray:
+    """(days,) for each day the first day from it on that is not ``closed`` (days past
+    ``closed`` are open; a closure running to its end opens the day after)."""
+    first_open = np.arange(days)
+    if closed is not None and closed.any():
+        T = len(closed)
+        open_from = np.where(closed, T, np.arange(T))
+        first_open[:T] = np.minimum.accumulate(open_from[::-1])[::-1]
+    return first_open
 
 
 def simulate(inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> Replication:
