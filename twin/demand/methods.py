@@ -33,7 +33,10 @@ their parameters fixed and their states updated on the data up to each origin (u
 without recalibration, in Tashman's terms; statsforecast's ``refit=windows - 1``, which
 :func:`backtest` reproduces exactly). The fit at the last origin is carried forward once
 more, over the last window, to the end of the history: that is their final forecast
-(:attr:`Backtest.ahead`), so they are fitted twice per series in all. Nothing after an
+(:attr:`Backtest.ahead`), so they are fitted twice per series in all. The global model's
+backtest is the same: its trees are grown at the first and the last origin, and in
+between it forecasts from the lags of the data up to each origin (mlforecast's
+``refit=windows - 1``); its final forecast is a fit on the whole history. Nothing after an
 origin is used. To keep the reported accuracy honest, :func:`select` chooses a method per
 group on every window but the last and reports it on the last, which played no part in
 the choice.
@@ -187,7 +190,7 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
     if "gbm" in names:
         columns = ["unique_id", "ds", "y", *(regressors or [])]
         ml = global_model(season_length, freq).cross_validation(df=history[columns], n_windows=windows, h=h,
-                                                                step_size=h, static_features=[])
+                                                                step_size=h, static_features=[], refit=windows - 1)
         ml["gbm"] = ml["gbm"].clip(lower=0.0)
         out = out.merge(ml[[*keys, "gbm"]], on=keys, how="left")
     return Backtest(forecasts=out, ahead=ahead_frame)
