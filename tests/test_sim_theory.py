@@ -98,31 +98,32 @@ def test_fill_rate_base_stock_poisson_axsater(single_hub):
     assert_matches(replicate(path, 8, measure), theory, rel_power=0.02)
 
 
-@pytest.mark.parametrize("demand, theory", [
-    # Poisson arrivals in a service time: M/D/1, L = rho + rho^2 / (2 (1 - rho))
-    pytest.param({"model": "poisson"}, lambda rho: rho + rho**2 / (2 * (1 - rho)), id="M/D/1"),
-    # geometric arrivals in a service time (a negative binomial of size 1, mean rho): the
-    # Poisson arrivals during an exponential service, so M/M/1, L = rho / (1 - rho)
-    pytest.param({"model": "negative_binomial", "dispersion": 1.0}, lambda rho: rho / (1 - rho), id="M/M/1"),
+@pytest.mark.parametrize("demand, wait_days", [
+    # Poisson arrivals in a service time: M/D/1, W = 1/mu + rho / (2 mu (1 - rho))
+    pytest.param({"model": "poisson"}, lambda rho: 1 + rho / (2 * (1 - rho)), id="M/D/1"),
+    # geometric arrivals in a service time (a negative binomial of size 1, mean rho): what
+    # Poisson arrivals leave during an exponential service, so M/M/1, W = 1 / (mu - lambda)
+    pytest.param({"model": "negative_binomial", "dispersion": 1.0}, lambda rho: 1 / (1 - rho), id="M/M/1"),
 ])
-def test_line_queue_md1_and_mm1_pollaczek_khinchine(single_hub, demand, theory):
-    """A line that makes one unit a day, fed each day by orders for that day's demand, is
-    observed once per service time: its backlog follows N' = N - 1{N>0} + A, the embedded
-    chain of an M/G/1 queue at departures, where A is the number of arrivals during one
-    service. Its mean is the Pollaczek-Khinchine value L = rho + E[A(A-1)] / (2 (1 - rho))
-    (Kleinrock, *Queueing Systems* vol. 1, 1975, eq. 5.72 and §5.6): Poisson A makes the
-    service deterministic (M/D/1); geometric A is what Poisson arrivals leave during an
-    exponential service (M/M/1, whose departures see the time-stationary distribution,
-    Kleinrock §3.2 and eq. 3.24). Little's law then gives the mean days an order waits at
-    the line, L / rate: 1 / (mu - lambda) for M/M/1."""
+def test_line_queue_md1_and_mm1_waiting_times_pollaczek_khinchine(single_hub, demand, wait_days):
+    """A line that makes one unit a day (mu = 1), fed each day by orders for that day's
+    demand (lambda = rho a day), is observed once per service time: its backlog follows
+    N' = N - 1{N>0} + A, the embedded chain of an M/G/1 queue at departures, where A is
+    the number of arrivals during one service. Its mean is the Pollaczek-Khinchine value
+    L = rho + E[A(A-1)] / (2 (1 - rho)) (Kleinrock, *Queueing Systems* vol. 1, 1975, eq.
+    5.72 and §5.6): Poisson A makes the service deterministic (M/D/1); geometric A is what
+    Poisson arrivals leave during an exponential service (M/M/1, whose departures see the
+    time-stationary distribution, Kleinrock §3.2 and eq. 3.24). Little's law turns the
+    simulated mean backlog into the mean days an order spends at the line, W = L / lambda,
+    compared with each queue's closed form."""
     rho = 0.6
     path = single_hub(network=dict(daily_mean=rho, base_stock=200, line_hours_per_week=7, hours_per_unit=1.0,
                                    lane_days=1), horizon=LONG, demand={**demand, "history_weeks": 52})
 
     def measure(rep, w):
-        return rep.line_backlog[w:, 0].mean()
+        return rep.line_backlog[w:, 0].mean() / rho
 
-    assert_matches(replicate(path, 16, measure), theory(rho), rel_power=0.10)
+    assert_matches(replicate(path, 16, measure), wait_days(rho), rel_power=0.10)
 
 
 def test_littles_law_in_transit_equals_rate_times_transit_time(single_hub):
