@@ -4,7 +4,10 @@ Reports, with the machine it ran on:
 - replications per second of the baseline (its plan made once, outside the timings) on 1
   and 2 local worker processes and on a 2-worker Dask LocalCluster, each through
   ``twin.results.run_to_folder`` (batches written to Parquet as they finish, as `twin run`
-  does), and the speed-up of 2 workers over 1;
+  does), and the speed-up of 2 workers over 1; each executor runs twice: first fresh (a
+  Dask cluster's workers start, import the project and load the compiled kernels inside
+  the timing, as in one `twin run --cluster local`), then again on the same executor
+  (``*_again``: a cluster that is already running);
 - the scheduling overhead per replication: wall time less the in-process compute time
   shared over the workers, per replication;
 - with ``--memory N``: the peak resident memory of the parent and of the largest worker
@@ -68,13 +71,17 @@ def main() -> None:
         executor = make()
         try:
             seconds = timed(loaded, inp, args.reps, executor)
+            again = timed(loaded, inp, args.reps, executor)
         finally:
             executor.close()
         out[f"{name}_replications_per_second"] = args.reps / seconds
         overhead = seconds - compute * args.reps / executor.workers
         out[f"{name}_overhead_ms_per_replication"] = 1000 * overhead / args.reps
+        out[f"{name}_again_replications_per_second"] = args.reps / again
     out["speedup_2_over_1"] = out["local_2_replications_per_second"] / out["local_1_replications_per_second"]
     out["dask_vs_local_2"] = out["dask_local_2_replications_per_second"] / out["local_2_replications_per_second"]
+    out["dask_vs_local_2_again"] = (out["dask_local_2_again_replications_per_second"]
+                                    / out["local_2_again_replications_per_second"])
     if args.memory:
         out.update(memory(args.scenario, args.memory))
     for k, v in out.items():
