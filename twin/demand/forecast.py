@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -38,8 +39,8 @@ import pandas as pd
 from twin.demand import cache
 from twin.demand.accuracy import accuracy_rows, naive_scales
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
-from twin.demand.methods import (BENCHMARKS, ENSEMBLE, GLOBAL, HEAVY, backtest, cores, global_model, jobs,
-                                 map_chunks, models, select)
+from twin.demand.methods import (BENCHMARKS, ENSEMBLE, GLOBAL, HEAVY, Carried, backtest, carry_forward, cores,
+                                 global_model, jobs, map_chunks, models, process_pool, select)
 from twin.network import Network
 from twin.scenario import Forecasting
 
@@ -54,6 +55,10 @@ CANDIDATES = {
 SEASONAL = 0.5  # median strength of yearly seasonality above which a family gets seasonal methods only
 SEASONAL_CANDIDATES = ("naive", "seasonal_naive", "mstl")
 PROMOTION = "promo_discount_pct"  # known-in-advance regressor: the promotion calendar
+# LightGBM's threads here: the pool's processes keep the other cores busy, and OpenMP
+# threads that share cores with them wait on each other (a family's global model took
+# 3.6 s on two threads beside the pool, 2.0 s on one)
+GBM_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -93,15 +98,15 @@ def _with_promotions(frame: pd.DataFrame, promotions: pd.DataFrame) -> pd.DataFr
     return out
 
 
-def classify(history: pd.DataFrame) -> pd.DataFrame:
+def classify(history: pd.DataFrame, pool: Executor | None = None) -> pd.DataFrame:
     """Demand pattern (Syntetos, Boylan & Croston, 2005) and yearly seasonal strength
     (Wang, Smith & Hyndman, 2006) of each series of a :func:`history_frame` (sorted, and
-    every series the same weeks)."""
+    every series the same weeks), on ``pool`` if given."""
     out = history.drop_duplicates("unique_id")[["unique_id", "sku", "market", "family"]].reset_index(drop=True)
     values = history["y"].to_numpy(float).reshape(len(out), -1)
     measures = [adi_cv2(y) for y in values]
     # an STL fit per series, 0.7 ms: on every core from 100 series
-    strengths = map_chunks(_seasonal_strengths, list(values), cores() if len(values) >= 100 else 1)
+    strengths = map_chunks(_seasonal_strengths, list(values), cores() if len(values) >= 100 else 1, pool)
     return out.assign(pattern=[pattern(y) for y in values], adi=[a for a, _ in measures],
                       cv2=[c for _, c in measures], seasonal_strength=np.concatenate(strengths))
 
@@ -173,16 +178,27 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
     """
     fixed = fixed or {}
     history = history_frame(net)
-    patterns = classify(history)
     price = net.products["price_per_unit"]
-    results = []
-    for family, ids in patterns.groupby("family")["unique_id"]:
-        part = history[history["unique_id"].isin(set(ids))]
-        candidates = _candidates(patterns.loc[ids.index], promoted=bool((part[PROMOTION] > 0).any()))
-        if family in fixed and fixed[family] not in candidates:
-            candidates.append(fixed[family])
-        results.append(_forecast_family(family, part, candidates, fixed.get(family), net.promotions, weeks=weeks,
-                                        h=h, windows=windows, refit_final=refit_final))
+    with process_pool() as pool:
+        patterns = classify(history, pool)
+        families = []
+        for family, ids in patterns.groupby("family")["unique_id"]:
+            part = history[history["unique_id"].isin(set(ids))]
+            candidates = _candidates(patterns.loc[ids.index], promoted=bool((part[PROMOTION] > 0).any()))
+            if family in fixed and fixed[family] not in candidates:
+                candidates.append(fixed[family])
+            families.append((family, part, candidates))
+        # every family's heavy fits start now, on the pool, while this process backtests
+        # and chooses family after family: first those without heavy fits, then the others
+        # in the order their fits were started
+        carried = [carry_forward(part, heavy, h, windows, SEASON_WEEKS, "W-MON", 0 if refit_final else weeks, pool)
+                   if (heavy := [m for m in candidates if m in HEAVY]) else None for _, part, candidates in families]
+        done = {}
+        for k in sorted(range(len(families)), key=lambda k: carried[k] is not None):
+            family, part, candidates = families[k]
+            done[k] = _forecast_family(family, part, candidates, fixed.get(family), net.promotions, weeks=weeks,
+                                       h=h, windows=windows, refit_final=refit_final, carried=carried[k])
+    results = [done[k] for k in range(len(families))]
     chosen, selections, holdouts, forecasts, errors = (
         [r[k] for r in results] for k in ("chosen", "selection", "holdout", "forecast", "errors"))
     holdout = pd.concat(holdouts, ignore_index=True)
@@ -207,11 +223,13 @@ def _candidates(members: pd.DataFrame, promoted: bool) -> list[str]:
 
 
 def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fixed: str | None,
-                     promotions: pd.DataFrame, weeks: int, h: int, windows: int, refit_final: bool) -> dict:
+                     promotions: pd.DataFrame, weeks: int, h: int, windows: int, refit_final: bool,
+                     carried: Carried | None) -> dict:
     """Backtest, choose and forecast one family (module docstring, steps 2 and 3): the
-    family's rows of each table of :class:`ForecastResult` it makes."""
+    family's rows of each table of :class:`ForecastResult` it makes. ``carried``: its
+    heavy methods' backtest, started by :func:`carry_forward`."""
     run = backtest(part, candidates, h=h, windows=windows, season_length=SEASON_WEEKS, freq="W-MON",
-                   regressors=[PROMOTION], ahead=0 if refit_final else weeks)
+                   regressors=[PROMOTION], ahead=0 if refit_final else weeks, carried=carried, threads=GBM_THREADS)
     groups = pd.Series(family, index=part["unique_id"].unique())
     sel = select(run.forecasts, part, groups, candidates, SEASON_WEEKS)
     method = fixed or sel.chosen[family]
@@ -248,7 +266,7 @@ def _final(history: pd.DataFrame, method: str, weeks: int, promotions: pd.DataFr
         future = future.join(history.drop_duplicates("unique_id").set_index("unique_id")[["sku", "market"]],
                              on="unique_id")
         future = _with_promotions(future, promotions)
-        ml = global_model(SEASON_WEEKS, "W-MON").fit(history[["unique_id", "ds", "y", PROMOTION]], static_features=[])
+        ml = global_model(SEASON_WEEKS, "W-MON", GBM_THREADS).fit(history[["unique_id", "ds", "y", PROMOTION]], static_features=[])
         out = ml.predict(h=weeks, X_df=future[["unique_id", "ds", PROMOTION]])
     else:
         from statsforecast import StatsForecast

@@ -1,7 +1,8 @@
 """Forecasting methods by name, and rolling-origin backtests that choose one per group.
 
-The methods are statsforecast's (Nixtla, 2.x: a compiled core, no JIT warm-up); this
-module only names them, so a scenario can pick one per family from YAML:
+The methods are statsforecast's (Nixtla, 2.x: a compiled core, no JIT warm-up), MSTL
+through :mod:`twin.demand.mstl`, which gives the same numbers faster; this module only
+names them, so a scenario can pick one per family from YAML:
 
 ===================  ======================================================================
 name                 method
@@ -47,8 +48,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -66,13 +68,15 @@ T = TypeVar("T")
 def _models() -> dict[str, Callable[[int], object]]:
     from statsforecast import models as sf
 
+    from twin.demand.mstl import MSTL
+
     return {
         "naive": lambda m: sf.Naive(alias="naive"),
         "seasonal_naive": lambda m: sf.SeasonalNaive(season_length=m, alias="seasonal_naive"),
         "moving_average": lambda m: sf.WindowAverage(window_size=min(m, 13), alias="moving_average"),
         "ses": lambda m: sf.SimpleExponentialSmoothingOptimized(alias="ses"),
         "ets": lambda m: sf.AutoETS(season_length=m if m <= 24 else 1, alias="ets"),
-        "mstl": lambda m: sf.MSTL(season_length=m, trend_forecaster=sf.AutoETS(model="ZZN"), alias="mstl",
+        "mstl": lambda m: MSTL(season_length=m, trend_forecaster=sf.AutoETS(model="ZZN"), alias="mstl",
                                   stl_kwargs=stl_jumps(m)),
         "croston": lambda m: sf.CrostonClassic(alias="croston"),
         "sba": lambda m: sf.CrostonSBA(alias="sba"),
@@ -93,15 +97,44 @@ def cores() -> int:
     return (os.cpu_count() or 1) if multiprocessing.parent_process() is None else 1
 
 
-def map_chunks(work: Callable[[list], T], items: list, processes: int) -> list[T]:
-    """``work`` on ``processes`` consecutive, near-equal chunks of ``items``: in a process
-    pool (about 25 ms to start) when more than one, else here."""
+@contextmanager
+def process_pool() -> Iterator[Executor | None]:
+    """A process per core for a whole forecasting pass, so that the heavy fits run while
+    this process does the rest (None on one core). Work not yet started is dropped if the
+    pass fails."""
+    if cores() == 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=cores())
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def start_chunks(work: Callable[[list], T], items: list, processes: int,
+                 pool: Executor | None = None) -> Callable[[], list[T]]:
+    """Start ``work`` on ``processes`` consecutive, near-equal chunks of ``items``, and
+    return what waits for the results. On ``pool`` the chunks run meanwhile; without one
+    they run now, in a pool of their own (about 25 ms to start); a single chunk runs here
+    when its results are asked for."""
     bounds = np.linspace(0, len(items), max(1, min(processes, len(items))) + 1).astype(int)
     chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     if len(chunks) == 1:
-        return [work(items)]
-    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
-        return list(pool.map(work, chunks))
+        return lambda: [work(items)]
+    if pool is None:
+        with ProcessPoolExecutor(max_workers=len(chunks)) as own:
+            done = list(own.map(work, chunks))
+        return lambda: done
+    futures = [pool.submit(work, chunk) for chunk in chunks]
+    return lambda: [f.result() for f in futures]
+
+
+def map_chunks(work: Callable[[list], T], items: list, processes: int, pool: Executor | None = None) -> list[T]:
+    """``work`` on near-equal chunks of ``items`` (:func:`start_chunks`), waited for."""
+    return start_chunks(work, items, processes, pool)()
 
 
 def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -109,14 +142,15 @@ def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray(dates.isocalendar().week, dtype=float)
 
 
-def global_model(season_length: int, freq: str | int):
-    """The ``gbm`` method: an mlforecast pipeline around LightGBM (fixed seed, every core)."""
+def global_model(season_length: int, freq: str | int, threads: int | None = None):
+    """The ``gbm`` method: an mlforecast pipeline around LightGBM (fixed seed; on
+    ``threads`` threads, by default one per core)."""
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
 
     # column-wise histograms: the same trees whatever the number of threads
     model = LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=10,
-                          subsample=1.0, random_state=0, n_jobs=cores(), force_col_wise=True, deterministic=True,
+                          subsample=1.0, random_state=0, n_jobs=threads or cores(), force_col_wise=True, deterministic=True,
                           verbose=-1)
     lags = sorted({1, 2, 3, 4, 13, season_length})
     return MLForecast(models={"gbm": model}, freq=freq, lags=lags,
@@ -150,9 +184,12 @@ class Backtest:
     ahead: pd.DataFrame      # unique_id, ds, one column per heavy method: ``ahead`` periods after the history
 
 
+Carried = Callable[[], tuple[pd.DataFrame, pd.DataFrame]]  # waits for :func:`carry_forward`'s tables
+
+
 def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int, windows: int,
              season_length: int, freq: str | int, regressors: list[str] | None = None,
-             ahead: int = 0) -> Backtest:
+             ahead: int = 0, carried: Carried | None = None, threads: int | None = None) -> Backtest:
     """Rolling-origin forecasts of every method for every series.
 
     Parameters
@@ -171,59 +208,73 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
     ahead : int
         Periods the heavy methods forecast after the history, their last fit carried
         forward (module docstring); 0 for none.
+    carried : optional
+        The heavy methods' part, already started on a pool by :func:`carry_forward`
+        with the same arguments; else it is done here.
+    threads : int, optional
+        LightGBM's threads for ``gbm`` (:func:`global_model`).
     """
     from statsforecast import StatsForecast
 
     names = list(dict.fromkeys([*methods, *BENCHMARKS]))
     keys = ["unique_id", "ds", "cutoff"]
+    heavy = [n for n in names if n in HEAVY]
+    if heavy and carried is None:
+        carried = carry_forward(history, heavy, h, windows, season_length, freq, ahead)
     light = [n for n in names if n not in HEAVY and n not in GLOBAL]
     sf = StatsForecast(models=models(light, season_length), freq=freq, n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsforecast warns per series on short or constant data
         out = sf.cross_validation(df=history[["unique_id", "ds", "y"]], h=h, n_windows=windows, step_size=h)
     out = out.reset_index(drop=True) if "unique_id" in out.columns else out.reset_index()
-    heavy = [n for n in names if n in HEAVY]
-    ahead_frame = pd.DataFrame(columns=["unique_id", "ds"])
-    if heavy:
-        cv, ahead_frame = _carried_forward(history, heavy, h, windows, season_length, freq, ahead)
-        out = out.merge(cv, on=keys, how="left")
     if "gbm" in names:
         columns = ["unique_id", "ds", "y", *(regressors or [])]
-        ml = global_model(season_length, freq).cross_validation(df=history[columns], n_windows=windows, h=h,
+        ml = global_model(season_length, freq, threads).cross_validation(df=history[columns], n_windows=windows, h=h,
                                                                 step_size=h, static_features=[], refit=windows - 1)
         ml["gbm"] = ml["gbm"].clip(lower=0.0)
+    ahead_frame = pd.DataFrame(columns=["unique_id", "ds"])
+    if heavy:
+        cv, ahead_frame = carried()
+        out = out.merge(cv, on=keys, how="left")
+    if "gbm" in names:
         out = out.merge(ml[[*keys, "gbm"]], on=keys, how="left")
     return Backtest(forecasts=out, ahead=ahead_frame)
 
 
-def _carried_forward(history: pd.DataFrame, names: list[str], h: int, windows: int, season_length: int,
-                     freq: str | int, ahead: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The heavy methods' backtest (``unique_id, ds, cutoff`` and a column per method) and
-    their forecasts ``ahead`` periods after the history, the series split across every
-    core (:func:`jobs`)."""
+def carry_forward(history: pd.DataFrame, names: list[str], h: int, windows: int, season_length: int,
+                  freq: str | int, ahead: int, pool: Executor | None = None) -> Carried:
+    """Start the heavy methods' backtest (``unique_id, ds, cutoff`` and a column per
+    method) and their forecasts ``ahead`` periods after the history, the series split
+    across every core (:func:`jobs`), on ``pool`` if given; returns what waits for the two
+    tables."""
     hist = history.sort_values(["unique_id", "ds"])
     ids, starts = np.unique(hist["unique_id"].to_numpy(), return_index=True)
     ends = np.append(starts[1:], len(hist))
     ys = np.split(hist["y"].to_numpy(float), starts[1:])
     work = partial(_fit_and_carry, names=names, season_length=season_length, h=h, windows=windows, ahead=ahead)
-    parts = map_chunks(work, ys, jobs(names, len(ys)))
-    cv = np.concatenate([p[0] for p in parts])        # series, windows, h, methods
-    final = np.concatenate([p[1] for p in parts])     # series, ahead, methods
+    parts = start_chunks(work, ys, jobs(names, len(ys)), pool)
     dates = hist["ds"].to_numpy()
-    origins = ends[:, None] - (windows - np.arange(windows)) * h          # series, windows
-    backtested = pd.DataFrame({
-        "unique_id": np.repeat(ids, windows * h),
-        "ds": dates[(origins[:, :, None] + np.arange(h)).ravel()],
-        "cutoff": np.repeat(dates[origins - 1].ravel(), h),
-        **{n: cv[..., k].ravel() for k, n in enumerate(names)}})
-    last = dates[ends - 1]
-    if isinstance(freq, str):
-        steps = {d: pd.date_range(d, periods=ahead + 1, freq=freq)[1:] for d in set(last)}
-        future = np.concatenate([steps[d] for d in last]) if ahead else last[:0]
-    else:
-        future = (last[:, None] + freq * np.arange(1, ahead + 1)).ravel()
-    return backtested, pd.DataFrame({"unique_id": np.repeat(ids, ahead), "ds": future,
-                                     **{n: final[..., k].ravel() for k, n in enumerate(names)}})
+
+    def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+        done = parts()
+        cv = np.concatenate([p[0] for p in done])        # series, windows, h, methods
+        final = np.concatenate([p[1] for p in done])     # series, ahead, methods
+        origins = ends[:, None] - (windows - np.arange(windows)) * h          # series, windows
+        backtested = pd.DataFrame({
+            "unique_id": np.repeat(ids, windows * h),
+            "ds": dates[(origins[:, :, None] + np.arange(h)).ravel()],
+            "cutoff": np.repeat(dates[origins - 1].ravel(), h),
+            **{n: cv[..., k].ravel() for k, n in enumerate(names)}})
+        last = dates[ends - 1]
+        if isinstance(freq, str):
+            steps = {d: pd.date_range(d, periods=ahead + 1, freq=freq)[1:] for d in set(last)}
+            future = np.concatenate([steps[d] for d in last]) if ahead else last[:0]
+        else:
+            future = (last[:, None] + freq * np.arange(1, ahead + 1)).ravel()
+        return backtested, pd.DataFrame({"unique_id": np.repeat(ids, ahead), "ds": future,
+                                         **{n: final[..., k].ravel() for k, n in enumerate(names)}})
+
+    return tables
 
 
 def _fit_and_carry(ys: list[np.ndarray], names: list[str], season_length: int, h: int, windows: int,
