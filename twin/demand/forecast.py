@@ -266,7 +266,8 @@ def _final(history: pd.DataFrame, method: str, weeks: int, promotions: pd.DataFr
         future = future.join(history.drop_duplicates("unique_id").set_index("unique_id")[["sku", "market"]],
                              on="unique_id")
         future = _with_promotions(future, promotions)
-        ml = global_model(SEASON_WEEKS, "W-MON", GBM_THREADS).fit(history[["unique_id", "ds", "y", PROMOTION]], static_features=[])
+        ml = global_model(SEASON_WEEKS, "W-MON", GBM_THREADS).fit(history[["unique_id", "ds", "y", PROMOTION]],
+                                                                   static_features=[])
         out = ml.predict(h=weeks, X_df=future[["unique_id", "ds", PROMOTION]])
     else:
         from statsforecast import StatsForecast

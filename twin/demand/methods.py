@@ -77,7 +77,7 @@ def _models() -> dict[str, Callable[[int], object]]:
         "ses": lambda m: sf.SimpleExponentialSmoothingOptimized(alias="ses"),
         "ets": lambda m: sf.AutoETS(season_length=m if m <= 24 else 1, alias="ets"),
         "mstl": lambda m: MSTL(season_length=m, trend_forecaster=sf.AutoETS(model="ZZN"), alias="mstl",
-                                  stl_kwargs=stl_jumps(m)),
+                               stl_kwargs=stl_jumps(m)),
         "croston": lambda m: sf.CrostonClassic(alias="croston"),
         "sba": lambda m: sf.CrostonSBA(alias="sba"),
         "tsb": lambda m: sf.TSB(alpha_d=0.1, alpha_p=0.1, alias="tsb"),
@@ -150,8 +150,8 @@ def global_model(season_length: int, freq: str | int, threads: int | None = None
 
     # column-wise histograms: the same trees whatever the number of threads
     model = LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=10,
-                          subsample=1.0, random_state=0, n_jobs=threads or cores(), force_col_wise=True, deterministic=True,
-                          verbose=-1)
+                          subsample=1.0, random_state=0, n_jobs=threads or cores(), force_col_wise=True,
+                          deterministic=True, verbose=-1)
     lags = sorted({1, 2, 3, 4, 13, season_length})
     return MLForecast(models={"gbm": model}, freq=freq, lags=lags,
                       date_features=[week_of_year] if isinstance(freq, str) else [])
@@ -229,8 +229,8 @@ def backtest(history: pd.DataFrame, methods: list[str] | tuple[str, ...], h: int
     out = out.reset_index(drop=True) if "unique_id" in out.columns else out.reset_index()
     if "gbm" in names:
         columns = ["unique_id", "ds", "y", *(regressors or [])]
-        ml = global_model(season_length, freq, threads).cross_validation(df=history[columns], n_windows=windows, h=h,
-                                                                step_size=h, static_features=[], refit=windows - 1)
+        ml = global_model(season_length, freq, threads).cross_validation(
+            df=history[columns], n_windows=windows, h=h, step_size=h, static_features=[], refit=windows - 1)
         ml["gbm"] = ml["gbm"].clip(lower=0.0)
     ahead_frame = pd.DataFrame(columns=["unique_id", "ds"])
     if heavy:
