@@ -28,16 +28,16 @@ from pathlib import Path
 from bench_sim import ROOT, machine
 
 from twin.montecarlo import DaskExecutor, LocalExecutor, run_batch
-from twin.planning import prepare
+from twin.pipeline import prepare
 from twin.results import RunFolder, run_to_folder
 from twin.scenario import load_scenario
 
 
-def timed(loaded, inp, reps: int, executor) -> float:
+def timed(inp, reps: int, executor) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         folder = RunFolder(Path(tmp) / "run", {"bench": True})
         started = time.perf_counter()
-        run_to_folder(loaded, folder, reps, 3, executor, inp=inp)
+        run_to_folder(inp, folder, reps, 3, executor)
         return time.perf_counter() - started
 
 
@@ -61,17 +61,17 @@ def main() -> None:
     loaded = load_scenario(args.scenario)
     inp, _ = prepare(loaded)
     out: dict = dict(machine=machine(), scenario=loaded.scenario.name, replications=args.reps)
-    run_batch(inp, loaded.scenario, 3, [0])  # warm-up: the twin's compiled kernels load on first use
+    run_batch(inp, 3, [0])  # warm-up: the twin's compiled kernels load on first use
     started = time.perf_counter()
-    run_batch(inp, loaded.scenario, 3, list(range(20)))
+    run_batch(inp, 3, list(range(20)))
     compute = (time.perf_counter() - started) / 20  # seconds per replication, in-process
     out["compute_seconds_per_replication"] = compute
     for name, make in (("local_1", lambda: LocalExecutor(1)), ("local_2", lambda: LocalExecutor(2)),
                        ("dask_local_2", lambda: DaskExecutor("local", 2))):
         executor = make()
         try:
-            seconds = timed(loaded, inp, args.reps, executor)
-            again = timed(loaded, inp, args.reps, executor)
+            seconds = timed(inp, args.reps, executor)
+            again = timed(inp, args.reps, executor)
         finally:
             executor.close()
         out[f"{name}_replications_per_second"] = args.reps / seconds

@@ -163,7 +163,7 @@ def main() -> None:
     from twin.demand.cache import CACHE_ENV
     from twin.planning import plan_data
     from twin.scenario import load_scenario
-    from twin.sim import compile_inputs
+    from twin.pipeline import sim_inputs
 
     # imports, counted apart in a fresh interpreter: a CLI run pays them once
     code = "import time; t = time.perf_counter(); import twin.planning; print(time.perf_counter() - t)"
@@ -177,7 +177,7 @@ def main() -> None:
             forecast._CACHE.clear()  # a new process: only the disk remembers
             started = time.perf_counter()
             loaded = load_scenario(args.scenario)
-            data = plan_data(loaded, compile_inputs(loaded))
+            data = plan_data(loaded, sim_inputs(loaded))
             make_plan(data, options)  # as `twin plan` makes it
             seconds[when] = time.perf_counter() - started
     result["reference"] = timed_plan(data, options)

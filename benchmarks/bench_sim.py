@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from twin.montecarlo import replication_rng, run
-from twin.planning import prepare
+from twin.montecarlo import LocalExecutor, replication_rng, run
+from twin.pipeline import prepare
 from twin.scenario import load_scenario
 from twin.sim import Twin
 
@@ -43,14 +43,14 @@ def machine() -> dict[str, str]:
 
 
 def one_core(loaded, inp, reps: int) -> dict[str, float]:
-    Twin(inp, loaded.scenario, replication_rng(0, 0)).run()  # warm-up: imports, caches
+    Twin(inp, replication_rng(0, 0)).run()  # warm-up: imports, caches
     seconds = []
     for i in range(reps):
         started = time.perf_counter()
-        Twin(inp, loaded.scenario, replication_rng(1, i)).run()
+        Twin(inp, replication_rng(1, i)).run()
         seconds.append(time.perf_counter() - started)
     # events counted in a separate pass: stepping by hand is slower than env.run
-    twin, events = Twin(inp, loaded.scenario, replication_rng(1, 0)), 0
+    twin, events = Twin(inp, replication_rng(1, 0)), 0
     while twin.env.peek() < inp.days:
         twin.env.step()
         events += 1
@@ -62,7 +62,7 @@ def one_core(loaded, inp, reps: int) -> dict[str, float]:
 
 def throughput(loaded, inp, reps: int, workers: int) -> float:
     started = time.perf_counter()
-    run(loaded, replications=reps, seed=3, workers=workers, inp=inp)
+    run(inp, reps, 3, LocalExecutor(workers))
     return reps / (time.perf_counter() - started)
 
 

@@ -91,7 +91,7 @@ def write_scenario(path: Path, network_folder: Path, **fields) -> Path:
 def baseline():
     """The shipped baseline scenario, with its capacity plan made once per test session:
     ``(loaded, inputs with the plan attached, plan)``."""
-    from twin.planning import prepare
+    from twin.pipeline import prepare
     from twin.scenario import load_scenario
 
     loaded = load_scenario(SCENARIOS / "baseline.yaml")

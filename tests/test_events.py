@@ -16,8 +16,8 @@ from optimizer import make_plan
 from twin.montecarlo import replication_rng
 from twin.planning import plan_data
 from twin.scenario import load_scenario, variants
-from twin.sim import compile_inputs, replication_kpis, simulate
-from twin.sim.demand import demand_factor
+from twin.pipeline import prepare, sim_inputs
+from twin.sim import replication_kpis, simulate
 
 FIRST_DAY = dt.date(2025, 12, 8)  # the single hub's first simulated day (4 warm-up weeks before 2026-01-05)
 START, DAYS = dt.date(2026, 2, 2), 10
@@ -35,8 +35,8 @@ def _run(single_hub, event: dict):
     # plant to hub: 3 days, fixed; the line has ample hours, so it makes each day what was ordered
     path = single_hub(network=dict(lane_days=3, via_port=True), events=[event])
     loaded = load_scenario(path)
-    inp = compile_inputs(loaded)
-    return inp, simulate(inp, loaded.scenario, replication_rng(0, 0))
+    inp = sim_inputs(loaded)
+    return inp, simulate(inp, replication_rng(0, 0))
 
 
 def _arrivals(rep) -> np.ndarray:
@@ -77,7 +77,7 @@ def test_closures_reach_the_plan_in_exactly_the_weeks_they_cover(tmp_path):
     of one road lane for the same days forbids its departures in weeks 9 and 10."""
     loaded = _baseline_with(tmp_path, [{"type": "port_closure", "port": "PORT1", "start": "2027-03-01", "days": 14},
                                        {"type": "lane_closure", "lane": "LN12", "start": "2027-03-01", "days": 14}])
-    data = plan_data(loaded, compile_inputs(loaded))
+    data = plan_data(loaded, sim_inputs(loaded))
     weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
     expected = {(lane, weeks[w]) for lane in ("LN07", "LN08", "LN09") for w in (3, 4)}
     expected |= {("LN12", weeks[w]) for w in (8, 9)}
@@ -112,8 +112,8 @@ def test_supplier_delay_makes_every_dispatch_in_its_window_leave_late(tmp_path):
     loaded = _baseline_with(
         tmp_path, [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01", "days": 14}],
         supply="policy", overrides={"suppliers": {"S1": {"reliability": 1.0}}})  # no random lateness on top
-    inp = compile_inputs(loaded)
-    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    inp = sim_inputs(loaded)
+    rep = simulate(inp, replication_rng(0, 0))
     start = (dt.date(2027, 3, 1) - (loaded.scenario.horizon.start - dt.timedelta(weeks=4))).days
     steel = rep.lane_departures["LN01"]
     dispatched = np.flatnonzero(steel > 0)
@@ -127,7 +127,7 @@ def test_supplier_delay_adds_lead_time_in_the_plan(tmp_path):
     and 10): each lane from supplier S1 takes one more week for departures in them."""
     loaded = _baseline_with(
         tmp_path, [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01", "days": 14}])
-    data = plan_data(loaded, compile_inputs(loaded))
+    data = plan_data(loaded, sim_inputs(loaded))
     weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
     assert data.lead_extra.to_dict() == {(lane, weeks[w]): 1.0 for lane in ("LN01", "LN02", "LN03") for w in (8, 9)}
     plan = make_plan(data, partner_savings=False)
@@ -182,15 +182,15 @@ def test_material_price_change_reaches_the_twin_and_the_plan(tmp_path):
     1.2 times in exactly plan weeks 9 and 10, and the twin on exactly those 14 days."""
     loaded = _baseline_with(
         tmp_path, [{"type": "cost_change", "material": "MOTOR", "change_pct": 20, "start": "2027-03-01", "days": 14}])
-    inp = compile_inputs(loaded)
+    inp = sim_inputs(loaded)
     data = plan_data(loaded, inp)
     weeks = [loaded.scenario.horizon.start + dt.timedelta(weeks=w) for w in range(52)]
     assert data.material_cost_factor.to_dict() == {("MOTOR", weeks[8]): pytest.approx(1.2),
                                                    ("MOTOR", weeks[9]): pytest.approx(1.2)}
     k = inp.materials.index("MOTOR")
     a = (dt.date(2027, 3, 1) - (loaded.scenario.horizon.start - dt.timedelta(weeks=4))).days
-    assert inp.material_cost_factor[a:a + 14, k] == pytest.approx(1.2)
-    assert inp.material_cost_factor[a - 1, k] == 1.0 and inp.material_cost_factor[a + 14, k] == 1.0
+    assert inp.timeline.material_cost_factor[a:a + 14, k] == pytest.approx(1.2)
+    assert inp.timeline.material_cost_factor[a - 1, k] == 1.0 and inp.timeline.material_cost_factor[a + 14, k] == 1.0
 
 
 ENTRY = {"type": "competitor_entry", "start": "2026-01-05", "share_loss_pct": 10, "elasticity": -2,
@@ -213,17 +213,17 @@ def test_competitor_share_loss_and_elasticity_give_the_volume_and_price_at_each_
     runs = {v.scenario.name.split(": ")[-1]: v for v in variants(load_scenario(path))}
     assert list(runs) == list(VOLUME)
     loaded = runs[strategy]
-    inp = compile_inputs(loaded)
+    inp = sim_inputs(loaded)
     w = inp.warmup_days
-    factor = demand_factor(inp, loaded.scenario)
+    factor = inp.timeline.demand_factor
     assert factor[w:] == pytest.approx(VOLUME[strategy]) and factor[:w] == pytest.approx(1.0)
-    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    rep = simulate(inp, replication_rng(0, 0))
     measured = rep.demand[w:].sum()
     assert measured == pytest.approx(1000 * VOLUME[strategy] * (inp.days - w), rel=0.01)
     assert rep.demand[:w].sum() == 1000 * w  # before the entry: exactly the history
     revenue = replication_kpis(rep).set_index(["kpi", "scope"]).loc[("revenue", "total"), "value"]
     assert revenue == pytest.approx(rep.shipped[w:].sum() * 10 * PRICE[strategy])
-    delivery = inp.lane_cost_factor.get("HM", np.ones(inp.days))
+    delivery = inp.timeline.lane_cost_factor.get("HM", np.ones(inp.days))
     assert delivery[w:] == pytest.approx(1.4 if strategy == "Premium" else 1.0)
 
     data = plan_data(loaded, inp)
@@ -239,3 +239,45 @@ def test_a_price_cut_makes_the_margin_plan_earn_less_per_unit():
     cut = replace(data, price_factor=pd.Series(0.9, index=pd.MultiIndex.from_tuples(
         [(m, s, p) for m, s, p in data.demand.index], names=["market", "sku", "period"])))
     assert make_plan(cut, partner_savings=False).revenue == pytest.approx(0.9 * full)
+
+
+@pytest.mark.parametrize("known", [None, False, True])
+def test_the_plan_sees_only_the_events_it_knows_of_and_the_twin_all(single_hub, known):
+    """+50 % demand in February: a demand shock is a surprise by default (the twin meets it,
+    the plan and the rules expect the old demand); marked ``known_to_plan`` the plan plans
+    for it and the spike rules expect it."""
+    shock = {"type": "demand_shock", "change_pct": 50, "start": str(START), "days": 28}
+    if known is not None:
+        shock["known_to_plan"] = known
+    path = single_hub(supply="plan", events=[shock], demand={"model": "empirical", "history_weeks": 52},
+                      network=dict(daily_mean=1000, base_stock=30_000, hours_per_unit=0.01))
+    loaded = load_scenario(path)
+    inp, _ = prepare(loaded)
+    a = (START - FIRST_DAY).days
+    assert inp.timeline.demand_factor[a:a + 28] == pytest.approx(1.5)
+    assert inp.timeline.demand_factor[a - 1] == 1.0 and inp.timeline.demand_factor[a + 28] == 1.0
+    weekly = plan_data(loaded, inp).demand.groupby("period").sum()
+    in_window = weekly.index.isin([START + dt.timedelta(weeks=w) for w in range(4)])
+    assert weekly[~in_window].to_numpy() == pytest.approx(7000)
+    assert weekly[in_window].to_numpy() == pytest.approx(7000 * (1.5 if known else 1.0))
+    assert (inp.known.demand_factor is not None) == bool(known)
+    log = pd.DataFrame(simulate(inp, replication_rng(0, 0)).decisions)
+    spiked = not log.empty and (log["trigger"] == "demand_spike").any()
+    assert spiked == (not known)  # a spike the plan expected is no surprise
+
+
+def test_the_timeline_reads_as_a_table_of_runs(single_hub):
+    """A port closure and a line outage, as a planner reads the timeline: one row per entity
+    and run of days, from the first day to the first day after."""
+    path = single_hub(network=dict(via_port=True), events=[
+        {"type": "port_closure", "port": "PORT", "start": str(START), "days": DAYS},
+        {"type": "line_outage", "line": "L", "start": "2026-03-02", "end": "2026-03-05"}])
+    loaded = load_scenario(path)
+    inp = sim_inputs(loaded)
+    from twin.timeline import Axes
+
+    table = inp.timeline.frame(Axes.of(loaded.network))
+    assert table.to_dict("records") == [
+        {"entity": "L", "quantity": "line_up", "start": dt.date(2026, 3, 2), "end": dt.date(2026, 3, 5), "value": 0.0},
+        {"entity": "PH", "quantity": "arrivals_closed", "start": START, "end": START + dt.timedelta(days=DAYS),
+         "value": 1.0}]

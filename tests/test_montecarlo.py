@@ -20,7 +20,7 @@ from twin import montecarlo
 from twin.montecarlo import DaskExecutor, LocalExecutor, ReplicationFailed, combine, run, simulate_batches
 from twin.results import RunFolder, RunInProgress, RunMismatch, fingerprint, run_to_folder
 from twin.scenario import load_scenario
-from twin.sim import compile_inputs
+from twin.pipeline import sim_inputs
 
 REPS, SEED = 12, 11
 
@@ -39,23 +39,22 @@ def _sorted(result) -> pd.DataFrame:
 def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
     """Bit-identical: one process, two processes, a Dask LocalCluster of two workers (twice),
     and batches of one replication or of all of them."""
-    inp = compile_inputs(scenario)
-    one = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(1))
-    two = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(2))
+    inp = sim_inputs(scenario)
+    one = run(inp, REPS, SEED, LocalExecutor(1))
+    two = run(inp, REPS, SEED, LocalExecutor(2))
     dask = DaskExecutor("local", workers=2)
     try:
         assert dask.workers == 2
         # the workers run without Dask's housekeeping for long-lived workers (LOCAL_CLUSTER_CONFIG)
         assert set(dask.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
         assert set(dask.client.run(dask_config.get, "distributed.worker.profile.enabled").values()) == {False}
-        on_dask = run(scenario, REPS, SEED, inp=inp, executor=dask)
+        on_dask = run(inp, REPS, SEED, dask)
         # the same inputs again on the same cluster, as `twin compare` does for scenarios that
         # share them: the first run's inputs leaving the workers must not take the second's
-        again = run(scenario, REPS, SEED, inp=inp, executor=dask)
+        again = run(inp, REPS, SEED, dask)
     finally:
         dask.close()
-    tiny = combine(list(simulate_batches(inp, scenario.scenario, SEED, list(range(REPS)), LocalExecutor(1), most=1)),
-                   scenario.scenario.name)
+    tiny = combine(list(simulate_batches(inp, SEED, list(range(REPS)), LocalExecutor(1), most=1)), inp.name)
     assert one.replications == list(range(REPS))
     assert one.kpis["value"].nunique() > REPS  # not a constant table that would match anything
     for other in (two, on_dask, again, tiny):
@@ -66,8 +65,8 @@ def test_same_kpis_whichever_executor_workers_or_batch_size(scenario):
 def test_progress_bar_shows_replications_rate_and_time_left(scenario, capsys, monkeypatch):
     # redrawn on every update: these replications take milliseconds, less than tqdm's 0.1 s between redraws
     monkeypatch.setattr(montecarlo, "tqdm", functools.partial(montecarlo.tqdm, mininterval=0))
-    inp = compile_inputs(scenario)
-    list(simulate_batches(inp, scenario.scenario, SEED, list(range(4)), LocalExecutor(1), progress=True))
+    inp = sim_inputs(scenario)
+    list(simulate_batches(inp, SEED, list(range(4)), LocalExecutor(1), progress=True))
     err = capsys.readouterr().err
     # done/total [elapsed<left, rate]
     assert re.search(r"\d/4 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+rep/s\]", err), err
@@ -129,27 +128,27 @@ def test_a_raising_replication_is_reported_with_its_seed_and_retried_on_resume(t
 
     real = mc.simulate
 
-    def fragile(inp, sc, rng):
+    def fragile(inp, rng):
         if rng.bit_generator.seed_seq.spawn_key == (3,):
             raise ValueError("negative stock at hub H")
-        return real(inp, sc, rng)
+        return real(inp, rng)
 
     monkeypatch.setattr(mc, "simulate", fragile)
     with pytest.raises(ReplicationFailed) as caught:
-        run(scenario, 6, SEED, workers=1)
+        run(sim_inputs(scenario), 6, SEED, LocalExecutor(1))
     assert caught.value.failures == [{"replication": 3, "seed": SEED, "error": "ValueError: negative stock at hub H"}]
     assert "replication 3 (seed 11): ValueError: negative stock at hub H" in str(caught.value)
 
     identity = {"fingerprint": fingerprint(scenario), "seed": SEED}
     folder = RunFolder(tmp_path / "run", identity)
     with pytest.raises(ReplicationFailed):
-        run_to_folder(scenario, folder, 6, SEED, LocalExecutor(1))
+        run_to_folder(sim_inputs(scenario), folder, 6, SEED, LocalExecutor(1))
     assert folder.done == {0, 1, 2, 4, 5}  # the others ran and are on disk
 
     monkeypatch.setattr(mc, "simulate", real)
     resumed = RunFolder(tmp_path / "run", identity, resume=True)
     assert resumed.done == {0, 1, 2, 4, 5}
-    run_to_folder(scenario, resumed, 6, SEED, LocalExecutor(1))
+    run_to_folder(sim_inputs(scenario), resumed, 6, SEED, LocalExecutor(1))
     assert resumed.done == set(range(6))
     assert (resumed.partial / "results" / "kpis" / "0000003-0000003.parquet").exists()  # it alone ran again
     resumed.finish({"scenario": scenario.scenario.name})
@@ -165,16 +164,16 @@ def test_a_worker_that_dies_mid_batch_is_retried_and_nothing_is_lost_or_repeated
 
     real, marker = mc.simulate, tmp_path / "died-once"
 
-    def dies_once(inp, sc, rng):
+    def dies_once(inp, rng):
         if rng.bit_generator.seed_seq.spawn_key == (5,) and not marker.exists():
             marker.touch()
             os._exit(1)
-        return real(inp, sc, rng)
+        return real(inp, rng)
 
-    inp = compile_inputs(scenario)
-    clean = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(1))
+    inp = sim_inputs(scenario)
+    clean = run(inp, REPS, SEED, LocalExecutor(1))
     monkeypatch.setattr(mc, "simulate", dies_once)  # the pool's workers fork from this process
-    survived = run(scenario, REPS, SEED, inp=inp, executor=LocalExecutor(2))
+    survived = run(inp, REPS, SEED, LocalExecutor(2))
     assert marker.exists(), "a worker died"
     pd.testing.assert_frame_equal(_sorted(survived), _sorted(clean), check_exact=True)
 
@@ -183,21 +182,21 @@ def test_a_dask_worker_killed_mid_run_loses_nothing(scenario):
     """A Dask worker process is killed (SIGKILL) while batches are queued on it: the nanny
     restarts it, the scheduler reruns its tasks, and every replication arrives exactly once
     with the KPIs of a clean run."""
-    inp = compile_inputs(scenario)
+    inp = sim_inputs(scenario)
     n = 40
-    clean = run(scenario, n, SEED, inp=inp, executor=LocalExecutor(1))
+    clean = run(inp, n, SEED, LocalExecutor(1))
     dask = DaskExecutor("local", workers=2)
     try:
         pids = list(dask.client.run(os.getpid).values())
         results = []
-        stream = dask.map(inp, scenario.scenario, SEED, [[i] for i in range(n)])
+        stream = dask.map(inp, SEED, [[i] for i in range(n)])
         results.append(next(stream))
         os.kill(pids[0], signal.SIGKILL)
         results += list(stream)
         assert pids[0] not in dask.client.run(os.getpid).values(), "the worker was killed and replaced"
     finally:
         dask.close()
-    survived = combine(results, scenario.scenario.name)
+    survived = combine(results, inp.name)
     assert survived.replications == list(range(n))
     pd.testing.assert_frame_equal(_sorted(survived), _sorted(clean), check_exact=True)
 
@@ -214,7 +213,7 @@ def test_resume_refuses_a_run_of_other_inputs(tmp_path, scenario):
 def test_until_precision_adds_replications_until_the_interval_is_narrow_enough(tmp_path, scenario):
     folder = RunFolder(tmp_path / "run", {"fingerprint": fingerprint(scenario), "seed": SEED})
     target = 0.01  # fill rate varies by about 0.035 between replications: about 50 are needed
-    n = run_to_folder(scenario, folder, 5, SEED, LocalExecutor(1), precision={"fill_rate": (target, False)},
+    n = run_to_folder(sim_inputs(scenario), folder, 5, SEED, LocalExecutor(1), precision={"fill_rate": (target, False)},
                       most=400)
     summary = folder.finish({"scenario": scenario.scenario.name})
     fill = summary.query("kpi == 'fill_rate' and scope == 'total'").iloc[0]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from twin.montecarlo import replication_rng
-from twin.planning import prepare
+from twin.pipeline import prepare
 from twin.scenario import load_scenario
 from twin.sim import simulate
 
@@ -25,7 +25,7 @@ def _plan_and_run(single_hub, model: str, seed: int = 0):
                       horizon={"start": "2026-01-05", "weeks": 52, "warmup_weeks": 0})
     loaded = load_scenario(path)
     inp, plan = prepare(loaded)
-    rep = simulate(inp, loaded.scenario, replication_rng(seed, 0))
+    rep = simulate(inp, replication_rng(seed, 0))
     return inp, plan, rep
 
 
@@ -75,7 +75,7 @@ def test_forecast_demand_is_history_then_forecast_plus_backtest_errors(baseline)
     unit for unit; the horizon's weeks scatter around the forecast with the series' own
     backtest errors (their mean is the forecast's bias)."""
     loaded, inp, _ = baseline
-    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    rep = simulate(inp, replication_rng(0, 0))
     weeks = rep.demand[: 7 * inp.weekly_expected.shape[0]].reshape(-1, 7, *rep.demand.shape[1:]).sum(axis=1)
     known = inp.weekly_known
     assert known.sum() == 4  # December 2026: the four warm-up weeks

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import SCENARIOS
 from reports.summary import summarise
-from twin.montecarlo import run
+from twin.montecarlo import LocalExecutor, run
+from twin.pipeline import sim_inputs
 from twin.network import TABLES
 from twin.scenario import load_scenario
 
@@ -42,7 +43,7 @@ def baseline_summary() -> pd.DataFrame:
     year's demand resampled (``demand: empirical``)."""
     loaded = load_scenario(SCENARIOS / "baseline.yaml")
     loaded = loaded.updated(supply="policy", demand=loaded.scenario.demand.model_copy(update={"model": "empirical"}))
-    return summarise(run(loaded, replications=6, seed=1, workers=1).kpis)
+    return summarise(run(sim_inputs(loaded), 6, 1, LocalExecutor(1)).kpis)
 
 
 def test_lines_run_at_70_to_90_percent_with_one_near_its_limit(baseline_summary):

@@ -12,9 +12,10 @@ import pytest
 import yaml
 from conftest import SCENARIOS
 
-from twin.montecarlo import replication_rng, run
+from twin.montecarlo import LocalExecutor, replication_rng, run
+from twin.pipeline import sim_inputs
 from twin.scenario import DEFAULT_POLICIES, load_scenario, variants
-from twin.sim import Twin, compile_inputs
+from twin.sim import Twin
 
 HORIZON_START = dt.date(2026, 1, 5)  # the single hub's; 4 warm-up weeks before it
 FIRST_DAY = HORIZON_START - dt.timedelta(weeks=4)
@@ -23,7 +24,7 @@ SMALL, LARGE, SUPPLIER, COMPETITOR = (r.name for r in DEFAULT_POLICIES)
 
 def _twin(path) -> tuple[Twin, pd.DataFrame]:
     loaded = load_scenario(path)
-    twin = Twin(compile_inputs(loaded), loaded.scenario, replication_rng(0, 0))
+    twin = Twin(sim_inputs(loaded), replication_rng(0, 0))
     rep = twin.run()
     return twin, pd.DataFrame(rep.decisions)
 
@@ -123,7 +124,7 @@ def test_reroute_moves_stock_between_hubs_on_the_day_it_fires(tmp_path):
     path.write_text(yaml.safe_dump({"extends": str(SCENARIOS / "supplier_delay.yaml"), "supply": "policy",
                                     "demand": {"model": "empirical"}}))
     loaded = load_scenario(path)
-    twin = Twin(compile_inputs(loaded), loaded.scenario, replication_rng(0, 0))
+    twin = Twin(sim_inputs(loaded), replication_rng(0, 0))
     rep = twin.run()
     log = pd.DataFrame(rep.decisions)
     reroutes = log[log["rule"] == SUPPLIER]
@@ -144,7 +145,7 @@ def test_competitor_entry_prepares_the_pricing_options_for_a_decision(single_hub
     path = single_hub(events=[entry])
     rows = []
     for v in variants(load_scenario(path)):
-        twin = Twin(compile_inputs(v), v.scenario, replication_rng(0, 0))
+        twin = Twin(sim_inputs(v), replication_rng(0, 0))
         rows.append(pd.DataFrame(twin.run().decisions))
     for log, chosen in zip(rows, ("Hold", "Cut")):
         assert len(log) == 1
@@ -170,7 +171,7 @@ def test_the_decision_log_is_written_with_the_run(single_hub):
     path = single_hub(events=[{"type": "demand_shock", "change_pct": 4, "start": str(FIRST_DAY), "days": 400}],
                       network=dict(daily_mean=1000, base_stock=30_000, hours_per_unit=0.01),
                       demand={"model": "empirical", "history_weeks": 52})
-    result = run(load_scenario(path), replications=3, seed=1, workers=1)
+    result = run(sim_inputs(load_scenario(path)), 3, 1, LocalExecutor(1))
     log = result.decisions
     assert sorted(set(log["replication"])) == [0, 1, 2]
     assert (log.groupby("replication").size() == 13).all()

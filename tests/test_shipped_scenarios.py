@@ -10,8 +10,8 @@ import pytest
 from conftest import SCENARIOS
 
 from reports.summary import paired_deltas
-from twin.montecarlo import run
-from twin.planning import prepare
+from twin.montecarlo import LocalExecutor, run
+from twin.pipeline import prepare
 from twin.scenario import load_scenario, variants
 
 UP, DOWN = 1, -1
@@ -35,11 +35,12 @@ FILES = ["port_closure", "supplier_delay", "demand_spike_small", "demand_spike_l
 @pytest.fixture(scope="module")
 def shipped(baseline):
     loaded, inp, _ = baseline
-    results = [run(loaded, inp=inp, workers=2)]
+    mc = loaded.scenario.montecarlo
+    results = [run(inp, mc.replications, mc.seed, LocalExecutor(2))]
     for name in FILES:
         for variant in variants(load_scenario(SCENARIOS / f"{name}.yaml")):
             v_inp, _ = prepare(variant)
-            results.append(run(variant, inp=v_inp, workers=2))
+            results.append(run(v_inp, mc.replications, mc.seed, LocalExecutor(2)))
     return (pd.concat([r.kpis for r in results], ignore_index=True),
             pd.concat([r.decisions for r in results], ignore_index=True))
 

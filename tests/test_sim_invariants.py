@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.montecarlo import replication_rng, run
+from twin.montecarlo import LocalExecutor, replication_rng, run
+from twin.pipeline import sim_inputs
 from twin.scenario import load_scenario
-from twin.sim import compile_inputs, simulate
+from twin.sim import simulate
 
 
 @pytest.fixture(scope="module", params=["plan", "policy"])
@@ -18,8 +19,8 @@ def reference_runs(request, baseline):
     loaded, inp, _ = baseline
     if request.param == "policy":
         loaded = loaded.updated(supply="policy")
-        inp = compile_inputs(loaded)
-    return loaded, [simulate(inp, loaded.scenario, replication_rng(7, i)) for i in range(3)]
+        inp = sim_inputs(loaded)
+    return loaded, [simulate(inp, replication_rng(7, i)) for i in range(3)]
 
 
 def test_units_are_conserved(reference_runs):
@@ -69,11 +70,11 @@ def test_weekly_line_hours_add_up_to_the_line_kpis(reference_runs):
 
 def test_same_seed_same_kpis_whatever_the_workers(baseline):
     loaded, inp, _ = baseline
-    one = run(loaded, replications=4, seed=11, workers=1, inp=inp)
-    two = run(loaded, replications=4, seed=11, workers=2, inp=inp)
+    one = run(inp, 4, 11, LocalExecutor(1))
+    two = run(inp, 4, 11, LocalExecutor(2))
     pd.testing.assert_frame_equal(one.kpis, two.kpis)
     pd.testing.assert_frame_equal(one.series, two.series)
-    other = run(loaded, replications=1, seed=12, workers=1, inp=inp)
+    other = run(inp, 1, 12, LocalExecutor(1))
     assert not one.kpis[one.kpis["replication"] == 0]["value"].equals(other.kpis["value"])
 
 
@@ -90,8 +91,8 @@ def test_same_day_order_receipts_then_demand_then_review(single_hub):
     path = single_hub(network=dict(daily_mean=5, lane_days=3, base_stock=20),
                       demand={"model": "normal", "cv": 1e-12, "history_weeks": 52})
     loaded = load_scenario(path)
-    inp = compile_inputs(loaded)
-    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    inp = sim_inputs(loaded)
+    rep = simulate(inp, replication_rng(0, 0))
     w = inp.warmup_days
     assert (rep.demand[w:] == 5).all()
     assert (rep.backlog[w:] == 0).all()
@@ -104,11 +105,11 @@ def test_demand_shock_changes_mean_demand_by_its_percent(single_hub):
         {"type": "demand_shock", "change_pct": -30, "start": "2026-03-02", "days": 70},
         {"type": "demand_shock", "change_pct": 25, "start": "2026-06-01", "days": 70}])
     loaded = load_scenario(path)
-    inp = compile_inputs(loaded)
+    inp = sim_inputs(loaded)
     dates = pd.date_range("2025-12-08", periods=inp.days).date
     cut = (dates >= pd.Timestamp("2026-03-02").date()) & (dates < pd.Timestamp("2026-05-11").date())
     rise = (dates >= pd.Timestamp("2026-06-01").date()) & (dates < pd.Timestamp("2026-08-10").date())
-    reps = [simulate(inp, loaded.scenario, replication_rng(3, i)).demand[:, 0, 0] for i in range(20)]
+    reps = [simulate(inp, replication_rng(3, i)).demand[:, 0, 0] for i in range(20)]
     d = np.array(reps)
     # mean 20/day over 70 days x 20 reps: se of the mean ~ 0.12
     assert d[:, cut].mean() == pytest.approx(14.0, abs=0.5)
@@ -119,8 +120,8 @@ def test_demand_shock_changes_mean_demand_by_its_percent(single_hub):
 def test_line_outage_stops_the_line_for_exactly_its_days(single_hub):
     path = single_hub(events=[{"type": "line_outage", "line": "L", "start": "2026-02-02", "days": 10}])
     loaded = load_scenario(path)
-    inp = compile_inputs(loaded)
-    rep = simulate(inp, loaded.scenario, replication_rng(0, 0))
+    inp = sim_inputs(loaded)
+    rep = simulate(inp, replication_rng(0, 0))
     first = (pd.Timestamp("2026-02-02") - pd.Timestamp("2025-12-08")).days
     assert (rep.produced[first:first + 10, 0] == 0).all()
     assert (rep.available_hours[first:first + 10, 0] == 0).all()
@@ -138,7 +139,7 @@ def test_reorder_point_policies_order_what_they_promise(single_hub, policy, reor
                order_quantity_units=quantity)
     path = single_hub(overrides={"hub_policies": {"H/A": row}}, network=dict(daily_mean=6.0))
     loaded = load_scenario(path)
-    rep = simulate(compile_inputs(loaded), loaded.scenario, replication_rng(0, 0))
+    rep = simulate(sim_inputs(loaded), replication_rng(0, 0))
     orders = rep.line_backlog[:, 0]
     placed = orders[orders > 0]
     assert len(placed) > 20

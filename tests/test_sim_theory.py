@@ -13,17 +13,18 @@ from scipy import stats
 
 from twin.montecarlo import replication_rng
 from twin.scenario import load_scenario
-from twin.sim import compile_inputs, simulate
+from twin.pipeline import sim_inputs
+from twin.sim import simulate
 
 LONG = {"start": "2026-01-05", "weeks": 260, "warmup_weeks": 4}
 
 
 def replicate(path, n: int, measure) -> np.ndarray:
     loaded = load_scenario(path)
-    inp = compile_inputs(loaded)
+    inp = sim_inputs(loaded)
     out = []
     for i in range(n):
-        rep = simulate(inp, loaded.scenario, replication_rng(1234, i))
+        rep = simulate(inp, replication_rng(1234, i))
         out.append(measure(rep, inp.warmup_days))
     return np.array(out, dtype=float)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -32,10 +31,10 @@ EXIT_REPLICATION_FAILED = 4
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from twin.scenario import validate_files
+    from twin import pipeline
 
     bad = 0
-    for file, problems in validate_files(args.files).items():
+    for file, problems in pipeline.validate(args.files).items():
         if problems:
             bad += 1
             print(f"{file}: {len(problems)} problem(s)")
@@ -46,27 +45,21 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _prepare(args: argparse.Namespace, loaded):
-    """Compile the scenario and, for supply: plan, make its plan (solver options from the command line)."""
-    import warnings
+def _solver(args: argparse.Namespace) -> dict:
+    """The solver options the command line gives (None: the scenario's)."""
+    return dict(time_limit_seconds=args.time_limit, threads=args.threads, gap=args.gap, algorithm=args.algorithm)
 
-    from optimizer import PlanTimeLimitWarning
-    from twin.demand.forecast import remembered
-    from twin.planning import prepare, solver_options
 
-    sc = loaded.scenario
-    options = solver_options(sc.planning, time_limit_seconds=args.time_limit, threads=args.threads,
-                             gap=args.gap, algorithm=args.algorithm)
-    if sc.demand.model == "forecast" and not args.quiet and not remembered(loaded.network, sc.horizon.end,
-                                                                           sc.forecasting):
-        print("Forecasting demand: a method per family by backtest (`twin forecast` shows the accuracy) ...",
-              file=sys.stderr)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PlanTimeLimitWarning)  # printed below, as a planner reads it
-        inp, plan = prepare(loaded, options)
-    for message in plan.warnings if plan is not None else ():
-        print(f"warning: {message}", file=sys.stderr)
-    return inp, plan
+def _progress(args: argparse.Namespace):
+    """Where the pipeline's progress messages go: standard error; under -q, warnings only."""
+
+    def show(stage: str, message: str) -> None:
+        if stage == "warning":
+            print(f"warning: {message}", file=sys.stderr)
+        elif not args.quiet and stage != "plan":
+            print(message, file=sys.stderr)
+
+    return show
 
 
 def _print_plan(plan, name: str, top: int = 5) -> None:
@@ -84,48 +77,25 @@ def _print_plan(plan, name: str, top: int = 5) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from twin.results import write_plan
-    from twin.scenario import load_scenario
+    from twin import pipeline
 
-    loaded = load_scenario(args.scenario).updated(supply="plan")
-    _, plan = _prepare(args, loaded)
     out = Path(args.out or Path("out") / "plan" / Path(args.scenario).stem)
-    write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(args.scenario),
-                               sop_twin=version("sop-twin")))
+    written = pipeline.plan_scenario(args.scenario, out, _solver(args), progress=_progress(args))
     if not args.quiet:
-        _print_plan(plan, loaded.scenario.name, top=args.top)
+        _print_plan(written.plan, written.scenario, top=args.top)
         print(f"\nPlan in {out}/ (summary.json, costs.csv, bottlenecks.csv, production.csv, lines.csv, ...)")
     return 0
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    from reports.figures import forecast_vs_actual
-    from twin.demand.forecast import scenario_forecast, weeks_to_forecast
-    from twin.results import write_forecast
-    from twin.scenario import load_scenario
+    from twin import pipeline
 
-    loaded = load_scenario(args.scenario)
-    sc, net = loaded.scenario, loaded.network
-    end = sc.horizon.end
-    started = time.perf_counter()
-    result = scenario_forecast(net, end, sc.forecasting)
-    seconds = time.perf_counter() - started
-    worst = _worst_skus(result.accuracy)
-    figure = forecast_vs_actual(result.holdout, worst, "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
     out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
-    write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(args.scenario),
-                                             weeks=weeks_to_forecast(net, end),
-                                             seconds=round(seconds, 2), sop_twin=version("sop-twin")))
+    written = pipeline.forecast_scenario(args.scenario, out)
     if not args.quiet:
-        _print_forecast(result, sc.name, seconds)
+        _print_forecast(written.result, written.scenario, written.seconds)
         print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, hidden.csv, worst_skus.png)")
     return 0
-
-
-def _worst_skus(accuracy, n: int = 4) -> list[str]:
-    """SKUs with the most revenue-weighted error (share x WAPE of the chosen method)."""
-    skus = accuracy[(accuracy["level"] == "sku") & (accuracy["method"] == "chosen")]
-    return skus.assign(weight=skus["revenue_share"] * skus["wape"]).nlargest(n, "weight")["entity"].tolist()
 
 
 def _print_forecast(result, name: str, seconds: float) -> None:
@@ -156,104 +126,55 @@ def _print_forecast(result, name: str, seconds: float) -> None:
             print(f"  - {r.sku}: {r.revenue_share:.1%} of revenue, WAPE {r.wape:.0f}% (total {r.total_wape:.0f}%)")
 
 
-def _run_file(args: argparse.Namespace, path: str, base_out: Path, executor, seed: int | None = None,
-              brief: bool = False) -> list[Path]:
-    """Plan and simulate one scenario file (once per pricing strategy of a competitor entry,
-    each into a subfolder named after it); return the run folders written. ``brief``: one
-    line per run instead of the plan's cost table."""
-    from twin.demand.forecast import scenario_forecast
-    from twin.results import RunFolder, fingerprint, run_to_folder
-    from twin.scenario import load_scenario, variants
-    from twin.weak_points import single_points_of_failure
+def _run_options(args: argparse.Namespace, brief: bool = False) -> dict:
+    """``pipeline.run_scenario``'s options from the command line. ``brief``: no plan tables."""
 
-    loaded = load_scenario(path)
-    runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
-    mc = loaded.scenario.montecarlo
-    n = args.replications or mc.replications
-    seed = seed if seed is not None else mc.seed if args.seed is None else args.seed
-    precision = _precision(args.until_precision)
-    where = f"Dask cluster {args.cluster}" if args.cluster else "local process(es)"
-    weak_points = single_points_of_failure(loaded.network)
-    folders = []
-    for variant in runs:
-        sc = variant.scenario
-        started = time.perf_counter()
-        out = base_out if len(runs) == 1 else base_out / _slug(sc.name.split(": ", 1)[-1])
-        folder = RunFolder(out, {"fingerprint": fingerprint(variant), "seed": seed}, resume=args.resume)
-        if folder.done and not args.quiet:
-            print(f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications already done",
-                  file=sys.stderr)
-        inp, plan = _prepare(args, variant)
-        if plan is not None and not args.quiet and not brief:
-            _print_plan(plan, sc.name, top=3)
+    def on_plan(plan, name: str) -> None:
+        if not args.quiet and not brief:
+            _print_plan(plan, name, top=3)
             print()
-        progress = not args.quiet and sys.stderr.isatty()
-        total = run_to_folder(variant, folder, n, seed, executor, inp=inp, progress=progress,
-                              precision=precision, most=args.max_replications)
-        seconds = time.perf_counter() - started
-        forecast = (scenario_forecast(variant.network, sc.horizon.end, sc.forecasting)  # remembered: no new work
-                    if sc.demand.model == "forecast" else None)
-        meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
-                    group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
-                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, executor=where, workers=executor.workers,
-                    seconds=round(seconds, 3), until_precision=args.until_precision or None,
-                    fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
-                    sop_twin=version("sop-twin"))
-        folder.finish(meta, plan, forecast, weak_points)
-        folders.append(out)
-        if not args.quiet:
-            planned = f"plan {plan.status}, " if plan is not None and brief else ""
-            print(f"{sc.name}: {planned}{total} replications, seed {seed}, {seconds:.1f} s on {executor.workers} "
-                  f"worker(s), {where}" + ("" if brief else "\n"))
-    return folders
+
+    return dict(replications=args.replications, resume=args.resume,
+                solver=_solver(args), precision=_precision(args.until_precision),
+                most=args.max_replications, bars=not args.quiet and sys.stderr.isatty(), progress=_progress(args),
+                on_plan=on_plan)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from twin.montecarlo import executor_for
+    from twin import pipeline
 
-    executor = executor_for(args.workers, args.cluster)
+    executor = pipeline.executor(args.workers, args.cluster)
     try:
-        folders = _run_file(args, args.scenario, Path(args.out or Path("out") / Path(args.scenario).stem), executor)
+        written = pipeline.run_scenario(args.scenario, Path(args.out or Path("out") / Path(args.scenario).stem),
+                                        executor, seed=args.seed, **_run_options(args))
     finally:
         executor.close()
     if not args.quiet:
-        _print_runs(folders)
+        _print_runs([run.folder for run in written])
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from twin.montecarlo import executor_for
-    from twin.scenario import load_scenario
+    from twin import pipeline
 
     out = Path(args.out or Path("out") / "compare")
-    stems = [Path(f).stem for f in args.scenarios]
-    if len(set(stems)) < len(stems):
-        raise InputError([Problem(" ".join(args.scenarios), "", "each scenario file once, please: the runs are "
-                                  "stored by file name under runs/")])
-    # one seed for all: replication i of every scenario sees the same demand and breakdowns
-    # (common random numbers), so the differences from the baseline are paired
-    seed = args.seed if args.seed is not None else load_scenario(args.scenarios[0]).scenario.montecarlo.seed
-    executor = executor_for(args.workers, args.cluster)
-    folders: list[Path] = []
+    executor = pipeline.executor(args.workers, args.cluster)
     try:
-        for path, stem in zip(args.scenarios, stems):
-            run_dir = out / "runs" / stem
-            folders += _run_file(args, path, run_dir, executor, seed=seed, brief=True)
+        written = pipeline.compare(args.scenarios, out, executor, seed=args.seed,
+                                   **_run_options(args, brief=True))
     finally:
         executor.close()
-    return _write_report(folders, out, args.quiet)
+    return _print_report([run.folder for run in written], out, args.quiet)
 
 
 def _report(args: argparse.Namespace) -> int:
-    return _write_report([Path(f) for f in args.runs], Path(args.out), args.quiet)
+    return _print_report([Path(f) for f in args.runs], Path(args.out), args.quiet)
 
 
-def _write_report(folders: list[Path], out: Path, quiet: bool) -> int:
-    from reports.compare import compare
-    from reports.render import write_report
+def _print_report(folders: list[Path], out: Path, quiet: bool) -> int:
+    from twin import pipeline
 
-    comparison = compare(folders)
-    page = write_report(comparison, out)
+    comparison, page = pipeline.report(folders, out)
     if not quiet:
         from reports.compare import recommendation
 
@@ -310,11 +231,6 @@ def _precision(specs: list[str] | None) -> dict[str, tuple[float, bool]] | None:
                                       f"or margin=1%) with a positive width; KPIs: {', '.join(TOTAL_KPIS)}")])
         out[kpi] = (value, relative)
     return out
-
-
-def _slug(text: str) -> str:
-    """A folder name from a strategy name: 'Match at -8 %' -> 'match-at-8'."""
-    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "variant"
 
 
 def build_parser() -> argparse.ArgumentParser:

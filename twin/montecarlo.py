@@ -27,8 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from twin.errors import InputError, Problem
-from twin.scenario import LoadedScenario, Scenario
-from twin.sim import SimInput, compile_inputs, replication_kpis, replication_series, simulate
+from twin.sim import SimInput, replication_kpis, replication_series, simulate
 from twin.sim.rules import DECISION_COLUMNS
 
 RETRIES = 2  # times a batch is run again after its worker died
@@ -67,7 +66,7 @@ class RunResult:
 
 class ReplicationFailed(RuntimeError):
     """Replications raised; the others ran. Each failure names its replication and seed,
-    which reproduce it alone: ``simulate(inp, scenario, replication_rng(seed, i))``."""
+    which reproduce it alone: ``simulate(inp, replication_rng(seed, i))``."""
 
     def __init__(self, failures: list[dict]):
         self.failures = sorted(failures, key=lambda f: f["replication"])
@@ -77,12 +76,12 @@ class ReplicationFailed(RuntimeError):
         super().__init__(f"{len(self.failures)} replication(s) raised: {shown}{more}")
 
 
-def run_batch(inp: SimInput, scenario: Scenario, seed: int, replications: list[int]) -> RunResult:
+def run_batch(inp: SimInput, seed: int, replications: list[int]) -> RunResult:
     """Run the given replications in this process. One that raises is recorded, not fatal."""
     kpis, series, decisions, failures = [], [], [], []
     for i in replications:
         try:
-            rep = simulate(inp, scenario, replication_rng(seed, i))
+            rep = simulate(inp, replication_rng(seed, i))
             k, s = replication_kpis(rep), replication_series(rep)
         except Exception as exc:  # reported with its seed by the caller; the batch goes on
             failures.append({"replication": i, "seed": seed, "error": f"{type(exc).__name__}: {exc}"})
@@ -109,8 +108,9 @@ class Executor(Protocol):
     """Runs :func:`run_batch` over batches and yields each batch's result as it finishes."""
 
     workers: int
+    where: str  # what a run's record says ran it
 
-    def map(self, inp: SimInput, scenario: Scenario, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
+    def map(self, inp: SimInput, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
         ...
 
     def close(self) -> None:
@@ -120,31 +120,32 @@ class Executor(Protocol):
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(inp: SimInput, scenario: Scenario) -> None:
+def _init_worker(inp: SimInput) -> None:
     _WORKER["inp"] = inp
-    _WORKER["scenario"] = scenario
 
 
 def _worker_batch(seed: int, replications: list[int]) -> RunResult:
-    return run_batch(_WORKER["inp"], _WORKER["scenario"], seed, replications)  # type: ignore[arg-type]
+    return run_batch(_WORKER["inp"], seed, replications)  # type: ignore[arg-type]
 
 
 class LocalExecutor:
     """Worker processes on this machine (``workers=1``: this process, no pool). The inputs
     are sent to each worker once, when it starts."""
 
+    where = "local process(es)"
+
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
 
-    def map(self, inp: SimInput, scenario: Scenario, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
+    def map(self, inp: SimInput, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
         if self.workers == 1:
             for task in tasks:
-                yield run_batch(inp, scenario, seed, task)
+                yield run_batch(inp, seed, task)
             return
         pending = {i: task for i, task in enumerate(tasks)}
         deaths = dict.fromkeys(pending, 0)
         while pending:
-            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(inp, scenario))
+            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(inp,))
             try:
                 futures = {pool.submit(_worker_batch, seed, task): i for i, task in pending.items()}
                 while futures:
@@ -181,6 +182,7 @@ class DaskExecutor:
         except ImportError:
             raise InputError([Problem("--cluster", address, "needs Dask: pip install 'sop-twin[cluster]'")]) from None
         self.cluster = None
+        self.where = f"Dask cluster {address}"
         if address == "local":
             import dask
 
@@ -197,13 +199,13 @@ class DaskExecutor:
                                           "tcp://host:8786 of a running scheduler, or `local`")]) from None
         self.workers = max(1, len(self.client.scheduler_info()["workers"]))
 
-    def map(self, inp: SimInput, scenario: Scenario, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
+    def map(self, inp: SimInput, seed: int, tasks: list[list[int]]) -> Iterator[RunResult]:
         from distributed import as_completed
 
         # hash=False: keys of this run's own; a content hash would give the same inputs scattered
         # again the key the last run's release is still taking off the workers ("lost dependencies")
-        shared_inp, shared_scenario = self.client.scatter([inp, scenario], broadcast=True, hash=False)
-        futures = [self.client.submit(run_batch, shared_inp, shared_scenario, seed, task, retries=RETRIES, pure=False)
+        [shared_inp] = self.client.scatter([inp], broadcast=True, hash=False)
+        futures = [self.client.submit(run_batch, shared_inp, seed, task, retries=RETRIES, pure=False)
                    for task in tasks]
         try:
             for fut in as_completed(futures):
@@ -222,64 +224,45 @@ def executor_for(workers: int | None = None, cluster: str | None = None) -> Exec
     return DaskExecutor(cluster, workers) if cluster else LocalExecutor(workers)
 
 
-def simulate_batches(inp: SimInput, scenario: Scenario, seed: int, replications: list[int], executor: Executor,
+def simulate_batches(inp: SimInput, seed: int, replications: list[int], executor: Executor,
                      progress: bool = False, most: int = 25) -> Iterator[RunResult]:
     """Run ``replications`` through ``executor`` in batches; yield each batch's result as it
     finishes (any order), with a progress bar if asked."""
     tasks = batches(replications, executor.workers, most)
-    bar = tqdm(total=len(replications), unit="rep", desc=scenario.name, disable=not progress, leave=False,
+    bar = tqdm(total=len(replications), unit="rep", desc=inp.name, disable=not progress, leave=False,
                smoothing=0.1)
     with bar:
-        for result in executor.map(inp, scenario, seed, tasks):
+        for result in executor.map(inp, seed, tasks):
             bar.update(len(result.replications) + len(result.failures))
             yield result
 
 
-def run(loaded: LoadedScenario, replications: int | None = None, seed: int | None = None,
-        workers: int | None = None, progress: bool = False, inp: SimInput | None = None,
-        executor: Executor | None = None) -> RunResult:
-    """Run replications of a scenario and keep the results in memory (for a few hundred;
+def run(inp: SimInput, replications: int, seed: int, executor: Executor | None = None,
+        progress: bool = False) -> RunResult:
+    """Run replications of compiled inputs and keep the results in memory (for a few hundred;
     ``twin.results.run_to_folder`` streams any number to disk).
 
     Parameters
     ----------
-    loaded : LoadedScenario
-        From :func:`twin.scenario.load_scenario`.
-    replications, seed : int, optional
-        Default to the scenario's ``montecarlo`` settings.
-    workers : int, optional
-        Local worker processes; default all cores. ``1`` runs in this process.
+    inp : SimInput
+        Compiled inputs, with the plan attached for ``supply: plan`` (``twin.pipeline.prepare``).
+    replications, seed : int
+        Replications ``0 .. replications - 1`` of ``seed``.
+    executor : Executor, optional
+        Where to run (default :class:`LocalExecutor` on all cores).
     progress : bool
         Show a progress bar.
-    inp : SimInput, optional
-        Compiled inputs; default :func:`~twin.sim.compile_inputs` of ``loaded``. A
-        ``supply: plan`` scenario needs inputs with its plan attached
-        (:func:`twin.planning.prepare`).
-    executor : Executor, optional
-        Where to run (default :class:`LocalExecutor` with ``workers``).
 
     Raises
     ------
     ReplicationFailed
         If any replication raised (after all the others ran).
     """
-    sc = loaded.scenario
-    n = replications if replications is not None else sc.montecarlo.replications
-    seed = seed if seed is not None else sc.montecarlo.seed
-    inp = inputs_for(loaded, inp)
-    parts = list(simulate_batches(inp, sc, seed, list(range(n)), executor or LocalExecutor(workers), progress))
+    parts = list(simulate_batches(inp, seed, list(range(replications)), executor or LocalExecutor(), progress))
     failures = [f for p in parts for f in p.failures]
     if failures:
         raise ReplicationFailed(failures)
-    return combine(parts, sc.name)
-
-
-def inputs_for(loaded: LoadedScenario, inp: SimInput | None) -> SimInput:
-    inp = inp if inp is not None else compile_inputs(loaded)
-    if loaded.scenario.supply == "plan" and inp.plan is None:
-        raise ValueError(f"scenario {loaded.scenario.name!r} has supply: plan; pass inputs from "
-                         "twin.planning.prepare()")
-    return inp
+    return combine(parts, inp.name)
 
 
 def combine(parts: list[RunResult], scenario: str) -> RunResult:

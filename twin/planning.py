@@ -1,16 +1,18 @@
-"""The pipeline between a scenario, the capacity plan and the twin.
+"""Between a scenario, the capacity plan and the twin.
 
 :func:`plan_data` turns a loaded scenario into the optimizer's :class:`~optimizer.PlanData`
-(weekly buckets over the horizon), :func:`plan_schedule` turns the resulting
-:class:`~optimizer.Plan` into the arrays the twin executes, and :func:`prepare` does
-both for ``supply: plan`` scenarios. This is the one module of ``twin`` that imports the
-optimizer (DESIGN.md §2).
+(weekly buckets over the horizon) and :func:`plan_schedule` turns the resulting
+:class:`~optimizer.Plan` into the arrays the twin executes; ``twin.pipeline.prepare``
+calls both for ``supply: plan`` scenarios. With the pipeline, this is the only module of
+``twin`` that imports the optimizer (DESIGN.md §2).
 
 Choices made here, in planning terms:
 
 - the plan plans for the *expected* demand of the scenario's demand model (the forecast,
-  or the history window's mean, scaled, with demand shocks and a competitor's share loss
-  and price response), per market, SKU and week; a pricing strategy's price is the
+  or the history window's mean, scaled, times the events it knows of: a competitor's
+  share loss and price response, a demand shock marked ``known_to_plan``), per market,
+  SKU and week; it sees only the events it knows of (``twin.timeline``: every type but
+  ``demand_shock`` by default); a pricing strategy's price is the
   plan's price (revenue, and the cost of a lost sale) in the markets it covers;
 - a line's weekly hours in the plan are its regular (and overtime) hours less planned
   outages, times its expected availability MTBF / (MTBF + MTTR): breakdowns are random
@@ -35,15 +37,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from optimizer import Plan, PlanData, SolverOptions, make_plan
+from optimizer import Plan, PlanData, SolverOptions
 from twin.scenario import LoadedScenario, Planning
-from twin.sim.demand import expected_demand, price_factor
-from twin.sim.inputs import PlanSchedule, SimInput, compile_inputs, material_target
+from twin.sim.demand import expected_demand
+from twin.sim.inputs import PlanSchedule, SimInput, material_target
 
 
 def solver_options(settings: Planning, **overrides) -> SolverOptions:
@@ -74,7 +75,8 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     })
 
     lines = net.lines[["plant", "cost_per_hour", "overtime_cost_per_hour"]]
-    up = inp.line_up[first:first + 7 * weeks].reshape(weeks, 7, -1).mean(axis=1)  # (W, L) share of days up
+    events = inp.known  # the plan plans for the events it knows of
+    up = events.line_up[first:first + 7 * weeks].reshape(weeks, 7, -1).mean(axis=1)  # (W, L) share of days up
     mtbf, mttr = inp.mtbf_hours, inp.mttr_hours
     availability = 1.0 / (1.0 + mttr / mtbf)  # MTBF / (MTBF + MTTR); 1 where MTBF is infinite
     regular = up * (inp.regular_hours_per_day * 7 * availability)
@@ -95,14 +97,14 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
         "ending_min_units": initial if settings.ending_inventory == "initial" else 0.0,
     }, index=pol.index)
 
-    daily = expected_demand(inp, sc)[first:first + 7 * weeks]  # (7W, M, S)
+    daily = expected_demand(inp)[first:first + 7 * weeks]  # (7W, M, S)
     weekly = daily.reshape(weeks, 7, *daily.shape[1:]).sum(axis=1)  # (W, M, S)
     w, m, s = np.nonzero(weekly > 0)
     demand = pd.Series(weekly[w, m, s], index=pd.MultiIndex.from_arrays(
         [np.asarray(inp.markets)[m], np.asarray(inp.skus)[s], [periods[i] for i in w]],
         names=["market", "sku", "period"]), name="units")
 
-    prices = price_factor(inp, sc)
+    prices = events.price_factor
     if prices is not None:  # a pricing strategy: the mean multiplier over each week's days
         weekly_price = prices[first:first + 7 * weeks].reshape(weeks, 7, *prices.shape[1:]).mean(axis=1)
         w, m, s = np.nonzero(weekly_price != 1.0)
@@ -173,9 +175,9 @@ def _closed_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Multi
     def mostly(closed: np.ndarray) -> np.ndarray:
         return closed[first:first + 7 * weeks].reshape(weeks, 7).sum(axis=1) > 3.5
 
-    pairs = {(lane, periods[w]) for lane, closed in inp.departures_closed.items() if lane in lanes.index
+    pairs = {(lane, periods[w]) for lane, closed in inp.known.departures_closed.items() if lane in lanes.index
              for w in np.flatnonzero(mostly(closed))}
-    for lane, closed in inp.arrivals_closed.items():
+    for lane, closed in inp.known.arrivals_closed.items():
         if lane in lanes.index:
             lead = int(lanes.at[lane, "lead_periods"])
             pairs |= {(lane, periods[w - lead]) for w in np.flatnonzero(mostly(closed)) if w - lead >= 0}
@@ -186,7 +188,7 @@ def _late_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Series:
     """(lane, week) -> extra weeks a supplier's shipments leaving that week take: the
     expected delay of a ``supplier_delay`` event (days x probability), in whole weeks."""
     first, weeks = inp.warmup_days, len(periods)
-    expected = (inp.supplier_delay_days * inp.supplier_delay_probability)[first:first + 7 * weeks]
+    expected = (inp.known.supplier_delay_days * inp.known.supplier_delay_probability)[first:first + 7 * weeks]
     weekly = np.rint(expected.reshape(weeks, 7, -1).max(axis=1) / 7).astype(int)  # (W, U)
     rows = {}
     for w, u in zip(*np.nonzero(weekly)):
@@ -204,10 +206,10 @@ def _cost_factor_weeks(inp: SimInput, periods: list) -> dict[str, pd.Series]:
         return daily[first:first + 7 * weeks].reshape(weeks, 7, *daily.shape[1:]).mean(axis=1)
 
     material = {}
-    if inp.material_cost_factor is not None:
-        w = weekly(inp.material_cost_factor)
+    if inp.known.material_cost_factor is not None:
+        w = weekly(inp.known.material_cost_factor)
         material = {(inp.materials[k], periods[t]): w[t, k] for t, k in zip(*np.nonzero(w != 1.0))}
-    lane = {(lane_id, periods[t]): f for lane_id, daily in inp.lane_cost_factor.items()
+    lane = {(lane_id, periods[t]): f for lane_id, daily in inp.known.lane_cost_factor.items()
             for t, f in enumerate(weekly(daily)) if f != 1.0}
     return {"material_cost_factor": _keyed(material, ["material", "period"]),
             "lane_cost_factor": _keyed(lane, ["lane", "period"])}
@@ -276,13 +278,3 @@ def plan_schedule(plan: Plan, inp: SimInput) -> PlanSchedule:
         target[p, k] = max(target[p, k], planned)
     return PlanSchedule(first_day=inp.warmup_days, make=make, outsource=outsource,
                         transfer=transfer, release=release, consumption=consumption, material_target=target)
-
-
-def prepare(loaded: LoadedScenario, options: SolverOptions | None = None) -> tuple[SimInput, Plan | None]:
-    """Compile the scenario for the twin; for ``supply: plan``, make the plan and attach it."""
-    inp = compile_inputs(loaded)
-    if loaded.scenario.supply != "plan":
-        return inp, None
-    plan = make_plan(plan_data(loaded, inp), options or solver_options(loaded.scenario.planning))
-    return replace(inp, plan=plan_schedule(plan, inp)), plan
-

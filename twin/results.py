@@ -63,8 +63,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reports.summary import summarise
-from twin.montecarlo import Executor, ReplicationFailed, RunResult, inputs_for, simulate_batches
-from twin.scenario import LoadedScenario
+from twin.montecarlo import Executor, ReplicationFailed, RunResult, simulate_batches
 from twin.sim import SimInput
 
 if TYPE_CHECKING:  # the optimizer is wired in by twin.planning and the CLI only
@@ -72,6 +71,7 @@ if TYPE_CHECKING:  # the optimizer is wired in by twin.planning and the CLI only
 
     from optimizer import Plan
     from twin.demand.forecast import ForecastResult
+    from twin.scenario import LoadedScenario
 
 PLAN_TABLES = ("production", "lines", "outsourcing", "partners", "shipments", "inventory", "materials", "markets",
                "workforce", "bottlenecks")
@@ -267,8 +267,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def run_to_folder(loaded: LoadedScenario, folder: RunFolder, replications: int, seed: int, executor: Executor,
-                  inp: SimInput | None = None, progress: bool = False,
+def run_to_folder(inp: SimInput, folder: RunFolder, replications: int, seed: int, executor: Executor,
+                  progress: bool = False,
                   precision: dict[str, tuple[float, bool]] | None = None, most: int = 100_000) -> int:
     """Run the replications of ``range(replications)`` not yet in ``folder``, writing each
     batch as it finishes; with ``precision``, keep adding replications (up to ``most``)
@@ -284,13 +284,11 @@ def run_to_folder(loaded: LoadedScenario, folder: RunFolder, replications: int, 
         After every other replication ran and was written; resuming retries only the
         ones that failed.
     """
-    sc = loaded.scenario
-    inp = inputs_for(loaded, inp)
     n = replications
     while True:
         pending = [i for i in range(n) if i not in folder.done]
         failures = []
-        for result in simulate_batches(inp, sc, seed, pending, executor, progress):
+        for result in simulate_batches(inp, seed, pending, executor, progress):
             folder.add(result)
             failures += result.failures
         if failures:
@@ -299,7 +297,7 @@ def run_to_folder(loaded: LoadedScenario, folder: RunFolder, replications: int, 
             return n
         kpis = folder.kpis()
         chosen = kpis[(kpis["scope"] == "total") & kpis["kpi"].isin(list(precision))]
-        summary = summarise(chosen.assign(scenario=sc.name))
+        summary = summarise(chosen.assign(scenario=inp.name))
         ratio = 0.0  # the worst (half-width / target) over the KPIs
         for row in summary.itertuples():
             target, relative = precision[str(row.kpi)]

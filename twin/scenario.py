@@ -116,7 +116,25 @@ class Forecasting(_Strict):
                                                  "carried forward over the last window")
 
 
-class _Window(_Strict):
+# Whether the plan knows of an event in advance when the scenario does not say: a what-if
+# closure, an outage or a competitor's entry is planned for; a demand shock is a surprise
+# the twin meets and the touchless rules must catch.
+KNOWN_TO_PLAN_BY_DEFAULT = {"demand_shock": False}
+
+
+class _Event(_Strict):
+    known_to_plan: bool | None = Field(
+        None, description="the capacity plan knows of the event in advance and plans for it (default: true for "
+                          "every event type but demand_shock, a surprise); the twin always meets it")
+
+    @property
+    def plan_knows(self) -> bool:
+        if self.known_to_plan is not None:
+            return self.known_to_plan
+        return KNOWN_TO_PLAN_BY_DEFAULT.get(self.type, True)
+
+
+class _Window(_Event):
     start: dt.date = Field(description="first day of the event")
     days: int | None = Field(None, gt=0, description="duration in days (or give `end`)")
     end: dt.date | None = Field(None, description="first day after the event (or give `days`)")
@@ -225,7 +243,7 @@ class PricingStrategy(_Strict):
     description: str = Field("", description="what the strategy means for customers")
 
 
-class CompetitorEntry(_Strict):
+class CompetitorEntry(_Event):
     """A competitor enters the chosen markets on ``start`` and stays (or until ``end``).
 
     Demand there becomes ``(1 - share_loss) x (1 + price_change) ^ elasticity`` of what it
@@ -351,8 +369,6 @@ class Rule(_Strict):
     def due(self) -> int:
         return self.due_days if self.due_days is not None else DEFAULT_DUE_DAYS[self.mode]
 
-    def fires(self, value: float) -> bool:
-        return (self.above is None or value > self.above) and (self.below is None or value < self.below)
 
 
 # The S&OP playbook: what a scenario gets when it says nothing under `policies:`.

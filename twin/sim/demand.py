@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.scenario import CompetitorEntry, Demand, DemandShock, Scenario
-from twin.sim.inputs import SimInput, day_dates
+from dataclasses import dataclass
+from typing import Literal
+
+from twin.sim.inputs import SimInput
 
 
-def draw_demand(inp: SimInput, model: Demand, rng: np.random.Generator) -> np.ndarray:
+@dataclass(frozen=True)
+class DemandModel:
+    """How demand is drawn: ``model`` with its parameters (``twin.scenario.Demand`` documents them)."""
+
+    model: Literal["forecast", "empirical", "poisson", "normal", "negative_binomial"] = "forecast"
+    cv: float = 0.5           # normal: sd / mean of daily demand
+    dispersion: float = 2.0   # negative binomial k: variance = mean + mean^2 / k
+    scale: float = 1.0        # multiplier on all demand
+
+
+def draw_demand(inp: SimInput, rng: np.random.Generator) -> np.ndarray:
     """Integer units demanded per day, market and SKU: shape ``(days, markets, skus)``.
 
     ``empirical`` resamples, per market x SKU, whole weeks of the demand window
@@ -21,7 +33,7 @@ def draw_demand(inp: SimInput, model: Demand, rng: np.random.Generator) -> np.nd
     0, sd = cv x mean) and ``negative_binomial`` (variance = mean + mean^2 / k) draw each
     day independently around the window's mean per day.
     """
-    T, (M, S) = inp.days, inp.mean_demand_per_day.shape
+    T, (M, S), model = inp.days, inp.mean_demand_per_day.shape, inp.demand
     mu = inp.mean_demand_per_day * model.scale
     if model.model == "forecast":
         base = inp.weekly_expected * model.scale  # (weeks, M, S)
@@ -43,11 +55,12 @@ def draw_demand(inp: SimInput, model: Demand, rng: np.random.Generator) -> np.nd
     return rng.negative_binomial(k, k / (k + mu), size=(T, M, S)).astype(float)
 
 
-def weekly_variance(inp: SimInput, model: Demand) -> np.ndarray:
+def weekly_variance(inp: SimInput) -> np.ndarray:
     """Variance of one week's demand per market x SKU under the demand model, shape ``(M, S)``:
     the variance of the backtest errors (forecast), of the weekly history (empirical), or 7
     times the daily variance (poisson, normal, negative binomial). Zero truncation is
     ignored: this is the noise a planner would expect around the forecast."""
+    model = inp.demand
     mu = inp.mean_demand_per_day * model.scale
     if model.model == "forecast":
         return inp.weekly_errors.var(axis=0)
@@ -68,77 +81,38 @@ def _spread(weekly: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return daily.transpose(0, 3, 1, 2).reshape(weeks * 7, M, S).astype(float)
 
 
-def apply_shocks(demand: np.ndarray, inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
-    """Scale demand by :func:`demand_factor` (demand shocks, competitors).
+def apply_events(demand: np.ndarray, inp: SimInput, rng: np.random.Generator) -> np.ndarray:
+    """Scale drawn demand by the timeline's demand factor (demand shocks, competitors).
 
     Integer units stay integer and the mean changes by exactly the factor: a cut thins
     each unit away with probability ``1 - factor`` (binomial thinning), a rise adds
     Poisson(``(factor - 1)`` x units) extra units.
     """
-    factor = demand_factor(inp, scenario)
+    factor = inp.timeline.demand_factor
     return demand if factor is None else _rescale(demand, factor, rng)
 
 
-def event_cells(inp: SimInput, ev: DemandShock | CompetitorEntry) -> tuple[np.ndarray, ...]:
-    """Boolean masks over days, markets and SKUs of the cells an event acts on."""
-    dates = day_dates(inp).date
-    days = (dates >= ev.start) & (dates < ev.end_date)
-    m = np.isin(inp.markets, ev.markets) if ev.markets else np.ones(len(inp.markets), bool)
-    s = np.isin(inp.families, ev.families) if ev.families else np.ones(len(inp.skus), bool)
-    if isinstance(ev, DemandShock) and ev.skus:
-        s &= np.isin(inp.skus, ev.skus)
-    return days, m, s
-
-
-def demand_factor(inp: SimInput, scenario: Scenario, shocks: bool = True) -> np.ndarray | None:
-    """Multiplier on expected demand per day, market and SKU (shape ``(days, markets, skus)``):
-    ``1 + change_pct/100`` inside each ``demand_shock`` (unless ``shocks=False``), and each
-    ``competitor_entry``'s volume factor under the strategy the scenario runs. None when
-    there are no such events."""
-    kinds = (DemandShock, CompetitorEntry) if shocks else CompetitorEntry
-    events = [e for e in scenario.events if isinstance(e, kinds)]
-    if not events:
-        return None
-    factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
-    for ev in events:
-        change = 1 + ev.change_pct / 100 if isinstance(ev, DemandShock) else ev.volume_factor
-        factor[np.ix_(*event_cells(inp, ev))] *= change
-    return factor
-
-
-def price_factor(inp: SimInput, scenario: Scenario) -> np.ndarray | None:
-    """Multiplier on list price per day, market and SKU from the pricing strategies the
-    scenario runs, or None when no price changes."""
-    entries = [e for e in scenario.events if isinstance(e, CompetitorEntry) and e.price_factor != 1.0]
-    if not entries:
-        return None
-    factor = np.ones((inp.days, len(inp.markets), len(inp.skus)))
-    for ev in entries:
-        factor[np.ix_(*event_cells(inp, ev))] *= ev.price_factor
-    return factor
-
-
-def expected_demand(inp: SimInput, scenario: Scenario) -> np.ndarray:
+def expected_demand(inp: SimInput) -> np.ndarray:
     """Expected units per day, market and SKU, shape ``(days, markets, skus)``: the weekly
     forecast spread over its days (forecast model) or the model's mean per day, scaled,
-    with the events' :func:`demand_factor`. What the capacity plan plans for."""
+    times the demand factor of the events the plan knows of. What the capacity plan plans for."""
     if inp.weekly_expected is not None:
-        mean = np.repeat(inp.weekly_expected / 7.0, 7, axis=0)[:inp.days] * scenario.demand.scale
+        mean = np.repeat(inp.weekly_expected / 7.0, 7, axis=0)[:inp.days] * inp.demand.scale
     else:
-        mean = np.broadcast_to(inp.mean_demand_per_day * scenario.demand.scale,
+        mean = np.broadcast_to(inp.mean_demand_per_day * inp.demand.scale,
                                (inp.days, *inp.mean_demand_per_day.shape))
-    factor = demand_factor(inp, scenario)
+    factor = inp.known.demand_factor
     return mean * factor if factor is not None else mean.copy()
 
 
-def mean_demand(inp: SimInput, model: Demand) -> np.ndarray:
+def mean_demand(inp: SimInput) -> np.ndarray:
     """What :func:`draw_demand` averages per day, market and SKU, without events, shape
     ``(days, markets, skus)``: for the forecast model the forecast plus the mean of its
     backtest errors, floored at zero (so a biased forecast's bias is in it); otherwise the
     model's mean. What the touchless rules measure a demand spike against."""
     if inp.weekly_mean is not None:
         return np.repeat(inp.weekly_mean / 7.0, 7, axis=0)[:inp.days]
-    return np.broadcast_to(inp.mean_demand_per_day * model.scale, (inp.days, *inp.mean_demand_per_day.shape))
+    return np.broadcast_to(inp.mean_demand_per_day * inp.demand.scale, (inp.days, *inp.mean_demand_per_day.shape))
 
 
 def _rescale(units: np.ndarray, factor: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:

@@ -1,20 +1,28 @@
-"""Arrays the simulation runs on, compiled once per run from a loaded scenario.
+"""Arrays the simulation runs on, compiled once per run from plain data: the network's
+tables, the timelines of the events (``twin.timeline``), the demand model, the forecast
+and the touchless rules. Nothing here reads a scenario file or its schema.
 
 Tables are the source of truth; this module turns them into positional arrays so that
 the daily loop does vector arithmetic only. Every array axis is named by an ID list
-kept beside it (``skus``, ``markets``, ``hubs``, ``lines``, ``plants``, ``materials``).
+kept beside it (``skus``, ``markets``, ``hubs``, ``lines``, ``plants``, ``materials``),
+in the order of :class:`twin.timeline.Axes`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from twin.scenario import (CapacityChange, CompetitorEntry, CostChange, LaneClosure, LineOutage, LoadedScenario,
-                           PortClosure, SiteOutage, SupplierDelay)
+from twin.network import Network
+from twin.timeline import Axes, Timeline
+
+if TYPE_CHECKING:
+    from twin.sim.demand import DemandModel
+    from twin.sim.rules import Rule
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
 SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
@@ -110,7 +118,6 @@ class SimInput:
     mtbf_hours: np.ndarray    # (L,) inf where the line never breaks down
     mttr_hours: np.ndarray    # (L,)
     hours_per_unit: np.ndarray  # (L, S), inf where the line cannot make the SKU
-    line_up: np.ndarray       # (T, L) share of its hours a line has: 0 in an outage, 1.25 with 25 % more
     plants: list[str]
     materials: list[str]
     bom: np.ndarray           # (S, K) material units per unit
@@ -125,12 +132,15 @@ class SimInput:
     supplier_capacity: np.ndarray  # (U, K) units per week
     supplier_reliability: np.ndarray  # (U,)
     supplier_late_days: np.ndarray  # (U,)
-    supplier_delay_days: np.ndarray  # (T, U) extra days a dispatch on that day leaves late (supplier_delay)
-    supplier_delay_probability: np.ndarray  # (T, U) chance it does
     partners: list[str]
     partner_capacity_per_day: np.ndarray  # (X,)
     partner_lead_days: np.ndarray  # (X,)
     partner_cost: np.ndarray   # (X, S), inf where the partner cannot make the SKU
+    timeline: Timeline        # what the events make of each day: the twin meets all of them
+    known: Timeline           # the events the plan knows of: what the plan and the rules expect
+    demand: DemandModel
+    supply: str               # "plan": execute ``plan``; "policy": the hubs' policies alone
+    rules: tuple[Rule, ...]   # the touchless rules checked at every weekly review
     mean_demand_per_day: np.ndarray  # (M, S) over the demand window
     demand_window: np.ndarray  # (W, M, S) weekly history the empirical model resamples
     weekly_expected: np.ndarray | None = None  # (weeks, M, S) forecast model: history, then forecast
@@ -138,38 +148,40 @@ class SimInput:
     weekly_errors: np.ndarray | None = None    # (R, M, S) backtest errors (actual - forecast) to draw from
     weekly_mean: np.ndarray | None = None      # (weeks, M, S) mean of the forecast model's weekly draw
     plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
-    material_cost_factor: np.ndarray | None = None  # (T, K) price multiplier (cost_change), None: all 1
-    lane_cost_factor: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> (T,) cost multiplier
-    departures_closed: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> (T,) bool: nothing leaves
-    arrivals_closed: dict[str, np.ndarray] = field(default_factory=dict)    # lane -> (T,) bool: its port is shut
 
     @property
     def n_days_measured(self) -> int:
         return self.days - self.warmup_days
 
 
-def compile_inputs(loaded: LoadedScenario) -> SimInput:
-    """Compile a loaded scenario into :class:`SimInput` arrays."""
-    sc, net = loaded.scenario, loaded.network
-    skus = list(net.products.index)
-    hubs, plants, materials = list(net.hubs.index), list(net.plants.index), list(net.materials.index)
-    # A hub's markets, and a plant's lines, sit next to each other, so the daily loop
-    # works on array slices (views) rather than on gathered copies.
-    hub_order = {hub: i for i, hub in enumerate(hubs)}
-    markets = sorted(net.markets.index, key=lambda market: hub_order[net.markets.at[market, "hub"]])
-    markets_df = net.markets.loc[markets]
-    plant_order = {plant: i for i, plant in enumerate(plants)}
-    lines = sorted(net.lines.index, key=lambda line: plant_order[net.lines.at[line, "plant"]])
-    lines_df = net.lines.loc[lines]
-    suppliers, partners = list(net.suppliers.index), list(net.partners.index)
-    pos = {kind: {k: i for i, k in enumerate(ids)} for kind, ids in
-           dict(sku=skus, market=markets, hub=hubs, line=lines, plant=plants, material=materials,
-                supplier=suppliers, partner=partners).items()}
+@dataclass(frozen=True)
+class WeeklyForecast:
+    """The demand forecast as the twin draws from it, in weeks from the first simulated day."""
+
+    expected: np.ndarray  # (weeks, M, S) the forecast, and the history for weeks it still covers
+    known: np.ndarray     # (weeks,) True for weeks still in the history
+    errors: np.ndarray    # (R, M, S) backtest errors (actual - forecast) to draw from
+
+
+def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline, *, name: str, start: dt.date,
+                   demand: DemandModel, history_weeks: int, supply: str = "policy", rules: tuple[Rule, ...] = (),
+                   forecast: WeeklyForecast | None = None) -> SimInput:
+    """Compile a network, the timelines of its events and the demand model into :class:`SimInput` arrays.
+
+    ``timeline`` holds every event (what the twin meets), ``known`` the events the plan
+    knows of (what the rules measure demand against); both start ``start - first day``
+    simulated days of warm-up before ``start``. ``forecast`` is needed by the ``forecast``
+    demand model.
+    """
+    first_day, days = timeline.first_day, timeline.days
+    warmup_days = (start - first_day).days
+    skus, markets, hubs, lines = axes.skus, axes.markets, axes.hubs, axes.lines
+    plants, materials, suppliers, partners = axes.plants, axes.materials, axes.suppliers, axes.partners
+    markets_df, lines_df = net.markets.loc[markets], net.lines.loc[lines]
+    pos = {kind: axes.at(f"{kind}s") for kind in ("sku", "market", "hub", "line", "plant", "material", "supplier",
+                                                  "partner")}
     S, M, H, L = len(skus), len(markets), len(hubs), len(lines)
     P, K = len(plants), len(materials)
-    warmup_days = 7 * sc.horizon.warmup_weeks
-    days = warmup_days + sc.horizon.days
-    first_day = sc.horizon.start - dt.timedelta(days=warmup_days)
 
     def lane(origin: str, destination: str) -> Lane:
         lane_id = net.lane_between(origin, destination)
@@ -179,7 +191,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
 
     # demand window: the last `history_weeks` weeks before the horizon (warm-up included)
     hist = net.demand_history["qty"].unstack("week", fill_value=0.0)
-    week_cols = [w for w in hist.columns if w.date() < first_day][-sc.demand.history_weeks:]
+    week_cols = [w for w in hist.columns if w.date() < first_day][-history_weeks:]
     cube = np.zeros((len(week_cols), M, S))
     window = hist[week_cols]
     for (sku, market), row in window.iterrows():
@@ -250,37 +262,25 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
     material_initial = usage * (cover[:, None] + 7)
 
     weekly_expected = weekly_known = weekly_errors = weekly_mean = None
-    if sc.demand.model == "forecast":
-        weekly_expected, weekly_known, weekly_errors = _forecast_arrays(loaded, first_day, days, pos)
+    if demand.model == "forecast":
+        weekly_expected, weekly_known, weekly_errors = forecast.expected, forecast.known, forecast.errors
         # E[max(0, forecast x scale + error)]: what the draw averages, bias and zero floor included
-        base = weekly_expected * sc.demand.scale
+        base = weekly_expected * demand.scale
         weekly_mean = np.where(weekly_known[:, None, None], base,
                                np.maximum(base[:, None] + weekly_errors[None], 0.0).mean(axis=1))
-
-    line_up = np.ones((days, L))  # share of its hours a line has each day
-    supplier_delay = np.zeros((days, len(suppliers)))  # extra days a dispatch leaves late
-    supplier_delay_probability = np.zeros((days, len(suppliers)))
-    for ev in sc.events:
-        a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
-        if isinstance(ev, LineOutage):
-            line_up[a:b, pos["line"][ev.line]] = 0.0
-        elif isinstance(ev, CapacityChange):
-            line_up[a:b, pos["line"][ev.line]] *= 1 + ev.change_pct / 100
-        elif isinstance(ev, SiteOutage) and ev.site in pos["plant"]:
-            line_up[a:b, line_plant == pos["plant"][ev.site]] = 0.0
-        elif isinstance(ev, SupplierDelay):
-            supplier_delay[a:b, pos["supplier"][ev.supplier]] = ev.delay_days
-            supplier_delay_probability[a:b, pos["supplier"][ev.supplier]] = ev.probability
 
     partner_cost = np.full((len(partners), S), np.inf)
     for (partner, sku), r in net.partner_skus.iterrows():
         partner_cost[pos["partner"][partner], pos["sku"][sku]] = r["cost_per_unit"]
 
     hubs_df = net.hubs
-    pairs = {(o, d) for o, d in zip(net.lanes["origin"], net.lanes["destination"]) if d in pos["hub"]}
+    # in the lanes table's order: the order of the routes is the order of their transit-time
+    # draws, so it must not follow a set's (per-process) hash order
+    pairs = list(dict.fromkeys((o, d) for o, d in zip(net.lanes["origin"], net.lanes["destination"])
+                               if d in pos["hub"]))
     return SimInput(
-        name=sc.name, start=sc.horizon.start, warmup_days=warmup_days, days=days,
-        skus=skus, families=list(net.products["family"]),
+        name=name, start=start, warmup_days=warmup_days, days=days,
+        skus=skus, families=axes.families,
         price=net.products["price_per_unit"].to_numpy(float), cost=net.products["cost_per_unit"].to_numpy(float),
         shortage_cost=net.products["shortage_cost_per_unit"].to_numpy(float),
         markets=markets, market_hub=market_hub, hub_markets=_ranges(market_hub, H),
@@ -302,8 +302,7 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         overtime_cost_per_hour=lines_df["overtime_cost_per_hour"].to_numpy(float),
         mtbf_hours=lines_df["mtbf_hours"].fillna(np.inf).to_numpy(float),
         mttr_hours=lines_df["mttr_hours"].to_numpy(float),
-        hours_per_unit=hpu, line_up=line_up, supplier_delay_days=supplier_delay,
-        supplier_delay_probability=supplier_delay_probability,
+        hours_per_unit=hpu,
         plants=plants, materials=materials, bom=bom,
         material_cost=net.materials["cost_per_unit"].to_numpy(float),
         material_target=target, material_initial=material_initial, material_usage_per_day=usage,
@@ -316,88 +315,11 @@ def compile_inputs(loaded: LoadedScenario) -> SimInput:
         partner_capacity_per_day=net.partners["capacity_units_per_week"].to_numpy(float) / 7.0,
         partner_lead_days=net.partners["lead_time_days"].to_numpy(float),
         partner_cost=partner_cost,
+        timeline=timeline, known=known, demand=demand, supply=supply, rules=tuple(rules),
         mean_demand_per_day=mean_per_day, demand_window=cube,
         weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,
         weekly_mean=weekly_mean,
-        **_closures(loaded, first_day, days), **_cost_factors(loaded, first_day, days, pos),
     )
-
-
-def _cost_factors(loaded: LoadedScenario, first_day: dt.date, days: int, pos: dict[str, dict[str, int]]) -> dict:
-    """Per-day cost multipliers from ``cost_change`` events, and from a pricing strategy's
-    change in the cost of delivering to the markets a competitor entered."""
-    material = None
-    lanes: dict[str, np.ndarray] = {}
-    net = loaded.network
-    for ev in loaded.scenario.events:
-        if not isinstance(ev, (CostChange, CompetitorEntry)):
-            continue
-        a = max((ev.start - first_day).days, 0)
-        b = max((min(ev.end_date, first_day + dt.timedelta(days=days)) - first_day).days, 0)
-        if isinstance(ev, CompetitorEntry):
-            change = ev.chosen.delivery_cost_change_pct
-            markets = ev.markets or list(net.markets.index)
-            serving = net.markets["hub"]
-            delivery = net.lanes[net.lanes["destination"].isin(markets)
-                                 & (net.lanes["origin"] == net.lanes["destination"].map(serving))]
-            for lane in delivery.index if change else ():
-                lanes.setdefault(lane, np.ones(days))[a:b] *= 1 + change / 100
-            continue
-        if ev.material is not None:
-            if material is None:
-                material = np.ones((days, len(pos["material"])))
-            material[a:b, pos["material"][ev.material]] *= 1 + ev.change_pct / 100
-        else:
-            lanes.setdefault(ev.lane, np.ones(days))[a:b] *= 1 + ev.change_pct / 100
-    return {"material_cost_factor": material, "lane_cost_factor": lanes}
-
-
-def _closures(loaded: LoadedScenario, first_day: dt.date, days: int) -> dict[str, dict[str, np.ndarray]]:
-    """Days each lane is closed to departures (a lane closure, an outage at its origin) or to
-    arrivals (its port closed, an outage at its destination)."""
-    sc, lanes = loaded.scenario, loaded.network.lanes
-    out: dict[str, dict[str, np.ndarray]] = {"departures_closed": {}, "arrivals_closed": {}}
-    plants = set(loaded.network.plants.index)
-    for ev in sc.events:
-        if isinstance(ev, LaneClosure):
-            hits = [("departures_closed", [ev.lane])]
-        elif isinstance(ev, PortClosure):
-            hits = [("arrivals_closed", list(lanes.index[lanes["via"] == ev.port]))]
-        elif isinstance(ev, SiteOutage) and ev.site not in plants:  # a plant's outage stops its lines instead
-            hits = [("departures_closed", list(lanes.index[lanes["origin"] == ev.site])),
-                    ("arrivals_closed", list(lanes.index[lanes["destination"] == ev.site]))]
-        else:
-            continue
-        a, b = max((ev.start - first_day).days, 0), max((ev.end_date - first_day).days, 0)
-        for kind, hit in hits:
-            for lane_id in hit:
-                closed = out[kind].setdefault(lane_id, np.zeros(days, bool))
-                closed[a:b] = True
-    return out
-
-
-def _forecast_arrays(loaded: LoadedScenario, first_day: dt.date, days: int,
-                     pos: dict[str, dict[str, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weekly demand for the forecast model (the forecast, and the history for simulated
-    weeks it still covers), which weeks are history, and each series' backtest errors."""
-    from twin.demand.forecast import history_frame, scenario_forecast
-
-    sc, net = loaded.scenario, loaded.network
-    result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
-    starts = pd.date_range(first_day, periods=-(-days // 7), freq="7D")
-    week_of = {d: i for i, d in enumerate(starts)}
-    expected = np.zeros((len(starts), len(pos["market"]), len(pos["sku"])))
-    history = history_frame(net).rename(columns={"ds": "week", "y": "qty"})
-    for table in (result.forecasts, history):  # the history, where it reaches, overrides the forecast
-        week = table["week"].map(week_of)
-        t = table[week.notna()]
-        expected[week.dropna().astype(int).to_numpy(), t["market"].map(pos["market"]).to_numpy(),
-                 t["sku"].map(pos["sku"]).to_numpy()] = t["qty"].to_numpy()
-    e = result.errors.assign(k=result.errors.groupby(["sku", "market"]).cumcount())
-    errors = np.zeros((int(e["k"].max()) + 1, len(pos["market"]), len(pos["sku"])))
-    errors[e["k"].to_numpy(), e["market"].map(pos["market"]).to_numpy(), e["sku"].map(pos["sku"]).to_numpy()] = \
-        e["error"].to_numpy()
-    return expected, np.asarray(starts.isin(history["week"].unique())), errors
 
 
 def material_target(usage_per_day: np.ndarray | float, lead_time_days: float, cover_days: float):

@@ -67,9 +67,8 @@ from itertools import count
 import numpy as np
 import simpy
 
-from twin.scenario import Scenario
 from twin.sim import kernels
-from twin.sim.demand import apply_shocks, draw_demand, price_factor
+from twin.sim.demand import apply_events, draw_demand
 from twin.sim.inputs import SOURCE_HUB, SOURCE_PARTNER, SOURCE_PLANT, Lane, SimInput
 from twin.sim.kernels import EPS
 from twin.sim.rules import RuleBook
@@ -112,21 +111,20 @@ class Twin:
     Parameters
     ----------
     inp : SimInput
-        Compiled network arrays (shared by replications, never modified).
-    scenario : Scenario
-        The scenario (demand model and events).
+        Compiled network arrays, timelines, demand model, rules and plan (shared by
+        replications, never modified).
     rng : numpy.random.Generator
         The replication's only source of randomness.
     """
 
-    def __init__(self, inp: SimInput, scenario: Scenario, rng: np.random.Generator):
+    def __init__(self, inp: SimInput, rng: np.random.Generator):
         self.inp, self.rng = inp, rng
         T, H, S, M, L = inp.days, len(inp.hubs), len(inp.skus), len(inp.markets), len(inp.lines)
         P, K = len(inp.plants), len(inp.materials)
         self.env = simpy.Environment()
-        demand = draw_demand(inp, scenario.demand, rng)
-        self.demand = apply_shocks(demand, inp, scenario, rng)
-        self.price_factor = price_factor(inp, scenario)
+        events = inp.timeline
+        self.demand = apply_events(draw_demand(inp, rng), inp, rng)
+        self.price_factor = events.price_factor
         pad = T + 400  # room for arrivals scheduled past the end; transit longer than that is clipped
         self.onhand = inp.initial.astype(float).copy()
         self.on_order = np.zeros((H, S))
@@ -143,15 +141,15 @@ class Twin:
         self.market_open = np.ones((T, M))
         self.market_lane_cost = np.tile(inp.hub_market_lane_cost, (T, 1))
         for m, lane in enumerate(inp.market_lane):
-            if lane in inp.departures_closed:
-                self.market_open[inp.departures_closed[lane], m] = 0.0
-            if lane in inp.lane_cost_factor:
-                self.market_lane_cost[:, m] *= inp.lane_cost_factor[lane]
+            if lane in events.departures_closed:
+                self.market_open[events.departures_closed[lane], m] = 0.0
+            if lane in events.lane_cost_factor:
+                self.market_lane_cost[:, m] *= events.lane_cost_factor[lane]
         self.supplier_owed = np.zeros((len(inp.suppliers), P, K))
         self.partner_owed = np.zeros((len(inp.partners), H, S))
-        self.plan = inp.plan if scenario.supply == "plan" else None
-        if scenario.supply == "plan" and inp.plan is None:
-            raise ValueError("supply: plan needs a plan in the inputs: use twin.planning.prepare()")
+        self.plan = inp.plan if inp.supply == "plan" else None
+        if inp.supply == "plan" and inp.plan is None:
+            raise ValueError("supply: plan needs a plan in the inputs: use twin.pipeline.prepare()")
         if self.plan is not None:
             # (W, H, S) the plan's inventory position at each week's start, before its demand
             self.planned_start = (inp.initial + np.cumsum(self.plan.release, axis=0)
@@ -160,7 +158,7 @@ class Twin:
         self.partner_cost = np.where(np.isfinite(inp.partner_cost), inp.partner_cost, 0.0)
         self.extra_overtime = np.zeros((T, L))  # overtime hours per day a rule approved beyond the lines' caps
         self.supplier_late_seen = np.zeros(len(inp.suppliers))  # days late of each supplier's latest dispatch
-        self.rules = RuleBook(inp, scenario) if scenario.policies else None
+        self.rules = RuleBook(inp) if inp.rules else None
         # records
         self.filled = np.zeros((T, M, S))
         self.shipped = np.zeros((T, M, S))
@@ -336,11 +334,12 @@ class Twin:
         lines = inp.plant_lines[p]
         plan = self.plan
         plan_days_left = 7 - (t - plan.first_day) % 7 if plan is not None and t >= plan.first_day else 0
-        price = inp.material_cost * (inp.material_cost_factor[t] if inp.material_cost_factor is not None else 1.0)
+        factor = inp.timeline.material_cost_factor
+        price = inp.material_cost * (factor[t] if factor is not None else 1.0)
         made = np.empty(self.line_queue.shape[1:])
         cost, worked = kernels.produce(
             self.line_queue[lines], self.repair_hours_due[lines], inp.regular_hours_per_day[lines],
-            inp.line_up[t, lines], inp.overtime_hours_per_day[lines], self.extra_overtime[t, lines],
+            inp.timeline.line_up[t, lines], inp.overtime_hours_per_day[lines], self.extra_overtime[t, lines],
             self.hours_per_unit[lines], inp.bom, self.material[p], price, plan_days_left,
             self.available_hours[t, lines], self.downtime_hours[t, lines], self.regular_hours[t, lines],
             self.overtime_hours[t, lines], self.produced[t, lines], made)
@@ -393,6 +392,7 @@ class Twin:
         and later still inside a ``supplier_delay`` event."""
         inp, rng = self.inp, self.rng
         capacity = inp.supplier_capacity[u]
+        delay_days, delay_probability = inp.timeline.supplier_delay_days, inp.timeline.supplier_delay_probability
         for t in count(step=7):
             yield self._at(t, DISPATCH)
             owed = self.supplier_owed[u]  # (P, K)
@@ -402,8 +402,8 @@ class Twin:
                 sent = owed * share
                 self.supplier_owed[u] = owed - sent
                 late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
-                if inp.supplier_delay_days[t, u] and rng.random() < inp.supplier_delay_probability[t, u]:
-                    late += inp.supplier_delay_days[t, u]  # a supplier_delay event
+                if delay_days[t, u] and rng.random() < delay_probability[t, u]:
+                    late += delay_days[t, u]  # a supplier_delay event
                 self.supplier_late_seen[u] = late
                 for p, k in zip(*np.nonzero(sent > EPS)):
                     self._ship(inp.material_lane[(p, k)], t, self.plant_inbound, (p, k), sent[p, k], int(late))
@@ -455,11 +455,11 @@ class _Route:
     def of(cls, lane: Lane, inp: SimInput, transit_days: np.ndarray, pad: int) -> _Route:
         """``transit_days`` (T,): whole days in transit for each departure day; the last one
         serves departures past the end. Arrivals past ``pad`` land on its last day."""
-        T = len(transit_days)
-        leave = _next_open(inp.departures_closed.get(lane.lane), pad)
+        T, events = len(transit_days), inp.timeline
+        leave = _next_open(events.departures_closed.get(lane.lane), pad)
         landing = np.arange(pad) + transit_days[np.minimum(np.arange(pad), T - 1)]
-        arrive = _next_open(inp.arrivals_closed.get(lane.lane), int(landing.max()) + 1)[landing]
-        factor = inp.lane_cost_factor.get(lane.lane)
+        arrive = _next_open(events.arrivals_closed.get(lane.lane), int(landing.max()) + 1)[landing]
+        factor = events.lane_cost_factor.get(lane.lane)
         return cls(leave=leave, arrive=np.minimum(arrive, pad - 1),
                    cost_per_unit=lane.cost_per_unit * (factor if factor is not None else np.ones(T)),
                    departures=np.zeros(T))
@@ -476,6 +476,6 @@ def _next_open(closed: np.ndarray | None, days: int) -> np.ndarray:
     return first_open
 
 
-def simulate(inp: SimInput, scenario: Scenario, rng: np.random.Generator) -> Replication:
+def simulate(inp: SimInput, rng: np.random.Generator) -> Replication:
     """Run one replication. All randomness comes from ``rng``."""
-    return Twin(inp, scenario, rng).run()
+    return Twin(inp, rng).run()

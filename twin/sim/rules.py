@@ -11,9 +11,10 @@ demand_spike
     Per family: 100 x (demand over the last ``window_weeks`` weeks / the demand expected
     for those weeks - 1). Expected is the demand model's mean
     (:func:`~twin.sim.demand.mean_demand`: the forecast corrected by the mean of its
-    backtest errors) times a competitor's share loss and our pricing response, which the
-    demand plan knows; demand shocks are not in it, so they show as spikes or drops and
-    a forecast's known bias does not. A deviation within
+    backtest errors) times the demand factor of the events the plan knows of (a
+    competitor's share loss and our pricing response, a demand shock marked
+    ``known_to_plan``); the other demand shocks are surprises, so they show as spikes or
+    drops, and a forecast's known bias does not. A deviation within
     ``min_z`` standard deviations of the demand model's own weekly noise
     (:func:`~twin.sim.demand.weekly_variance`, summed over the family and the window) is
     noise and never fires: an intermittent family's weekly swings are not spikes.
@@ -50,13 +51,14 @@ escalate
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.scenario import CompetitorEntry, Rule, Scenario
-from twin.sim.demand import demand_factor, event_cells, mean_demand, weekly_variance
+from twin.sim.demand import mean_demand, weekly_variance
 from twin.sim.inputs import SOURCE_PLANT, SimInput
+from twin.timeline import MarketEntry
 
 if TYPE_CHECKING:
     from twin.sim.model import Twin
@@ -65,27 +67,50 @@ DECISION_COLUMNS = ["date", "rule", "trigger", "entity", "value", "threshold", "
                     "due", "cost_impact", "detail"]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A touchless rule as the twin checks it (``twin.scenario.Rule`` documents each field;
+    ``owner`` and ``due_days`` are resolved from the defaults by action and mode)."""
+
+    name: str
+    trigger: str
+    action: str
+    mode: str
+    owner: str
+    due_days: int
+    above: float | None = None
+    below: float | None = None
+    window_weeks: int = 4
+    min_z: float = 3.0
+    overtime_hours_per_day: float = 8.0
+    donor_cover_days: float = 14.0
+    duration_weeks: int = 4
+
+    def fires(self, value: float) -> bool:
+        """Whether a trigger's value lies strictly between the thresholds given."""
+        return (self.above is None or value > self.above) and (self.below is None or value < self.below)
+
+
 class RuleBook:
     """The scenario's rules, with what they measure against compiled once per replication."""
 
-    def __init__(self, inp: SimInput, scenario: Scenario):
-        self.inp, self.rules = inp, list(scenario.policies)
+    def __init__(self, inp: SimInput):
+        self.inp, self.rules = inp, list(inp.rules)
         self.first_date = inp.start - dt.timedelta(days=inp.warmup_days)
         self.rest_until: dict[tuple[int, str], int] = {}
         self.log: list[dict] = []
-        # what the demand plan expects: the model's mean, with a competitor's share loss and
-        # our pricing response in it (known and decided), without demand shocks (surprises)
-        self.mean = mean_demand(inp, scenario.demand)  # (T, M, S), before any event
-        known = demand_factor(inp, scenario, shocks=False)
+        # what the demand plan expects: the model's mean times the events the plan knows of
+        self.mean = mean_demand(inp)  # (T, M, S), before any event
+        known = inp.known.demand_factor
         self.expected = self.mean * known if known is not None else self.mean
-        self.weekly_variance = weekly_variance(inp, scenario.demand).sum(axis=0)  # (S,)
+        self.weekly_variance = weekly_variance(inp).sum(axis=0)  # (S,)
         self.families = sorted(set(inp.families))
         fam = np.asarray(inp.families)
         self.family_skus = {f: fam == f for f in self.families}
         makes = np.isfinite(inp.hours_per_unit)  # (L, S)
         self.family_lines = {f: np.flatnonzero(makes[:, m].any(axis=1)) for f, m in self.family_skus.items()}
         self.fastest_hours = np.where(makes, inp.hours_per_unit, np.inf).min(axis=0)  # (S,)
-        self.entries = [e for e in scenario.events if isinstance(e, CompetitorEntry)]
+        self.entries = inp.timeline.entries
 
     def review(self, twin: Twin, t: int) -> None:
         """Check every rule at the weekly review of day ``t``; fire and log where due."""
@@ -99,8 +124,8 @@ class RuleBook:
                 date = self.first_date + dt.timedelta(days=t)
                 self.log.append(dict(
                     date=date, rule=rule.name, trigger=rule.trigger, entity=entity, value=round(value, 3),
-                    threshold=_threshold(rule), action=rule.action, mode=rule.mode, done=done, owner=rule.owner_name,
-                    due=date + dt.timedelta(days=rule.due), cost_impact=cost, detail=detail))
+                    threshold=_threshold(rule), action=rule.action, mode=rule.mode, done=done, owner=rule.owner,
+                    due=date + dt.timedelta(days=rule.due_days), cost_impact=cost, detail=detail))
         twin.supplier_late_seen[:] = 0.0  # each dispatch is reviewed once
 
     # --- triggers -----------------------------------------------------------------------
@@ -124,13 +149,8 @@ class RuleBook:
         if rule.trigger == "supplier_delay":
             return [(self.inp.suppliers[u], float(late), dict(supplier=u))
                     for u, late in enumerate(twin.supplier_late_seen) if late > 0]
-        out = []
-        for e in self.entries:
-            start = (e.start - self.first_date).days
-            if start <= t < start + 7:
-                where = ", ".join(e.markets) if e.markets else "all markets"
-                out.append((f"competitor in {where}", e.share_loss_pct, dict(entry=e)))
-        return out
+        return [(f"competitor in {e.where}", e.share_loss_pct, dict(entry=e)) for e in self.entries
+                if e.start_day <= t < e.start_day + 7]
 
     # --- actions ------------------------------------------------------------------------
 
@@ -159,12 +179,11 @@ class RuleBook:
                 return 0.0, "No other hub has stock to spare for the hubs that depend on this supplier"
             return cost, f"{what} {moved:,.0f} units between hubs: " + "; ".join(moves)
         if rule.action == "prepare_pricing_options":
-            entry: CompetitorEntry = context["entry"]
-            options = "; ".join(
-                f"{s.name} (price {s.price_change_pct:+g} %, volume x{entry.volume_under(s):.2f})"
-                for s in entry.strategies)
+            entry: MarketEntry = context["entry"]
+            options = "; ".join(f"{o.name} (price {o.price_change_pct:+g} %, volume x{o.volume_factor:.2f})"
+                                for o in entry.options)
             return self._revenue_at_stake(entry), (
-                f"Options for an executive, each a scenario variant: {options}. This run: {entry.chosen.name}")
+                f"Options for an executive, each a scenario variant: {options}. This run: {entry.chosen}")
         # escalate
         if rule.trigger == "demand_spike":
             extra = np.maximum(context["extra"], 0.0)
@@ -213,9 +232,9 @@ class RuleBook:
         plant = inp.line_plant[np.where(from_plant, inp.source_index, 0)]  # (H, S)
         return from_plant & uses[np.arange(len(inp.skus))[None, :], plant]
 
-    def _revenue_at_stake(self, entry: CompetitorEntry) -> float:
-        days, m, s = event_cells(self.inp, entry)
-        units = self.mean[days].sum(axis=0)[np.ix_(m, s)].sum(axis=0)
+    def _revenue_at_stake(self, entry: MarketEntry) -> float:
+        m, s = entry.market_mask, entry.sku_mask
+        units = self.mean[entry.days].sum(axis=0)[np.ix_(m, s)].sum(axis=0)
         return float(units @ self.inp.price[s]) * entry.share_loss_pct / 100
 
 

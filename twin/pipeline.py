@@ -1,0 +1,357 @@
+"""The one place that wires the steps of a run (DESIGN.md §1):
+load -> forecast -> timeline -> plan -> simulate -> summarise -> compare.
+
+Every step takes plain tables and returns plain tables; this module turns the validated
+scenario (``twin.scenario``) into what the steps take, so that past it nothing sees the
+scenario's schema: the twin gets :class:`~twin.sim.SimInput` and a generator, the
+optimizer :class:`~optimizer.PlanData`. The ``twin`` command is a thin caller of the
+functions here, and so can a Python user be::
+
+    from twin import pipeline
+
+    if __name__ == "__main__":            # worker processes import this file again
+        loaded = pipeline.load("scenarios/baseline.yaml")
+        inputs, plan = pipeline.prepare(loaded)
+        result = pipeline.simulate(inputs, replications=100, seed=1)
+
+Long steps report to an optional ``progress(stage, message)`` callback (stages:
+``forecast`` before a forecast is made, ``plan`` when a plan is made, ``warning`` for
+what a planner must know of it (a solve cut off at its time limit), ``resume`` when a run
+continues on disk, ``run`` when a run folder is finished); a web page shows them, the
+command prints them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from twin.errors import InputError, Problem
+from twin.scenario import LoadedScenario, Scenario, load_scenario, validate_files, variants
+from twin.timeline import Axes, Timeline, compile_timeline
+
+if TYPE_CHECKING:
+    from optimizer import Plan, SolverOptions
+    from reports.compare import Comparison
+    from twin.demand.forecast import ForecastResult
+    from twin.montecarlo import Executor, RunResult
+    from twin.sim import SimInput
+    from twin.sim.inputs import WeeklyForecast
+    from twin.sim.rules import Rule
+
+Progress = Callable[[str, str], None]
+
+__all__ = ["load", "validate", "executor", "timelines", "forecast", "forecast_scenario", "sim_inputs", "prepare",
+           "plan_scenario", "simulate", "run_scenario", "compare", "report", "RunWritten", "PlanWritten", "ForecastWritten"]
+
+load = load_scenario
+validate = validate_files
+
+
+def executor(workers: int | None = None, cluster: str | None = None) -> Executor:
+    """Where replications run: a Dask cluster (an address, or ``"local"``), else local processes."""
+    from twin.montecarlo import executor_for
+
+    return executor_for(workers, cluster)
+
+
+def _say(progress: Progress | None, stage: str, message: str) -> None:
+    if progress is not None:
+        progress(stage, message)
+
+
+# --- timeline ------------------------------------------------------------------------------
+
+
+def first_day(sc: Scenario) -> dt.date:
+    """The first simulated day: the horizon's start less its warm-up."""
+    return sc.horizon.start - dt.timedelta(weeks=sc.horizon.warmup_weeks)
+
+
+def timelines(loaded: LoadedScenario) -> tuple[Axes, Timeline, Timeline]:
+    """The array axes, the timeline of every event (what happens) and the timeline of the
+    events the plan knows of in advance (what is planned for)."""
+    sc, net = loaded.scenario, loaded.network
+    axes = Axes.of(net)
+    start, days = first_day(sc), 7 * (sc.horizon.warmup_weeks + sc.horizon.weeks)
+    actual = compile_timeline(sc.events, net, axes, start, days)
+    known = compile_timeline([ev for ev in sc.events if ev.plan_knows], net, axes, start, days)
+    return axes, actual, known
+
+
+# --- forecast ------------------------------------------------------------------------------
+
+
+def forecast(loaded: LoadedScenario, progress: Progress | None = None) -> ForecastResult | None:
+    """The scenario's demand forecast (``demand.model: forecast``), made once a day per
+    network and kept on disk (``twin.demand.cache``); None for the other demand models."""
+    sc = loaded.scenario
+    if sc.demand.model != "forecast":
+        return None
+    from twin.demand.forecast import remembered, scenario_forecast
+
+    if not remembered(loaded.network, sc.horizon.end, sc.forecasting):
+        _say(progress, "forecast", "Forecasting demand: a method per family by backtest (`twin forecast` shows "
+                                   "the accuracy) ...")
+    return scenario_forecast(loaded.network, sc.horizon.end, sc.forecasting)
+
+
+@dataclass(frozen=True)
+class ForecastWritten:
+    """A forecast folder written by :func:`forecast_scenario`."""
+
+    folder: Path
+    scenario: str
+    result: ForecastResult
+    seconds: float
+
+
+def worst_skus(accuracy: pd.DataFrame, n: int = 4) -> list[str]:
+    """SKUs with the most revenue-weighted error (share x WAPE of the chosen method)."""
+    skus = accuracy[(accuracy["level"] == "sku") & (accuracy["method"] == "chosen")]
+    return skus.assign(weight=skus["revenue_share"] * skus["wape"]).nlargest(n, "weight")["entity"].tolist()
+
+
+def forecast_scenario(path: str | Path, out: str | Path) -> ForecastWritten:
+    """Forecast a scenario's network to the end of its horizon (whatever its demand model)
+    and write the forecast folder: forecasts, methods, backtests, accuracy, the SKUs the
+    total hides and a chart of the worst (``twin.results``)."""
+    from reports.figures import forecast_vs_actual
+    from twin.demand.forecast import scenario_forecast, weeks_to_forecast
+    from twin.results import write_forecast
+
+    loaded = load_scenario(path)
+    sc, net = loaded.scenario, loaded.network
+    started = time.perf_counter()
+    result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
+    seconds = time.perf_counter() - started
+    figure = forecast_vs_actual(result.holdout, worst_skus(result.accuracy),
+                                "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
+    write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path),
+                                             weeks=weeks_to_forecast(net, sc.horizon.end),
+                                             seconds=round(seconds, 2), sop_twin=version("sop-twin")))
+    return ForecastWritten(Path(out), sc.name, result, seconds)
+
+
+def weekly_forecast(result: ForecastResult, loaded: LoadedScenario, axes: Axes, start: dt.date,
+                    days: int) -> WeeklyForecast:
+    """The forecast as the twin draws from it: weekly demand from ``start`` (the history for
+    simulated weeks it still covers, else the forecast), which weeks are history, and each
+    series' backtest errors."""
+    from twin.demand.forecast import history_frame
+    from twin.sim.inputs import WeeklyForecast
+
+    market_at, sku_at = axes.at("markets"), axes.at("skus")
+    starts = pd.date_range(start, periods=-(-days // 7), freq="7D")
+    week_of = {d: i for i, d in enumerate(starts)}
+    expected = np.zeros((len(starts), len(axes.markets), len(axes.skus)))
+    history = history_frame(loaded.network).rename(columns={"ds": "week", "y": "qty"})
+    for table in (result.forecasts, history):  # the history, where it reaches, overrides the forecast
+        week = table["week"].map(week_of)
+        t = table[week.notna()]
+        expected[week.dropna().astype(int).to_numpy(), t["market"].map(market_at).to_numpy(),
+                 t["sku"].map(sku_at).to_numpy()] = t["qty"].to_numpy()
+    e = result.errors.assign(k=result.errors.groupby(["sku", "market"]).cumcount())
+    errors = np.zeros((int(e["k"].max()) + 1, len(axes.markets), len(axes.skus)))
+    errors[e["k"].to_numpy(), e["market"].map(market_at).to_numpy(), e["sku"].map(sku_at).to_numpy()] = \
+        e["error"].to_numpy()
+    return WeeklyForecast(expected=expected, known=np.asarray(starts.isin(history["week"].unique())), errors=errors)
+
+
+# --- the twin's inputs and the plan --------------------------------------------------------
+
+
+def sim_rules(sc: Scenario) -> tuple[Rule, ...]:
+    """The scenario's touchless rules as the twin checks them (owners and due days resolved)."""
+    from twin.sim.rules import Rule
+
+    return tuple(Rule(**r.model_dump(exclude={"owner", "due_days"}), owner=r.owner_name, due_days=r.due)
+                 for r in sc.policies)
+
+
+def sim_inputs(loaded: LoadedScenario, result: ForecastResult | None = None,
+               progress: Progress | None = None) -> SimInput:
+    """The twin's inputs for a scenario, without a plan: network, timelines, demand model,
+    forecast (made here unless given) and rules."""
+    from twin.sim import compile_inputs
+    from twin.sim.demand import DemandModel
+
+    sc = loaded.scenario
+    axes, actual, known = timelines(loaded)
+    weekly = None
+    if sc.demand.model == "forecast":
+        result = result if result is not None else forecast(loaded, progress)
+        weekly = weekly_forecast(result, loaded, axes, actual.first_day, actual.days)
+    d = sc.demand
+    return compile_inputs(loaded.network, axes, actual, known, name=sc.name, start=sc.horizon.start,
+                          demand=DemandModel(d.model, d.cv, d.dispersion, d.scale), history_weeks=d.history_weeks,
+                          supply=sc.supply, rules=sim_rules(sc), forecast=weekly)
+
+
+def prepare(loaded: LoadedScenario, options: SolverOptions | None = None, result: ForecastResult | None = None,
+            progress: Progress | None = None) -> tuple[SimInput, Plan | None]:
+    """The twin's inputs; for ``supply: plan``, the capacity plan too, attached to them.
+
+    ``options`` default to the scenario's ``planning:`` section; ``result`` is the
+    forecast (made here unless given)."""
+    from twin.planning import plan_data, plan_schedule, solver_options
+
+    inp = sim_inputs(loaded, result, progress)
+    if loaded.scenario.supply != "plan":
+        return inp, None
+    from optimizer import make_plan
+
+    options = options or solver_options(loaded.scenario.planning)
+    if progress is None:
+        plan = make_plan(plan_data(loaded, inp), options)
+    else:  # a plan cut off at its time limit warns; the warning goes to the caller's progress instead
+        from optimizer import PlanTimeLimitWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PlanTimeLimitWarning)
+            plan = make_plan(plan_data(loaded, inp), options)
+        for message in plan.warnings:
+            _say(progress, "warning", message)
+    _say(progress, "plan", f"{loaded.scenario.name}: plan {plan.status}")
+    return replace(inp, plan=plan_schedule(plan, inp)), plan
+
+
+@dataclass(frozen=True)
+class PlanWritten:
+    """A plan folder written by :func:`plan_scenario`."""
+
+    folder: Path
+    scenario: str
+    plan: Plan
+
+
+def plan_scenario(path: str | Path, out: str | Path, solver: dict | None = None,
+                  progress: Progress | None = None) -> PlanWritten:
+    """Make a scenario's capacity plan (whatever its ``supply:``) and write the plan folder;
+    ``solver`` overrides keys of its ``planning:`` section."""
+    from twin.planning import solver_options
+    from twin.results import write_plan
+
+    loaded = load_scenario(path).updated(supply="plan")
+    _, plan = prepare(loaded, solver_options(loaded.scenario.planning, **(solver or {})), progress=progress)
+    write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(path), sop_twin=version("sop-twin")))
+    return PlanWritten(Path(out), loaded.scenario.name, plan)
+
+
+# --- simulate ------------------------------------------------------------------------------
+
+
+def simulate(inp: SimInput, replications: int, seed: int, executor: Executor | None = None,
+             progress: bool = False) -> RunResult:
+    """``replications`` replications of prepared inputs, in memory (``twin.montecarlo.run``)."""
+    from twin.montecarlo import run
+
+    return run(inp, replications, seed, executor, progress)
+
+
+@dataclass(frozen=True)
+class RunWritten:
+    """A run folder written by :func:`run_scenario`: one per scenario variant."""
+
+    folder: Path
+    scenario: str
+    replications: int
+    seed: int
+    seconds: float
+    plan: Plan | None
+
+
+def slug(text: str) -> str:
+    """A folder name from a strategy name: 'Match at -8 %' -> 'match-at-8'."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "variant"
+
+
+def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, replications: int | None = None,
+                 seed: int | None = None, resume: bool = False, solver: dict | None = None,
+                 precision: dict[str, tuple[float, bool]] | None = None, most: int = 10_000,
+                 bars: bool = False, progress: Progress | None = None,
+                 on_plan: Callable[[Plan, str], None] | None = None) -> list[RunWritten]:
+    """Plan and simulate one scenario file into run folders (``twin.results``): once per
+    pricing strategy of a competitor entry, each into a subfolder named after it.
+
+    ``replications`` and ``seed`` default to the scenario's ``montecarlo`` section;
+    ``solver`` overrides keys of its ``planning:`` section (``time_limit_seconds``, ...);
+    ``precision`` adds replications until those KPIs' intervals are narrow enough (up to
+    ``most``); ``bars`` shows a progress bar per run; ``on_plan(plan, name)`` sees each
+    plan as soon as it is made.
+    """
+    from twin.planning import solver_options
+    from twin.results import RunFolder, fingerprint, run_to_folder
+    from twin.weak_points import single_points_of_failure
+
+    loaded = load_scenario(path)
+    runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
+    mc = loaded.scenario.montecarlo
+    n = replications or mc.replications
+    seed = seed if seed is not None else mc.seed
+    weak_points = single_points_of_failure(loaded.network)
+    written = []
+    for variant in runs:
+        sc = variant.scenario
+        started = time.perf_counter()
+        folder_path = Path(out) if len(runs) == 1 else Path(out) / slug(sc.name.split(": ", 1)[-1])
+        folder = RunFolder(folder_path, {"fingerprint": fingerprint(variant), "seed": seed}, resume=resume)
+        if folder.done:
+            _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
+                                     "already done")
+        result = forecast(variant, progress)
+        inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
+        if plan is not None and on_plan is not None:
+            on_plan(plan, sc.name)
+        total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
+        seconds = time.perf_counter() - started
+        meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
+                    group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
+                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, executor=executor.where,
+                    workers=executor.workers, seconds=round(seconds, 3),
+                    until_precision={k: {"half_width": v, "relative": rel} for k, (v, rel) in precision.items()}
+                    if precision else None,
+                    fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
+                    sop_twin=version("sop-twin"))
+        folder.finish(meta, plan, result, weak_points)
+        written.append(RunWritten(folder_path, sc.name, total, seed, seconds, plan))
+        planned = f"plan {plan.status}, " if plan is not None else ""
+        _say(progress, "run", f"{sc.name}: {planned}{total} replications, seed {seed}, {seconds:.1f} s on "
+                              f"{executor.workers} worker(s), {executor.where}")
+    return written
+
+
+def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, seed: int | None = None,
+            **options) -> list[RunWritten]:
+    """Run every scenario file into ``out/runs/<file name>`` with one seed (the first file's
+    unless given): replication i of every scenario sees the same demand draws and
+    breakdowns (common random numbers), so the differences from the first, the baseline,
+    are paired. ``options`` go to :func:`run_scenario`."""
+    stems = [Path(p).stem for p in paths]
+    if len(set(stems)) < len(stems):
+        raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
+                                  "stored by file name under runs/")])
+    seed = seed if seed is not None else load_scenario(paths[0]).scenario.montecarlo.seed
+    written: list[RunWritten] = []
+    for path, stem in zip(paths, stems):
+        written += run_scenario(path, Path(out) / "runs" / stem, executor, seed=seed, **options)
+    return written
+
+
+def report(folders: list[Path], out: str | Path) -> tuple[Comparison, Path]:
+    """The comparison of finished run folders (the first is the baseline) and the report
+    folder written from it; returns both, the report's page last."""
+    from reports.compare import compare as compare_runs
+    from reports.render import write_report
+
+    comparison = compare_runs(folders)
+    return comparison, write_report(comparison, Path(out))
