@@ -370,7 +370,6 @@ class Rule(_Strict):
         return self.due_days if self.due_days is not None else DEFAULT_DUE_DAYS[self.mode]
 
 
-
 # The S&OP playbook: what a scenario gets when it says nothing under `policies:`.
 DEFAULT_POLICIES = (
     Rule(name="Demand spike under 5 %: approve overtime", trigger="demand_spike", above=2, below=5,
