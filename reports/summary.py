@@ -105,14 +105,15 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 def line_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Utilisation and overtime per line, busiest first: where the bottleneck is."""
     lines = summary[summary["scope"] == "line"].pivot_table(index=["scenario", "entity"], columns="kpi",
-                                                            observed=True,
+                                                            observed=True, dropna=False,
                                                             values=["mean", "ci_low", "ci_high"])
     out = pd.DataFrame({
         "scenario": lines.index.get_level_values(0),
         "line": lines.index.get_level_values(1),
         "utilisation": [f"{m:.1%}" for m in lines[("mean", "utilisation")]],
-        "95% CI": [f"{a:.1%} to {b:.1%}" for a, b in zip(lines[("ci_low", "utilisation")],
-                                                          lines[("ci_high", "utilisation")])],
+        # one replication has no interval
+        "95% CI": [f"{a:.1%} to {b:.1%}" if np.isfinite(a) else "" for a, b in zip(lines[("ci_low", "utilisation")],
+                                                                                   lines[("ci_high", "utilisation")])],
         "overtime h": [f"{v:,.0f}" for v in lines[("mean", "overtime_hours")]],
         "downtime h": [f"{v:,.0f}" for v in lines[("mean", "downtime_hours")]],
         "_sort": lines[("mean", "utilisation")].to_numpy(),

@@ -4,10 +4,11 @@ and the hubs' policies absorb what randomness changes."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twin.montecarlo import replication_rng
-from twin.pipeline import prepare
+from twin.pipeline import plan_against_twin, prepare
 from twin.scenario import load_scenario
 from twin.sim import simulate
 
@@ -83,3 +84,27 @@ def test_forecast_demand_is_history_then_forecast_plus_backtest_errors(baseline)
     future = ~known
     expected = (inp.weekly_expected[future] + inp.weekly_errors.mean(axis=0)).clip(min=0).sum()
     assert weeks[future].sum() == pytest.approx(expected, rel=0.03)
+
+
+def test_the_deterministic_twin_draws_nothing_and_its_table_holds_the_plan_as_planned(single_hub):
+    """The deterministic twin (``twin.agreement``): demand is the expected 4 units a day,
+    every day, so two seeds give the same table; its plan column is the plan's own
+    numbers; and on this instance, with no event and no warm-up, the twin delivers the
+    plan's units and makes its production within 1 %."""
+    path = single_hub(network=NETWORK, supply="plan", demand={"model": "poisson", "history_weeks": 52},
+                      horizon={"start": "2026-01-05", "weeks": 52, "warmup_weeks": 0})
+    loaded = load_scenario(path)
+    plan, table = plan_against_twin(loaded, seed=0)
+    _, again = plan_against_twin(loaded, seed=1)
+    pd.testing.assert_frame_equal(table, again, check_exact=True)
+    assert list(table.columns) == ["kpi", "entity", "period", "plan", "twin", "difference"]
+    np.testing.assert_array_equal(table["difference"], table["twin"] - table["plan"])
+    total = table[table["period"] == "horizon"].set_index(["kpi", "entity"])
+    assert total.loc[("delivered_units", "M/F"), "plan"] == pytest.approx(plan.markets["delivered_units"].sum())
+    assert total.loc[("production_units", "L"), "plan"] == pytest.approx(
+        plan.production[["regular_units", "overtime_units"]].to_numpy().sum())
+    assert total.loc[("delivered_units", "M/F"), "twin"] == pytest.approx(52 * 28, rel=0.01)
+    assert total.loc[("delivered_units", "M/F"), "twin"] == pytest.approx(
+        total.loc[("delivered_units", "M/F"), "plan"], rel=0.01)
+    assert total.loc[("production_units", "L"), "twin"] == pytest.approx(
+        total.loc[("production_units", "L"), "plan"], rel=0.01)

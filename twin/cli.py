@@ -134,7 +134,7 @@ def _run_options(args: argparse.Namespace, brief: bool = False) -> dict:
             _print_plan(plan, name, top=3)
             print()
 
-    return dict(replications=args.replications, resume=args.resume,
+    return dict(replications=args.replications, resume=args.resume, deterministic=getattr(args, "deterministic", False),
                 solver=_solver(args), precision=_precision(args.until_precision),
                 most=args.max_replications, bars=not args.quiet and sys.stderr.isatty(), progress=_progress(args),
                 on_plan=on_plan)
@@ -151,7 +151,21 @@ def _run(args: argparse.Namespace) -> int:
         executor.close()
     if not args.quiet:
         _print_runs([run.folder for run in written])
+        if args.deterministic:
+            _print_plan_vs_twin([run.folder for run in written])
     return 0
+
+
+def _print_plan_vs_twin(folders: list[Path]) -> None:
+    """The horizon's totals of each plan_vs_twin.csv: where the deterministic twin and the plan differ."""
+    import pandas as pd
+
+    for folder in folders:
+        table = pd.read_csv(folder / "plan_vs_twin.csv")
+        total = table[table["period"] == "horizon"].groupby("kpi", sort=False)[["plan", "twin", "difference"]].sum()
+        print(f"\nThe plan against the deterministic twin, over the horizon ({folder}/plan_vs_twin.csv has every "
+              "week and entity):\n")
+        print(total.round(0).astype(int).reset_index().to_string(index=False))
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -281,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "runs once per pricing strategy, each into a subfolder named after it.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/<scenario file name>)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="one replication with demand as forecast, lead times at their means and breakdowns as the "
+                        "lines' expected availability, as the plan assumes; writes plan_vs_twin.csv (plan, twin "
+                        "and difference per KPI, entity and week)")
     _monte_carlo_arguments(p)
     _solver_arguments(p)
     p.set_defaults(func=_run)

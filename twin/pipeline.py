@@ -258,6 +258,16 @@ def simulate(inp: SimInput, replications: int, seed: int, executor: Executor | N
     return run(inp, replications, seed, executor, progress)
 
 
+def plan_against_twin(loaded: LoadedScenario, options: SolverOptions | None = None, seed: int = 0,
+                      result: ForecastResult | None = None) -> tuple[Plan, pd.DataFrame]:
+    """Make the plan, run the deterministic twin on it once (``twin.agreement``) and lay the
+    two side by side: the plan and the table ``plan_vs_twin.csv`` holds."""
+    from twin.agreement import deterministic, deterministic_against_plan
+
+    inp, plan = prepare(loaded.updated(supply="plan"), options, result)
+    return plan, deterministic_against_plan(plan, deterministic(inp), seed)
+
+
 @dataclass(frozen=True)
 class RunWritten:
     """A run folder written by :func:`run_scenario`: one per scenario variant."""
@@ -278,7 +288,7 @@ def slug(text: str) -> str:
 def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, replications: int | None = None,
                  seed: int | None = None, resume: bool = False, solver: dict | None = None,
                  precision: dict[str, tuple[float, bool]] | None = None, most: int = 10_000,
-                 bars: bool = False, progress: Progress | None = None,
+                 bars: bool = False, progress: Progress | None = None, deterministic: bool = False,
                  on_plan: Callable[[Plan, str], None] | None = None) -> list[RunWritten]:
     """Plan and simulate one scenario file into run folders (``twin.results``): once per
     pricing strategy of a competitor entry, each into a subfolder named after it.
@@ -287,7 +297,9 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     ``solver`` overrides keys of its ``planning:`` section (``time_limit_seconds``, ...);
     ``precision`` adds replications until those KPIs' intervals are narrow enough (up to
     ``most``); ``bars`` shows a progress bar per run; ``on_plan(plan, name)`` sees each
-    plan as soon as it is made.
+    plan as soon as it is made. ``deterministic`` runs one replication of the
+    deterministic twin (``twin.agreement``: demand as forecast, lead times at their means,
+    breakdowns as expected availability) and writes ``plan_vs_twin.csv`` beside the KPIs.
     """
     from twin.planning import solver_options
     from twin.results import RunFolder, fingerprint, run_to_folder
@@ -296,7 +308,7 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     loaded = load_scenario(path)
     runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
     mc = loaded.scenario.montecarlo
-    n = replications or mc.replications
+    n = 1 if deterministic else replications or mc.replications
     seed = seed if seed is not None else mc.seed
     weak_points = single_points_of_failure(loaded.network)
     written = []
@@ -304,7 +316,9 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
         sc = variant.scenario
         started = time.perf_counter()
         folder_path = Path(out) if len(runs) == 1 else Path(out) / slug(sc.name.split(": ", 1)[-1])
-        folder = RunFolder(folder_path, {"fingerprint": fingerprint(variant), "seed": seed}, resume=resume)
+        identity = {"fingerprint": fingerprint(variant), "seed": seed} | ({"deterministic": True} if deterministic
+                                                                          else {})
+        folder = RunFolder(folder_path, identity, resume=resume)
         if folder.done:
             _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
                                      "already done")
@@ -312,20 +326,29 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
         inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
         if plan is not None and on_plan is not None:
             on_plan(plan, sc.name)
+        tables = {}
+        if deterministic:
+            from twin.agreement import deterministic as expected_world, deterministic_against_plan
+
+            inp = expected_world(inp)
+            if plan is not None:  # the same replication the run folder gets, kept whole here
+                tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
         total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
         seconds = time.perf_counter() - started
         meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
                     group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
-                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, executor=executor.where,
+                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, deterministic=deterministic,
+                    executor=executor.where,
                     workers=executor.workers, seconds=round(seconds, 3),
                     until_precision={k: {"half_width": v, "relative": rel} for k, (v, rel) in precision.items()}
                     if precision else None,
                     fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
                     sop_twin=version("sop-twin"))
-        folder.finish(meta, plan, result, weak_points)
+        folder.finish(meta, plan, result, weak_points, tables)
         written.append(RunWritten(folder_path, sc.name, total, seed, seconds, plan))
         planned = f"plan {plan.status}, " if plan is not None else ""
-        _say(progress, "run", f"{sc.name}: {planned}{total} replications, seed {seed}, {seconds:.1f} s on "
+        _say(progress, "run", f"{sc.name}: {planned}{total} replication{'s' if total != 1 else ''}, seed {seed}, "
+                              f"{seconds:.1f} s on "
                               f"{executor.workers} worker(s), {executor.where}")
     return written
 

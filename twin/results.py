@@ -218,9 +218,10 @@ class RunFolder:
         return pq.read_table(self.partial / "results" / "kpis").to_pandas(strings_to_categorical=True)
 
     def finish(self, meta: dict[str, Any], plan: Plan | None = None, forecast: ForecastResult | None = None,
-               weak_points: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Write the summary tables, the plan, the forecast, the weak points and ``run.json``;
-        rename the folder into place; return the summary."""
+               weak_points: pd.DataFrame | None = None, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Write the summary tables, the plan, the forecast, the weak points, any other
+        ``tables`` (name -> frame, as ``<name>.csv``) and ``run.json``; rename the folder into
+        place; return the summary."""
         scenario = meta["scenario"]
         kpis = self.kpis()
         kpis.insert(0, "scenario", scenario)
@@ -239,6 +240,8 @@ class RunFolder:
             _forecast_files(self.partial / "forecast", forecast)
         if weak_points is not None:
             weak_points.to_csv(self.partial / "weak_points.csv", index=False)
+        for name, table in (tables or {}).items():
+            table.to_csv(self.partial / f"{name}.csv", index=False)
         _write_json(self.partial / "run.json", {**meta, "replications": len(self.done)})
         _finish(self.partial, self.folder)
         return summary

@@ -16,9 +16,11 @@ from twin.sim.inputs import SimInput
 
 @dataclass(frozen=True)
 class DemandModel:
-    """How demand is drawn: ``model`` with its parameters (``twin.scenario.Demand`` documents them)."""
+    """How demand is drawn: ``model`` with its parameters (``twin.scenario.Demand`` documents them).
+    ``expected`` draws nothing: each day's demand is its expectation (the deterministic twin,
+    ``twin.agreement``)."""
 
-    model: Literal["forecast", "empirical", "poisson", "normal", "negative_binomial"] = "forecast"
+    model: Literal["forecast", "empirical", "poisson", "normal", "negative_binomial", "expected"] = "forecast"
     cv: float = 0.5           # normal: sd / mean of daily demand
     dispersion: float = 2.0   # negative binomial k: variance = mean + mean^2 / k
     scale: float = 1.0        # multiplier on all demand
@@ -35,6 +37,8 @@ def draw_demand(inp: SimInput, rng: np.random.Generator) -> np.ndarray:
     """
     T, (M, S), model = inp.days, inp.mean_demand_per_day.shape, inp.demand
     mu = inp.mean_demand_per_day * model.scale
+    if model.model == "expected":
+        return _mean_without_events(inp)
     if model.model == "forecast":
         base = inp.weekly_expected * model.scale  # (weeks, M, S)
         pick = rng.integers(0, inp.weekly_errors.shape[0], size=base.shape)
@@ -62,6 +66,8 @@ def weekly_variance(inp: SimInput) -> np.ndarray:
     ignored: this is the noise a planner would expect around the forecast."""
     model = inp.demand
     mu = inp.mean_demand_per_day * model.scale
+    if model.model == "expected":
+        return np.zeros_like(mu)
     if model.model == "forecast":
         return inp.weekly_errors.var(axis=0)
     if model.model == "empirical":
@@ -89,20 +95,25 @@ def apply_events(demand: np.ndarray, inp: SimInput, rng: np.random.Generator) ->
     Poisson(``(factor - 1)`` x units) extra units.
     """
     factor = inp.timeline.demand_factor
-    return demand if factor is None else _rescale(demand, factor, rng)
+    if factor is None:
+        return demand
+    return demand * factor if inp.demand.model == "expected" else _rescale(demand, factor, rng)
 
 
 def expected_demand(inp: SimInput) -> np.ndarray:
     """Expected units per day, market and SKU, shape ``(days, markets, skus)``: the weekly
     forecast spread over its days (forecast model) or the model's mean per day, scaled,
     times the demand factor of the events the plan knows of. What the capacity plan plans for."""
+    mean, factor = _mean_without_events(inp), inp.known.demand_factor
+    return mean * factor if factor is not None else mean
+
+
+def _mean_without_events(inp: SimInput) -> np.ndarray:
+    """The weekly forecast spread evenly over its days, or the model's mean per day, scaled
+    (a new array of shape ``(days, markets, skus)``)."""
     if inp.weekly_expected is not None:
-        mean = np.repeat(inp.weekly_expected / 7.0, 7, axis=0)[:inp.days] * inp.demand.scale
-    else:
-        mean = np.broadcast_to(inp.mean_demand_per_day * inp.demand.scale,
-                               (inp.days, *inp.mean_demand_per_day.shape))
-    factor = inp.known.demand_factor
-    return mean * factor if factor is not None else mean.copy()
+        return np.repeat(inp.weekly_expected / 7.0, 7, axis=0)[:inp.days] * inp.demand.scale
+    return np.tile(inp.mean_demand_per_day * inp.demand.scale, (inp.days, 1, 1))
 
 
 def mean_demand(inp: SimInput) -> np.ndarray:

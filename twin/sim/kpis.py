@@ -51,6 +51,22 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=np.asarray(den) > 0)
 
 
+def costs_by_kind(rep: Replication, a: int, b: int) -> dict[str, float]:
+    """A replication's costs by kind (module docstring, ``cost_*``) over days ``a`` to ``b``."""
+    inp = rep.inp
+    holding = float(((rep.inventory[a:b] @ inp.cost) * inp.holding_rate_per_day[None, :]).sum())
+    short_units = rep.demand[a:b] - rep.filled[a:b]  # not served on the day ordered
+    return {
+        "materials": float(rep.material_cost[a:b].sum()),
+        "regular_time": float((rep.regular_hours[a:b] * inp.cost_per_hour).sum()),
+        "overtime": float((rep.overtime_hours[a:b] * inp.overtime_cost_per_hour).sum()),
+        "outsourcing": float(rep.outsourcing_cost[a:b].sum()),
+        "transport": float(rep.transport_cost[a:b].sum()),
+        "holding": holding,
+        "shortage": float((short_units.sum(axis=(0, 1)) * inp.shortage_cost).sum()),
+    }
+
+
 def replication_kpis(rep: Replication) -> pd.DataFrame:
     """Tidy KPI rows of one replication."""
     inp = rep.inp
@@ -72,17 +88,7 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
     years = days / 365.0
     inventory = rep.inventory[w:]  # (T, H, S)
     inv_value = inventory @ inp.cost  # (T, H)
-    holding = float((inv_value * inp.holding_rate_per_day[None, :]).sum())
-    short_units = demand - filled  # not served on the day ordered
-    cost = {
-        "cost_materials": rep.material_cost[w:].sum(),
-        "cost_regular_time": (rep.regular_hours[w:] * inp.cost_per_hour).sum(),
-        "cost_overtime": (rep.overtime_hours[w:] * inp.overtime_cost_per_hour).sum(),
-        "cost_outsourcing": rep.outsourcing_cost[w:].sum(),
-        "cost_transport": rep.transport_cost[w:].sum(),
-        "cost_holding": holding,
-        "cost_shortage": float((short_units.sum(axis=(0, 1)) * inp.shortage_cost).sum()),
-    }
+    cost = {f"cost_{kind}": value for kind, value in costs_by_kind(rep, w, inp.days).items()}
     revenue = float((shipped.sum(axis=(0, 1)) * inp.price).sum() if rep.price_factor is None
                     else ((shipped * rep.price_factor[w:]).sum(axis=(0, 1)) * inp.price).sum())
     worked = rep.regular_hours[w:] + rep.overtime_hours[w:]

@@ -1,0 +1,129 @@
+"""Where the plan and the twin should agree: the deterministic twin and the plan-against-twin table.
+
+The capacity plan is made for expected demand, expected line availability and fixed lead
+times. :func:`deterministic` gives the twin the same world: demand equal to what the plan
+expects to meet (the forecast, or the demand model's mean, times every event's demand
+factor, spread evenly over each week's days, fractional units allowed), every lane's
+lead time at its mean, breakdowns replaced by the lines' expected availability MTBF /
+(MTBF + MTTR) on their regular hours, suppliers on time but for the events' expected delay
+(days x probability). Executing the plan in that world, the twin should deliver what the
+plan promises; :func:`plan_vs_twin` lays the two side by side, so that what still differs
+is a difference of modelling (days against weeks, service on the day against service in
+the week), not of luck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from optimizer import Plan
+from twin.montecarlo import replication_rng
+from twin.sim.inputs import Lane, SimInput
+from twin.sim.kpis import costs_by_kind
+from twin.sim.model import Replication, simulate
+
+PLAN_VS_TWIN_COLUMNS = ["kpi", "entity", "period", "plan", "twin", "difference"]
+# the cost kinds both sides count the same way; backlog, lost sales and shortage are priced
+# differently (the plan per unit-week of backlog, the twin per unit short on the day)
+SHARED_COST_KINDS = ("materials", "regular_time", "overtime", "outsourcing", "transport", "holding")
+
+
+def deterministic(inp: SimInput) -> SimInput:
+    """The twin's inputs with every random draw replaced by its expectation (module docstring)."""
+    fixed = lambda lane: replace(lane, lead_time_sd_days=0.0, lognormal=False)  # noqa: E731
+
+    def lanes(table: dict[tuple[int, int], Lane]) -> dict[tuple[int, int], Lane]:
+        return {key: fixed(lane) for key, lane in table.items()}
+
+    availability = 1.0 / (1.0 + inp.mttr_hours / inp.mtbf_hours)  # 1 where the line never breaks down
+    timeline = inp.timeline
+    expected_delay = timeline.supplier_delay_days * timeline.supplier_delay_probability
+    timeline = replace(timeline, supplier_delay_days=np.rint(expected_delay),
+                       supplier_delay_probability=(expected_delay > 0).astype(float))
+    # the rules expect the forecast itself: no bias to correct for when demand is the forecast
+    mean = inp.weekly_expected * inp.demand.scale if inp.weekly_expected is not None else None
+    return replace(inp, demand=replace(inp.demand, model="expected"), timeline=timeline, weekly_mean=mean,
+                   plant_hub_lane=lanes(inp.plant_hub_lane), partner_hub_lane=lanes(inp.partner_hub_lane),
+                   hub_hub_lane=lanes(inp.hub_hub_lane), material_lane=lanes(inp.material_lane),
+                   regular_hours_per_day=inp.regular_hours_per_day * availability,
+                   mtbf_hours=np.full_like(inp.mtbf_hours, np.inf), supplier_reliability=np.ones_like(
+                       inp.supplier_reliability))
+
+
+def deterministic_against_plan(plan: Plan, inp: SimInput, seed: int) -> pd.DataFrame:
+    """:func:`plan_vs_twin` of replication 0 of ``seed`` of the deterministic inputs ``inp``
+    (the only draws left are the order of same-day ties; the seed is the run's)."""
+    return plan_vs_twin(plan, simulate(inp, replication_rng(seed, 0)))
+
+
+def plan_vs_twin(plan: Plan, rep: Replication) -> pd.DataFrame:
+    """The plan's numbers beside one replication's, per plan week and over the horizon.
+
+    Rows (``kpi, entity, period, plan, twin, difference = twin - plan``; ``period`` is the
+    plan week's first day, or ``horizon``):
+
+    - ``delivered_units`` and ``lost_units`` per market x family (``M01/CORE``), per week
+      and over the horizon;
+    - ``backlog_units`` per market at the end of each week;
+    - ``inventory_units`` per hub at the end of each week;
+    - ``production_units`` per line per week, and over the horizon;
+    - ``cost_<kind>`` over the horizon for the kinds both count alike (:data:`SHARED_COST_KINDS`).
+    """
+    inp = rep.inp
+    w0 = inp.warmup_days
+    periods = sorted(set(plan.markets["period"]))
+    W = len(periods)
+    family = dict(zip(inp.skus, inp.families))
+    families = sorted(set(inp.families))
+    fam_of = np.array([families.index(f) for f in inp.families])
+
+    def weekly(daily: np.ndarray) -> np.ndarray:
+        """(T, ...) daily flows -> (W, ...) sums per plan week."""
+        return daily[w0:w0 + 7 * W].reshape(W, 7, *daily.shape[1:]).sum(axis=1)
+
+    def week_end(daily: np.ndarray) -> np.ndarray:
+        return daily[w0 + 6:w0 + 7 * W:7]
+
+    def by_family(cube: np.ndarray) -> np.ndarray:
+        """(W, M, S) -> (W, M, F)."""
+        out = np.zeros((*cube.shape[:2], len(families)))
+        np.add.at(out, (slice(None), slice(None), fam_of), cube)
+        return out
+
+    rows: list[pd.DataFrame] = []
+
+    def add(kpi: str, planned: pd.DataFrame, twin: np.ndarray, entities: list[str], horizon: bool) -> None:
+        """``planned``: a (period x entity) table; ``twin``: (W, entities) aligned to it."""
+        planned = planned.reindex(index=periods, columns=entities, fill_value=0.0).fillna(0.0)
+        frame = pd.DataFrame({"kpi": kpi, "entity": np.tile(entities, W), "period": np.repeat(periods, len(entities)),
+                              "plan": planned.to_numpy().ravel(), "twin": twin.ravel()})
+        if horizon:
+            frame = pd.concat([frame, pd.DataFrame({"kpi": kpi, "entity": entities, "period": "horizon",
+                                                    "plan": planned.sum().to_numpy(), "twin": twin.sum(axis=0)})])
+        rows.append(frame)
+
+    mk = plan.markets.assign(entity=plan.markets["market"] + "/" + plan.markets["sku"].map(family))
+    cells = [f"{m}/{f}" for m in inp.markets for f in families]
+    for kpi, column, daily in (("delivered_units", "delivered_units", rep.shipped), ("lost_units", "lost_units",
+                                                                                      rep.lost)):
+        planned = mk.pivot_table(index="period", columns="entity", values=column, aggfunc="sum")
+        add(kpi, planned, by_family(weekly(daily)).reshape(W, -1), cells, horizon=True)
+    add("backlog_units", plan.markets.pivot_table(index="period", columns="market", values="backlog_units",
+                                                  aggfunc="sum"), week_end(rep.backlog), inp.markets, horizon=False)
+    add("inventory_units", plan.inventory.pivot_table(index="period", columns="hub", values="units", aggfunc="sum"),
+        week_end(rep.inventory).sum(axis=2), inp.hubs, horizon=False)
+    made = plan.production.assign(units=plan.production["regular_units"] + plan.production["overtime_units"])
+    add("production_units", made.pivot_table(index="period", columns="line", values="units", aggfunc="sum"),
+        weekly(rep.produced), inp.lines, horizon=True)
+
+    twin_costs = costs_by_kind(rep, w0, w0 + 7 * W)
+    rows.append(pd.DataFrame({"kpi": [f"cost_{k}" for k in SHARED_COST_KINDS], "entity": "all", "period": "horizon",
+                              "plan": [float(plan.costs.get(k, 0.0)) for k in SHARED_COST_KINDS],
+                              "twin": [twin_costs[k] for k in SHARED_COST_KINDS]}))
+    table = pd.concat(rows, ignore_index=True)
+    table["period"] = table["period"].astype(str)
+    table["difference"] = table["twin"] - table["plan"]
+    return table[PLAN_VS_TWIN_COLUMNS]
