@@ -3,8 +3,9 @@
 :class:`PlanData` knows no Pyomo, no SimPy and no YAML. Whoever calls the optimizer
 (``twin.planning`` for a scenario, a test for a textbook instance) fills it with plain
 pandas tables. Periods are opaque labels in order (weeks for a scenario, months in the
-textbook tests); every rate and capacity is per period and every lead time is a whole
-number of periods.
+textbook tests); every rate and capacity is per period and every lead time is in periods:
+a fraction (3 days in weekly periods: 3/7) splits a period's departures over the two
+periods they land in; a lane to a market takes a whole number.
 
 Sites share one ID space: a lane's ``origin`` and ``destination`` say what it carries.
 
@@ -66,7 +67,8 @@ class PlanData:
     markets: pd.DataFrame
     # (market, sku, period) -> units; missing rows are zero
     demand: pd.Series
-    # lane -> origin, destination, lead_periods (int >= 0), cost_per_unit, capacity_units_per_period (inf: none)
+    # lane -> origin, destination, lead_periods (>= 0; whole to markets), cost_per_unit,
+    # capacity_units_per_period (inf: none)
     lanes: pd.DataFrame
     # material -> cost_per_unit
     materials: pd.Series = field(default_factory=lambda: _series(["material"], "cost_per_unit"))
@@ -78,9 +80,9 @@ class PlanData:
     material_stock: pd.Series = field(default_factory=lambda: _series(["plant", "material"], "initial_units"))
     # (plant, material) -> holding cost per unit and period of material kept at the plant (missing: 0)
     material_holding: pd.Series = field(default_factory=lambda: _series(["plant", "material"], "cost"))
-    # partner -> capacity_units_per_period, lead_periods (int >= 0, order to dispatch)
+    # partner -> capacity_units_per_period, lead_periods (>= 0, order to dispatch)
     partners: pd.DataFrame = field(default_factory=lambda: _frame(["partner"], capacity_units_per_period=float,
-                                                                  lead_periods=int))
+                                                                  lead_periods=float))
     # (partner, sku) -> cost_per_unit
     partner_skus: pd.Series = field(default_factory=lambda: _series(["partner", "sku"], "cost_per_unit"))
     # (market, sku) -> units owed at the start

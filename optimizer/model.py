@@ -18,8 +18,11 @@ The model (periods ``t``; every quantity is units unless named otherwise):
 - outsourcing ``out[x,s,t] = sum_(partner->hub lanes) ship``, ``sum_s out <= capacity[x]``;
   units reach the hub after the partner's lead time plus the lane's;
 - hub flow balance with lead-time offsets: ``inv[h,s,t] = inv[h,s,t-1] + receipts +
-  arrivals[t - lead] - departures[t]``; ``sum_s inv[h,s,t] <= storage``; a soft floor
-  at the safety stock (a shortfall is paid per unit and period);
+  arrivals[t - lead] - departures[t]``; a lead of ``n + f`` periods (``0 < f < 1``, a
+  lane of 3 days in weekly periods) lands ``1 - f`` of a period's departures ``n`` periods
+  later and ``f`` one period after that, as departures spread evenly over a period do;
+  ``sum_s inv[h,s,t] <= storage``; a soft floor at the safety stock (a shortfall is paid
+  per unit and period);
 - markets: ``arrivals[m,s,t] = demand + backlog[t-1] - backlog[t] - lost``, backlog in
   backorder markets and lost sales in lost-sales markets only;
 - lanes: ``sum_items ship <= capacity`` where finite; nothing moves on a closed lane;
@@ -28,7 +31,7 @@ The model (periods ``t``; every quantity is units unless named otherwise):
   the last weeks' demand unserved.
 
 Objective: total cost (materials as used, regular time, overtime, outsourcing, transport,
-holding (finished goods at hubs, materials at plants), safety-stock shortfall, backlog
+holding (finished goods at hubs), material holding (at plants), safety-stock shortfall, backlog
 per unit-period, lost-sales penalty, hiring, layoffs), or, as a switch, margin = revenue of delivered units minus those costs
 without the lost-sales penalty (the revenue not earned already counts).
 
@@ -47,7 +50,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optimizer.data import PlanData
 
-COST_KINDS = ("materials", "regular_time", "overtime", "outsourcing", "transport", "holding",
+COST_KINDS = ("materials", "regular_time", "overtime", "outsourcing", "transport", "holding", "material_holding",
               "safety_shortfall", "backlog", "lost_sales", "hiring", "layoffs")
 
 
@@ -61,9 +64,9 @@ class Indices:
     hpu: dict[tuple[str, str], float]
     line_plant: dict[str, str]
     arcs: list[tuple[str, str]]                        # (lane, item) pairs with a shipment variable
-    arc_lead: dict[tuple[str, str], int]               # periods from departure to arrival
+    arc_lead: dict[tuple[str, str], float]             # periods from departure to arrival (fractional: split)
     lane_kind: dict[str, tuple[str, str]]              # lane -> (origin kind, destination kind)
-    into: dict[tuple[str, str], list[tuple[str, int]]]  # (site, item) -> [(lane, lead)]
+    into: dict[tuple[str, str], list[tuple[str, float]]]  # (site, item) -> [(lane, lead)]
     out_of: dict[tuple[str, str], list[str]]           # (site, item) -> [lane]
     hub_items: list[tuple[str, str]]                   # (hub, sku)
     plant_materials: list[tuple[str, str]]             # (plant, material) the plant uses
@@ -76,11 +79,11 @@ class Indices:
     initial_backlog: dict[tuple[str, str], float]
     receipts: dict[tuple[str, str, int], float]
     closed: set[tuple[str, int]]
-    lead_extra: dict[tuple[str, int], int]            # (lane, departure period) -> extra periods
+    lead_extra: dict[tuple[str, int], float]          # (lane, departure period) -> extra periods
     delayed_lanes: set[str]                            # lanes with any extra lead time
     workforce_plants: list[str]
 
-    def lead(self, lane: str, item: str, t: int) -> int:
+    def lead(self, lane: str, item: str, t: int) -> float:
         """Periods from a departure on ``lane`` in period ``t`` to its arrival."""
         return self.arc_lead[(lane, item)] + self.lead_extra.get((lane, t), 0)
 
@@ -135,9 +138,12 @@ def indices(data: PlanData) -> Indices:
         items = {("supplier", "plant"): sells[o] & uses[d], ("plant", "hub"): makes[o] & stocks[d],
                  ("partner", "hub"): partner_makes[o] & stocks[d], ("hub", "hub"): stocks[o] & stocks[d],
                  ("hub", "market"): wanted[d] & stocks[o]}.get((ko, kd), set())
-        lead = int(r["lead_periods"]) + (int(partner_lead[o]) if ko == "partner" else 0)
+        lead = float(r["lead_periods"]) + (float(partner_lead[o]) if ko == "partner" else 0.0)
+        if kd == "market" and lead != int(lead):
+            raise ValueError(f"lane {lane} to market {d}: lead_periods {lead} must be a whole number of periods")
         for item in sorted(items):
             if kd == "market":  # deliveries follow from the market's demand and backlog: no variable
+                lead = int(lead)
                 if (d, item) in market_lane:
                     raise ValueError(f"market {d} gets {item} through two lanes ({market_lane[d, item][0]}, {lane}); "
                                      "the plan serves each market and SKU through one lane")
@@ -152,7 +158,7 @@ def indices(data: PlanData) -> Indices:
     receipts = {(site, item, position[p]): float(q) for (site, item, p), q in data.receipts.items()
                 if p in position}
     closed = {(lane, position[p]) for lane, p in data.lane_closed if p in position}
-    lead_extra = {(lane, position[p]): int(v) for (lane, p), v in data.lead_extra.items() if p in position and v}
+    lead_extra = {(lane, position[p]): float(v) for (lane, p), v in data.lead_extra.items() if p in position and v}
     return Indices(
         data=data, T=T, routes=routes, hpu=hpu, line_plant=line_plant, arcs=arcs, arc_lead=arc_lead,
         lane_kind=lane_kind, into=dict(into), out_of=dict(out_of),
@@ -280,17 +286,21 @@ def define_shipments(m: pyo.ConcreteModel, ix: Indices) -> None:
 
 
 def _arrivals(m: pyo.ConcreteModel, ix: Indices, site: str, item: str, t: int) -> list:
-    """Shipments landing at ``site`` in period ``t``: departures ``lead`` periods earlier,
-    and, on a lane with extra lead time in some periods, departures that take longer."""
+    """Shipments landing at ``site`` in period ``t``: departures ``lead`` periods earlier
+    (a fractional lead splits them over two periods, module docstring), and, on a lane with
+    extra lead time in some periods, departures that take longer."""
     ship = m.vd["ship"]
     out = []
     for lane, lead in ix.into.get((site, item), ()):
-        if lane not in ix.delayed_lanes:
-            if t - lead >= 0:
-                out.append((1.0, ship[lane, item, t - lead]))
-            continue
-        out += [(1.0, ship[lane, item, tau]) for tau in range(max(0, t - lead - 52), t - lead + 1)
-                if tau + lead + ix.lead_extra.get((lane, tau), 0) == t]
+        first = int(np.floor(lead))
+        departures = (range(max(0, t - first - 1), t - first + 1) if lane not in ix.delayed_lanes
+                      else range(max(0, t - first - 53), t - first + 1))
+        for tau in departures:
+            total = lead + ix.lead_extra.get((lane, tau), 0.0)
+            whole, part = int(np.floor(total)), total - np.floor(total)
+            share = (1.0 - part if tau + whole == t else part if tau + whole + 1 == t else 0.0)
+            if share > 0.0:
+                out.append((share, ship[lane, item, tau]))
     return out
 
 
@@ -533,9 +543,9 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
                         if lane_cost[lane]),
                       *((lane_rate(lane, t), _delivered(m, ix, mk, s, t)) for mk, s, t, lane in deliveries
                         if lane_cost[lane])],
-        "holding": [*((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
-                    *((material_hold[k], v["material_stock"][k + (t,)]) for k in ix.plant_materials for t in T
-                      if material_hold.get(k))],
+        "holding": ((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
+        "material_holding": ((material_hold[k], v["material_stock"][k + (t,)]) for k in ix.plant_materials for t in T
+                             if material_hold.get(k)),
         "safety_shortfall": ((ratio * backlog_cost[k[1]], x) for k, x in v["below_safety"].items()),
         "backlog": ((backlog_cost[k[1]], x) for k, x in v["backlog"].items()),
         # backlog still open at the end of the horizon is, for the plan, a lost sale

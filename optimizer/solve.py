@@ -160,8 +160,16 @@ def _solve_standard_form(model: pyo.ConcreteModel, options: SolverOptions) -> tu
     to_solver = time.perf_counter() - started
     started = time.perf_counter()
     h.run()
-    solve_seconds = time.perf_counter() - started
     status = _status_name(h.getModelStatus())
+    if status.startswith("solver_error") and options.algorithm != "ipm":
+        # dual simplex can lose its factorisation on a degenerate plan (seen on a six-week
+        # port closure: "Increasing Markowitz threshold", then a solve error); the interior
+        # point method, with crossover to a basis, solves the same LP
+        h.clearSolver()
+        h.setOptionValue("solver", "ipm")
+        h.run()
+        status = _status_name(h.getModelStatus())
+    solve_seconds = time.perf_counter() - started
     size = dict(rows=m_rows, columns=n, nonzeros=int(A.nnz))
     info_h = h.getInfo()
     if status not in ("optimal", "time_limit") or info_h.primal_solution_status != 2:  # 2: feasible

@@ -123,7 +123,8 @@ def line_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 COST_LABELS = {
     "materials": "Materials", "regular_time": "Regular time", "overtime": "Overtime", "outsourcing": "Outsourcing",
-    "transport": "Transport", "holding": "Holding", "safety_shortfall": "Below safety stock (penalty)",
+    "transport": "Transport", "holding": "Holding", "material_holding": "Holding, materials at plants",
+    "safety_shortfall": "Below safety stock (penalty)",
     "backlog": "Backlog (penalty)", "lost_sales": "Lost sales (penalty)", "hiring": "Hiring", "layoffs": "Layoffs",
     "shortage": "Shortage (penalty)",
 }

@@ -124,7 +124,8 @@ def test_supplier_delay_makes_every_dispatch_in_its_window_leave_late(tmp_path):
 
 def test_supplier_delay_adds_lead_time_in_the_plan(tmp_path):
     """10 days late with certainty, over two weeks from Monday 1 March 2027 (plan weeks 9
-    and 10): each lane from supplier S1 takes one more week for departures in them."""
+    and 10): each lane from supplier S1 takes one more week for departures in them (a
+    3-day lot counts from the next week; 13 days, from the second week after)."""
     loaded = _baseline_with(
         tmp_path, [{"type": "supplier_delay", "supplier": "S1", "delay_days": 10, "start": "2027-03-01", "days": 14}])
     data = plan_data(loaded, sim_inputs(loaded))
@@ -132,8 +133,8 @@ def test_supplier_delay_adds_lead_time_in_the_plan(tmp_path):
     assert data.lead_extra.to_dict() == {(lane, weeks[w]): 1.0 for lane in ("LN01", "LN02", "LN03") for w in (8, 9)}
     plan = make_plan(data, partner_savings=False)
     steel = plan.shipments[plan.shipments["lane"] == "LN01"].set_index("period")["arrival_period"]
-    assert set(steel.loc[[weeks[8]]]) == {weeks[9]}  # 3 days' road lead: 0 weeks, plus 1
-    assert set(steel.loc[[weeks[10]]]) == {weeks[10]}
+    assert set(steel.loc[[weeks[8]]]) == {weeks[10]}  # 3 days' road lead: 1 week, plus 1
+    assert set(steel.loc[[weeks[10]]]) == {weeks[11]}
 
 
 def test_hub_outage_stops_receipts_and_deliveries_for_exactly_its_days(single_hub):

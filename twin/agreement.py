@@ -14,7 +14,7 @@ the week), not of luck.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,48 @@ from optimizer import Plan
 from twin.montecarlo import replication_rng
 from twin.sim.inputs import Lane, SimInput
 from twin.sim.kpis import costs_by_kind
-from twin.sim.model import Replication, simulate
+from twin.sim.model import Replication, Twin, simulate
+
+@dataclass(frozen=True)
+class StartState:
+    """What the network holds at the horizon's start, as the plan starts from it.
+
+    Arrival calendars count days from the horizon's start. Work the hubs ordered from the
+    lines during the warm-up and the lines have not made is not here: at the horizon's
+    start the plan takes over the lines' schedule (``twin.sim.model``, plan phase).
+    """
+
+    onhand: np.ndarray             # (H, S) finished goods at the hubs
+    hub_arrivals: np.ndarray       # (D, H, S) finished goods on their way, by day of arrival
+    partner_owed: np.ndarray       # (X, H, S) ordered from partners, not yet dispatched
+    backlog: np.ndarray            # (M, S) backorders open
+    material: np.ndarray           # (P, K) materials at the plants
+    material_arrivals: np.ndarray  # (D, P, K) materials on their way, by day of arrival
+
+    @property
+    def position(self) -> np.ndarray:
+        """(H, S) each hub's inventory position: on hand, on its way and owed by partners."""
+        return self.onhand + self.hub_arrivals.sum(axis=0) + self.partner_owed.sum(axis=0)
+
+
+def warmed_state(inp: SimInput) -> StartState:
+    """The state the deterministic twin (:func:`deterministic`) reaches at the end of the
+    warm-up, run on the hubs' policies alone as every replication's warm-up is: the state
+    the plan starts from, the same for every replication. Without warm-up, the twin's
+    starting state (the policies' initial stock, a primed material pipeline).
+
+    The warm-up runs on the events the plan knows of: a shipment at sea when a known port
+    closes lands, here as in the twin, when the port reopens; the plan is not told of an
+    event it does not know through the state it starts from."""
+    known_world = replace(inp, timeline=inp.known, supply="policy", rules=())
+    twin = Twin(deterministic(known_world), replication_rng(0, 0))
+    w = inp.warmup_days
+    if w:
+        twin.env.run(until=w)
+    return StartState(onhand=twin.onhand.copy(), hub_arrivals=twin.hub_inbound[w:].copy(),
+                      partner_owed=twin.partner_owed.copy(), backlog=twin.backlog.copy(),
+                      material=twin.material.copy(), material_arrivals=twin.plant_inbound[w:].copy())
+
 
 PLAN_VS_TWIN_COLUMNS = ["kpi", "entity", "period", "plan", "twin", "difference"]
 # the cost kinds both sides count the same way; backlog, lost sales and shortage are priced
@@ -65,8 +106,9 @@ def plan_vs_twin(plan: Plan, rep: Replication) -> pd.DataFrame:
     Rows (``kpi, entity, period, plan, twin, difference = twin - plan``; ``period`` is the
     plan week's first day, or ``horizon``):
 
-    - ``delivered_units`` and ``lost_units`` per market x family (``M01/CORE``), per week
-      and over the horizon;
+    - ``demand_units``, ``delivered_units`` and ``lost_units`` per market x family
+      (``M01/CORE``), per week and over the horizon (the plan's demand is what it expects:
+      the twin's differs by the events the plan does not know of);
     - ``backlog_units`` per market at the end of each week;
     - ``inventory_units`` per hub at the end of each week;
     - ``production_units`` per line per week, and over the horizon;
@@ -107,9 +149,8 @@ def plan_vs_twin(plan: Plan, rep: Replication) -> pd.DataFrame:
 
     mk = plan.markets.assign(entity=plan.markets["market"] + "/" + plan.markets["sku"].map(family))
     cells = [f"{m}/{f}" for m in inp.markets for f in families]
-    for kpi, column, daily in (("delivered_units", "delivered_units", rep.shipped), ("lost_units", "lost_units",
-                                                                                      rep.lost)):
-        planned = mk.pivot_table(index="period", columns="entity", values=column, aggfunc="sum")
+    for kpi, daily in (("demand_units", rep.demand), ("delivered_units", rep.shipped), ("lost_units", rep.lost)):
+        planned = mk.pivot_table(index="period", columns="entity", values=kpi, aggfunc="sum")
         add(kpi, planned, by_family(weekly(daily)).reshape(W, -1), cells, horizon=True)
     add("backlog_units", plan.markets.pivot_table(index="period", columns="market", values="backlog_units",
                                                   aggfunc="sum"), week_end(rep.backlog), inp.markets, horizon=False)

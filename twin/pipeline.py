@@ -203,6 +203,7 @@ def prepare(loaded: LoadedScenario, options: SolverOptions | None = None, result
 
     ``options`` default to the scenario's ``planning:`` section; ``result`` is the
     forecast (made here unless given)."""
+    from twin.agreement import warmed_state
     from twin.planning import plan_data, plan_schedule, solver_options
 
     inp = sim_inputs(loaded, result, progress)
@@ -210,19 +211,20 @@ def prepare(loaded: LoadedScenario, options: SolverOptions | None = None, result
         return inp, None
     from optimizer import make_plan
 
+    start = warmed_state(inp)  # the plan starts where the warm-up leaves the network
     options = options or solver_options(loaded.scenario.planning)
     if progress is None:
-        plan = make_plan(plan_data(loaded, inp), options)
+        plan = make_plan(plan_data(loaded, inp, start), options)
     else:  # a plan cut off at its time limit warns; the warning goes to the caller's progress instead
         from optimizer import PlanTimeLimitWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PlanTimeLimitWarning)
-            plan = make_plan(plan_data(loaded, inp), options)
+            plan = make_plan(plan_data(loaded, inp, start), options)
         for message in plan.warnings:
             _say(progress, "warning", message)
     _say(progress, "plan", f"{loaded.scenario.name}: plan {plan.status}")
-    return replace(inp, plan=plan_schedule(plan, inp)), plan
+    return replace(inp, plan=plan_schedule(plan, inp, start)), plan
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,24 @@ Choices made here, in planning terms:
 - a line's weekly hours in the plan are its regular (and overtime) hours less planned
   outages, times its expected availability MTBF / (MTBF + MTTR): breakdowns are random
   in the twin, their expected loss is planned for;
-- lead times are rounded to whole weeks (a lane of 1-3 days lands in the week it
-  leaves; the 35-day sea lane takes 5 weeks); a supplier delay adds its expected days
-  (days x probability), in whole weeks, to departures in the weeks it covers;
+- lead times of finished goods are the twin's whole transit days in weeks, fractions
+  kept: a week's departures on a 3-day lane land 4/7 in that week and 3/7 in the next,
+  as departures spread over the week do; a supplier's weekly lot of materials, and a
+  transfer between hubs (sent on the week's first day), count from the first whole week
+  after they land (the 35-day sea lane takes 5 weeks, a 3-day lane 1); lanes
+  to markets take none (the twin serves a market from its hub's stock on the day); a
+  supplier delay adds its expected days (days x probability) to departures in the weeks
+  it covers, in weeks, fractions kept;
 - a capacity change scales the line's weekly hours like an outage does; a cost change
   scales a material's price or a lane's cost by its mean over each week's days;
-- a hub keeps its starting stock as a soft floor (its policy's level: dipping below it
-  costs half the backlog penalty per unit and week) and, by default, ends the horizon
-  with at least that stock, so the plan cannot look cheap by emptying the shelves;
+- a hub starts from the state the warm-up leaves (``twin.agreement.warmed_state``: stock
+  on hand, on its way, owed by partners; backorders; materials at plants and on their
+  way), keeps its starting stock as a soft floor (dipping below it costs the backlog
+  penalty per unit and week: a week-end balance that dips below it runs out within the
+  week, which the twin, serving demand day by day, does not forgive; at half that
+  penalty the deterministic twin lost 464 units in a six-week port closure, at the full
+  penalty 209) and, by default, ends the horizon with at least that stock, so the plan
+  cannot look cheap by emptying the shelves;
 - a lost sale costs the price plus the shortage (goodwill) cost; a backorder costs the
   shortage cost per week late;
 - materials at plants cost the hubs' mean holding rate at their purchase price, so the
@@ -42,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer import Plan, PlanData, SolverOptions
+from twin.agreement import StartState, warmed_state
 from twin.scenario import LoadedScenario, Planning
 from twin.sim.demand import expected_demand
 from twin.sim.inputs import PlanSchedule, SimInput, material_target
@@ -55,12 +66,23 @@ def solver_options(settings: Planning, **overrides) -> SolverOptions:
     return SolverOptions(**values)
 
 
-def _weeks(days: int) -> int:
-    return int(round(days / 7.0))
+SAFETY_SHORTFALL_COST_RATIO = 1.0  # below a hub's starting stock, per unit-week, relative to backlog (docstring)
 
 
-def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
-    """The capacity-planning problem of a scenario, in weekly buckets over its horizon."""
+def _transit_weeks(days: float, lots: bool = False) -> float:
+    """A transit time in weeks as the twin runs it (whole days, at least one). ``lots``:
+    what leaves once a week as one lot (a supplier's weekly dispatch, the plan's transfers
+    between hubs on the week's first day) counts from the first whole week after it lands
+    (a lot landing on day 3 of a week is not there on days 0-2). Split leads on transfers
+    between hubs also made HiGHS's dual simplex crawl (80 s against 6 s on a demand spike)."""
+    weeks = max(1.0, float(np.rint(days))) / 7.0
+    return float(np.ceil(weeks - 1e-9)) if lots else weeks
+
+
+def plan_data(loaded: LoadedScenario, inp: SimInput, start: StartState | None = None) -> PlanData:
+    """The capacity-planning problem of a scenario, in weekly buckets over its horizon, from
+    the state the network is in at the horizon's start (default :func:`~twin.agreement.warmed_state`)."""
+    start = start if start is not None else warmed_state(inp)
     sc, net = loaded.scenario, loaded.network
     settings = sc.planning
     weeks = sc.horizon.weeks
@@ -89,7 +111,10 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     pol = net.hub_policies
     unit_cost = pol.index.get_level_values("sku").map(products["cost_per_unit"]).to_numpy(float)
     rate = pol.index.get_level_values("hub").map(net.hubs["holding_cost_rate_per_year"]).to_numpy(float)
-    initial = pol["initial_units"].to_numpy(float)
+    hub_at, sku_at = _at(inp.hubs), _at(inp.skus)
+    stocked = (pol.index.get_level_values("hub").map(hub_at).to_numpy(), pol.index.get_level_values("sku").map(
+        sku_at).to_numpy())
+    initial = start.onhand[stocked]
     hub_stock = pd.DataFrame({
         "initial_units": initial,
         "holding_cost_per_unit_period": unit_cost * rate * 7 / 365,
@@ -122,19 +147,14 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
     lanes = lanes[keep]
     lane_table = pd.DataFrame({
         "origin": lanes["origin"], "destination": lanes["destination"],
-        "lead_periods": [_weeks(d) for d in lanes["lead_time_days"]],
+        # the twin serves markets from the hub's stock on the day: no transit to plan for
+        "lead_periods": [0.0 if kinds.get(d) == "markets" else _transit_weeks(days, lots=kinds.get(o) in ("suppliers", "hubs"))
+                         for o, d, days in zip(lanes["origin"], lanes["destination"], lanes["lead_time_days"])],
         "cost_per_unit": lanes["cost_per_unit"],
         "capacity_units_per_period": lanes["capacity_units_per_week"].fillna(math.inf),
     })
 
-    receipts = []
-    for (p, k), lane in inp.material_lane.items():
-        weekly_use = inp.material_usage_per_day[p, k] * 7
-        for t in range(min(_weeks(lane.lead_time_days), weeks)):
-            if weekly_use > 0:
-                receipts.append((inp.plants[p], inp.materials[k], periods[t], weekly_use))
-    receipts = pd.DataFrame(receipts, columns=["site", "item", "period", "units"]).set_index(
-        ["site", "item", "period"])["units"]
+    receipts = _receipts(inp, start, periods)
 
     wf = net.workforce
     workforce = pd.DataFrame({
@@ -144,13 +164,13 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
         "layoff_cost_per_worker": wf["layoff_cost_per_worker"]}, index=wf.index)
 
     plant_material = pd.MultiIndex.from_product([inp.plants, inp.materials], names=["plant", "material"])
-    material_stock = pd.Series(inp.material_initial.ravel(), index=plant_material, name="initial_units")
+    material_stock = pd.Series(start.material.ravel(), index=plant_material, name="initial_units")
     # materials at plants cost what stock at the hubs costs to hold, at their purchase price
     rate = float(net.hubs["holding_cost_rate_per_year"].mean()) * 7 / 365
     material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
         periods=periods, period_name="week", price_factor=price_weeks, lane_closed=_closed_weeks(inp, lane_table, periods),
-        lead_extra=_late_weeks(inp, lane_table, periods), **_cost_factor_weeks(inp, periods),
+        lead_extra=_late_weeks(inp, lane_table, net.lanes["lead_time_days"], periods), **_cost_factor_weeks(inp, periods),
         skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
@@ -158,11 +178,37 @@ def plan_data(loaded: LoadedScenario, inp: SimInput) -> PlanData:
         supply=net.supplier_materials["capacity_units_per_week"], material_stock=material_stock,
         material_holding=material_holding,
         partners=pd.DataFrame({"capacity_units_per_period": net.partners["capacity_units_per_week"],
-                               "lead_periods": [_weeks(d) for d in net.partners["lead_time_days"]]}),
+                               "lead_periods": np.rint(net.partners["lead_time_days"].to_numpy(float)) / 7.0}),
         partner_skus=net.partner_skus["cost_per_unit"], receipts=receipts, workforce=workforce,
+        initial_backlog=_keyed({(inp.markets[m], inp.skus[s]): float(start.backlog[m, s])
+                                for m, s in zip(*np.nonzero(start.backlog > 0))}, ["market", "sku"]),
         objective=settings.objective, clear_backlog_at_end=settings.clear_backlog_at_end,
-        integer_workforce=settings.integer_workforce,
+        integer_workforce=settings.integer_workforce, safety_shortfall_cost_ratio=SAFETY_SHORTFALL_COST_RATIO,
     )
+
+
+def _receipts(inp: SimInput, start: StartState, periods: list) -> pd.Series:
+    """What is on its way at the start, by the week it lands: finished goods at the hubs (in
+    transit, and what partners owe, after their lead time and transit) and materials at the
+    plants."""
+    weeks = len(periods)
+    rows: dict[tuple, float] = {}
+
+    def land(weekly: np.ndarray, sites: list[str], items: list[str]) -> None:
+        for t, i, j in zip(*np.nonzero(weekly > 1e-9)):  # (float dust of shared-out orders left out)
+            rows[(sites[i], items[j], periods[t])] = rows.get((sites[i], items[j], periods[t]), 0.0) + weekly[t, i, j]
+
+    def by_week(arrivals: np.ndarray) -> np.ndarray:
+        days = min(len(arrivals), 7 * weeks)
+        return arrivals[:days - days % 7].reshape(days // 7, 7, *arrivals.shape[1:]).sum(axis=1)
+
+    owed = np.zeros((7 * weeks, len(inp.hubs), len(inp.skus)))
+    for (x, h), lane in inp.partner_hub_lane.items():
+        day = int(round(inp.partner_lead_days[x])) + int(max(1, np.rint(lane.lead_time_days)))
+        owed[min(day, len(owed) - 1), h] += start.partner_owed[x, h]
+    land(by_week(start.hub_arrivals) + by_week(owed), inp.hubs, inp.skus)
+    land(by_week(start.material_arrivals), inp.plants, inp.materials)
+    return _keyed(rows, ["site", "item", "period"]).rename("units")
 
 
 def _closed_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.MultiIndex:
@@ -179,21 +225,27 @@ def _closed_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Multi
              for w in np.flatnonzero(mostly(closed))}
     for lane, closed in inp.known.arrivals_closed.items():
         if lane in lanes.index:
-            lead = int(lanes.at[lane, "lead_periods"])
-            pairs |= {(lane, periods[w - lead]) for w in np.flatnonzero(mostly(closed)) if w - lead >= 0}
+            lead = float(lanes.at[lane, "lead_periods"])  # a fractional lead lands in two weeks: both departures
+            sent = {w - int(np.floor(lead)) - k for w in np.flatnonzero(mostly(closed)) for k in (0, 1)
+                    if k == 0 or lead % 1}
+            pairs |= {(lane, periods[w]) for w in sent if w >= 0}
     return pd.MultiIndex.from_tuples(sorted(pairs, key=str), names=["lane", "period"])
 
 
-def _late_weeks(inp: SimInput, lanes: pd.DataFrame, periods: list) -> pd.Series:
-    """(lane, week) -> extra weeks a supplier's shipments leaving that week take: the
-    expected delay of a ``supplier_delay`` event (days x probability), in whole weeks."""
+def _late_weeks(inp: SimInput, lanes: pd.DataFrame, transit_days: pd.Series, periods: list) -> pd.Series:
+    """(lane, week) -> extra weeks a supplier's lot leaving that week takes: the expected
+    delay of a ``supplier_delay`` event (days x probability, in whole days as the
+    deterministic twin takes it), counted as the lot's lead time is (:func:`_transit_weeks`;
+    ``transit_days``: each lane's, as the network table gives them)."""
     first, weeks = inp.warmup_days, len(periods)
     expected = (inp.known.supplier_delay_days * inp.known.supplier_delay_probability)[first:first + 7 * weeks]
-    weekly = np.rint(expected.reshape(weeks, 7, -1).max(axis=1) / 7).astype(int)  # (W, U)
+    delay_days = np.rint(expected.reshape(weeks, 7, -1).max(axis=1))  # (W, U)
     rows = {}
-    for w, u in zip(*np.nonzero(weekly)):
+    for w, u in zip(*np.nonzero(delay_days)):
         for lane in lanes.index[lanes["origin"] == inp.suppliers[u]]:
-            rows[(lane, periods[w])] = int(weekly[w, u])
+            transit = max(1.0, float(np.rint(transit_days[lane])))
+            rows[(lane, periods[w])] = float(np.ceil((transit + delay_days[w, u]) / 7 - 1e-9)
+                                             - lanes.at[lane, "lead_periods"])
     index = pd.MultiIndex.from_tuples(list(rows), names=["lane", "period"])
     return pd.Series(list(rows.values()), index=index, dtype=float, name="periods")
 
@@ -224,8 +276,8 @@ def _at(ids: list[str]) -> dict[str, int]:
     return {k: i for i, k in enumerate(ids)}
 
 
-def plan_schedule(plan: Plan, inp: SimInput) -> PlanSchedule:
-    """The arrays the twin executes, from a plan made by :func:`plan_data` for ``inp``."""
+def plan_schedule(plan: Plan, inp: SimInput, start: StartState) -> PlanSchedule:
+    """The arrays the twin executes, from a plan made by :func:`plan_data` for ``inp`` from ``start``."""
     periods = sorted(set(plan.lines["period"]))
     week = {p: i for i, p in enumerate(periods)}
     W, L, H, S = len(periods), len(inp.lines), len(inp.hubs), len(inp.skus)
@@ -267,14 +319,27 @@ def plan_schedule(plan: Plan, inp: SimInput) -> PlanSchedule:
     np.add.at(consumption, (mk["period"].map(week), hub_of_market, mk["sku"].map(sku_at)),
               (mk["demand_units"] - mk["lost_units"]).to_numpy())
 
-    # plants order materials for what the plan makes there, not only what the policies would
-    use = np.zeros((P, K))
-    bom = inp.bom
-    np.add.at(use, inp.line_plant, made.sum(axis=0) @ bom)
-    use_per_day = use / (7.0 * W)
-    target = inp.material_target.copy()
+    # plants buy what the plan buys: each week they order up to the material position the
+    # plan expects then (its start, plus its purchases so far, less its use before the week),
+    # and at least up to their own policy's target at the plan's rate of use, whose cover
+    # days absorb late lots and random use (the plan knows neither), as long as what they
+    # order lands within the horizon (the plan buys nothing that lands after it)
+    material_at = _at(inp.materials)
+    bought = np.zeros((W, P, K))
+    f = ship[ship["origin"].isin(set(inp.suppliers)) & ship["destination"].isin(plant_at)]
+    np.add.at(bought, (f["period"].map(week), f["destination"].map(plant_at), f["item"].map(material_at)),
+              f["units"].to_numpy())
+    use = np.zeros((W, P, K))
+    np.add.at(use, (slice(None), inp.line_plant), made @ inp.bom)
+    material_position = (start.material + start.material_arrivals.sum(axis=0) + np.cumsum(bought, axis=0)
+                         - (np.cumsum(use, axis=0) - use))
+    use_per_day = use.sum(axis=0) / (7.0 * W)
     for (p, k), lane in inp.material_lane.items():
-        planned = material_target(use_per_day[p, k], lane.lead_time_days, inp.material_cover_days[p])
-        target[p, k] = max(target[p, k], planned)
-    return PlanSchedule(first_day=inp.warmup_days, make=make, outsource=outsource,
-                        transfer=transfer, release=release, consumption=consumption, material_target=target)
+        cover = material_target(use_per_day[p, k], lane.lead_time_days, inp.material_cover_days[p])
+        lands_in_time = W - int(np.ceil(lane.lead_time_days / 7))
+        material_position[:lands_in_time, p, k] = np.maximum(material_position[:lands_in_time, p, k], cover)
+    owed = np.zeros((H, S))
+    np.add.at(owed, inp.market_hub, start.backlog)
+    return PlanSchedule(first_day=inp.warmup_days, start_position=start.position - owed, make=make,
+                        outsource=outsource, transfer=transfer, release=release, consumption=consumption,
+                        material_position=material_position)

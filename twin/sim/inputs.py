@@ -59,17 +59,18 @@ class PlanSchedule:
     Week ``w`` starts on simulated day ``first_day + 7 w``. At its start the plan releases
     ``make`` to the lines' queues, ``outsource`` to the partners and ``transfer`` between
     hubs; the hubs then correct for what randomness changes, against the inventory
-    position the plan expects: ``initial + release - consumption`` (cumulative,
+    position the plan expects: ``start_position + release - consumption`` (cumulative,
     consumption spread evenly over the week's days).
     """
 
     first_day: int
+    start_position: np.ndarray  # (H, S) the position the plan starts from: on hand + on order - backorders
     make: np.ndarray            # (W, L, H, S) units each line makes for each hub
     outsource: np.ndarray       # (W, X, H, S) units ordered from each partner for each hub
     transfer: np.ndarray        # (W, H, H, S) units sent from hub g (axis 1) to hub h (axis 2)
     release: np.ndarray         # (W, H, S) make + outsource + transfers in - transfers out, per hub
     consumption: np.ndarray     # (W, H, S) planned demand served or backordered at each hub's markets
-    material_target: np.ndarray  # (P, K) what plants order materials up to under the plan
+    material_position: np.ndarray  # (W, P, K) what plants order materials up to each plan week
 
     @property
     def weeks(self) -> int:

@@ -29,7 +29,9 @@ in the day reads the receiving stock.
 Executing a plan (``supply: plan``): from the horizon start, lines get the plan's weekly
 production in their queues (for the hubs the plan ships it to) and work overtime only
 for what their regular hours left in the week cannot finish; partners get its
-outsourcing; hubs send its transfers. The hubs' policies then absorb what randomness
+outsourcing; hubs send its transfers. At the horizon's start the plan takes over the lines'
+schedule (warm-up work not yet made is dropped: the plan starts from the warmed state,
+``twin.agreement.warmed_state``). The hubs' policies then absorb what randomness
 changes: each review measures the hub's inventory position
 against the position the plan expects for that day (the starting stock the plan assumed,
 plus the plan's releases, less the demand the plan expects it to serve, spread evenly
@@ -152,7 +154,7 @@ class Twin:
             raise ValueError("supply: plan needs a plan in the inputs: use twin.pipeline.prepare()")
         if self.plan is not None:
             # (W, H, S) the plan's inventory position at each week's start, before its demand
-            self.planned_start = (inp.initial + np.cumsum(self.plan.release, axis=0)
+            self.planned_start = (self.plan.start_position + np.cumsum(self.plan.release, axis=0)
                                   - (np.cumsum(self.plan.consumption, axis=0) - self.plan.consumption))
         self.hours_per_unit = np.where(np.isfinite(inp.hours_per_unit), inp.hours_per_unit, 0.0)
         self.partner_cost = np.where(np.isfinite(inp.partner_cost), inp.partner_cost, 0.0)
@@ -288,11 +290,17 @@ class Twin:
         return self.planned_start[week, h] - self.plan.consumption[week, h] * ((day + 1) / 7)
 
     def _planner(self):
-        """The weekly S&OP review: release each plan week's work at its start."""
+        """The weekly S&OP review: release each plan week's work at its start. At the
+        horizon's start the plan takes over the lines' schedule: what the hubs' policies
+        queued during the warm-up and the lines have not made is dropped (the plan, made
+        from the warmed state, schedules what is needed; partner orders stand)."""
         plan, inp = self.plan, self.inp
         for w in range(plan.weeks):
             t = plan.first_day + 7 * w
             yield self._at(t, PLAN)
+            if w == 0:
+                self.on_order -= self.line_queue.sum(axis=0)
+                self.line_queue[:] = 0.0
             self.line_queue += plan.make[w]
             self.partner_owed += plan.outsource[w]
             self.on_order += plan.make[w].sum(axis=0) + plan.outsource[w].sum(axis=0)
@@ -365,7 +373,7 @@ class Twin:
         leave at dispatch time.
         """
         inp = self.inp
-        planned_target = self.plan.material_target[p] if self.plan is not None else None
+        plan = self.plan
         supplier = inp.material_supplier[p]
         lanes = {h: lane for (q, h), lane in inp.plant_hub_lane.items() if q == p}
         for t in count():
@@ -376,7 +384,8 @@ class Twin:
                 self.material_on_order[p] -= arriving
             made = self._produce(p, t)
             if t % 7 == 0:
-                target = (planned_target if planned_target is not None and t >= self.plan.first_day
+                target = (plan.material_position[(t - plan.first_day) // 7, p]
+                          if plan is not None and plan.first_day <= t < plan.first_day + 7 * plan.weeks
                           else inp.material_target[p])
                 order = np.maximum(target - self.material[p] - self.material_on_order[p], 0.0)
                 order[supplier < 0] = 0.0
@@ -433,12 +442,14 @@ class Twin:
             self.backlog_daily[t] = self.backlog.sum(axis=1)
 
     def _prime_material_pipeline(self) -> None:
-        """Start in steady state: a week's use of each material already on its way, every week of transit."""
+        """Start in steady state: a week's use of each material already on its way, every week
+        of transit (held at sea, like any shipment, while its port is shut)."""
         inp = self.inp
         for (p, k), lane in inp.material_lane.items():
             weekly = inp.material_usage_per_day[p, k] * 7
+            opens = _next_open(inp.timeline.arrivals_closed.get(lane.lane), len(self.plant_inbound))
             for arrive in range(7, int(lane.lead_time_days) + 7, 7):
-                self.plant_inbound[arrive, p, k] += weekly
+                self.plant_inbound[opens[arrive], p, k] += weekly
                 self.material_on_order[p, k] += weekly
 
 
