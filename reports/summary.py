@@ -168,3 +168,17 @@ def decision_summary(decisions: pd.DataFrame, replications: int) -> pd.DataFrame
     out["firings per rep"] = out["firings per rep"].map("{:.2f}".format)
     out["cost impact per rep"] = out["cost impact per rep"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
     return out[columns].reset_index(drop=True)
+
+
+GAP_LABELS = {"bucketing": "bucketing", "demand": "demand error", "lead_times": "lead times",
+              "breakdowns": "breakdowns"}
+
+
+def gap_sentence(gap: pd.DataFrame) -> str:
+    """The plan-to-twin gap table (``twin.pipeline.explain_gap``) as a planner reads it:
+    'the plan promises 100.0 % fill; the twin delivers 99.4 % (99.2-99.6): bucketing
+    -0.1 pt, demand error -0.2 pt, ...'."""
+    v = gap.set_index("part")["value"]
+    parts = ", ".join(f"{label} {100 * v[p]:+.1f} pt" for p, label in GAP_LABELS.items() if p in v)
+    return (f"the plan promises {100 * v['plan']:.1f} % fill; the twin delivers {100 * v['twin']:.1f} % "
+            f"({100 * v['twin_ci_low']:.1f}-{100 * v['twin_ci_high']:.1f}): {parts}")

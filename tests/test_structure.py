@@ -64,7 +64,8 @@ def test_the_command_line_parses_and_prints_and_calls_the_pipeline():
     allowed = {"twin", "twin.pipeline", "twin.errors", "twin.errors.InputError", "twin.errors.Problem",
                "reports.summary", "reports.summary.cost_table", "reports.summary.decision_summary",
                "reports.summary.headline_table", "reports.summary.line_table", "reports.compare",
-               "reports.compare.recommendation", "twin.sim.kpis", "twin.sim.kpis.TOTAL_KPIS"}
+               "reports.compare.recommendation", "reports.summary.gap_sentence", "twin.sim.kpis",
+               "twin.sim.kpis.TOTAL_KPIS"}
     assert project <= allowed, sorted(project - allowed)
     source = (REPO / "twin/cli.py").read_text()
     for step in ("load_scenario", "variants(", "RunFolder", "run_to_folder", "make_plan", "scenario_forecast",

@@ -15,15 +15,18 @@ the week), not of luck.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from optimizer import Plan
 from twin.montecarlo import replication_rng
 from twin.sim.inputs import Lane, SimInput
 from twin.sim.kpis import costs_by_kind
 from twin.sim.model import Replication, Twin, simulate
+
+if TYPE_CHECKING:  # the optimizer is wired in by the pipeline
+    from optimizer import Plan
 
 @dataclass(frozen=True)
 class StartState:
@@ -72,26 +75,41 @@ PLAN_VS_TWIN_COLUMNS = ["kpi", "entity", "period", "plan", "twin", "difference"]
 SHARED_COST_KINDS = ("materials", "regular_time", "overtime", "outsourcing", "transport", "holding")
 
 
+SOURCES = ("demand", "lead_times", "breakdowns")  # what randomness the twin has, by source
+
+
+def with_random(inp: SimInput, sources: frozenset[str] | set[str] = frozenset()) -> SimInput:
+    """The twin's inputs with the randomness of every source not in ``sources`` replaced by
+    its expectation: ``demand`` (drawn, or the expected demand), ``lead_times`` (lanes'
+    transit days, suppliers' lateness and the events' delays), ``breakdowns`` (or each
+    line's expected availability on its regular hours)."""
+    changes: dict = {}
+    if "demand" not in sources:
+        # the rules expect the forecast itself: no bias to correct for when demand is the forecast
+        changes.update(demand=replace(inp.demand, model="expected"),
+                       weekly_mean=inp.weekly_expected * inp.demand.scale if inp.weekly_expected is not None
+                       else None)
+    if "lead_times" not in sources:
+        def lanes(table: dict[tuple[int, int], Lane]) -> dict[tuple[int, int], Lane]:
+            return {key: replace(lane, lead_time_sd_days=0.0, lognormal=False) for key, lane in table.items()}
+
+        timeline = inp.timeline
+        expected_delay = timeline.supplier_delay_days * timeline.supplier_delay_probability
+        changes.update(timeline=replace(timeline, supplier_delay_days=np.rint(expected_delay),
+                                        supplier_delay_probability=(expected_delay > 0).astype(float)),
+                       plant_hub_lane=lanes(inp.plant_hub_lane), partner_hub_lane=lanes(inp.partner_hub_lane),
+                       hub_hub_lane=lanes(inp.hub_hub_lane), material_lane=lanes(inp.material_lane),
+                       supplier_reliability=np.ones_like(inp.supplier_reliability))
+    if "breakdowns" not in sources:
+        availability = 1.0 / (1.0 + inp.mttr_hours / inp.mtbf_hours)  # 1 where the line never breaks down
+        changes.update(regular_hours_per_day=inp.regular_hours_per_day * availability,
+                       mtbf_hours=np.full_like(inp.mtbf_hours, np.inf))
+    return replace(inp, **changes)
+
+
 def deterministic(inp: SimInput) -> SimInput:
     """The twin's inputs with every random draw replaced by its expectation (module docstring)."""
-    fixed = lambda lane: replace(lane, lead_time_sd_days=0.0, lognormal=False)  # noqa: E731
-
-    def lanes(table: dict[tuple[int, int], Lane]) -> dict[tuple[int, int], Lane]:
-        return {key: fixed(lane) for key, lane in table.items()}
-
-    availability = 1.0 / (1.0 + inp.mttr_hours / inp.mtbf_hours)  # 1 where the line never breaks down
-    timeline = inp.timeline
-    expected_delay = timeline.supplier_delay_days * timeline.supplier_delay_probability
-    timeline = replace(timeline, supplier_delay_days=np.rint(expected_delay),
-                       supplier_delay_probability=(expected_delay > 0).astype(float))
-    # the rules expect the forecast itself: no bias to correct for when demand is the forecast
-    mean = inp.weekly_expected * inp.demand.scale if inp.weekly_expected is not None else None
-    return replace(inp, demand=replace(inp.demand, model="expected"), timeline=timeline, weekly_mean=mean,
-                   plant_hub_lane=lanes(inp.plant_hub_lane), partner_hub_lane=lanes(inp.partner_hub_lane),
-                   hub_hub_lane=lanes(inp.hub_hub_lane), material_lane=lanes(inp.material_lane),
-                   regular_hours_per_day=inp.regular_hours_per_day * availability,
-                   mtbf_hours=np.full_like(inp.mtbf_hours, np.inf), supplier_reliability=np.ones_like(
-                       inp.supplier_reliability))
+    return with_random(inp, frozenset())
 
 
 def deterministic_against_plan(plan: Plan, inp: SimInput, seed: int) -> pd.DataFrame:
@@ -168,3 +186,43 @@ def plan_vs_twin(plan: Plan, rep: Replication) -> pd.DataFrame:
     table["period"] = table["period"].astype(str)
     table["difference"] = table["twin"] - table["plan"]
     return table[PLAN_VS_TWIN_COLUMNS]
+
+
+def plan_fill_rate(plan: Plan) -> float:
+    """The plan's promised fill rate: demand met in the week it is demanded (not lost, not
+    added to the backlog) over demand."""
+    mk = plan.markets.sort_values(["market", "sku", "period"])
+    grown = mk.groupby(["market", "sku"])["backlog_units"].diff().fillna(mk["backlog_units"]).clip(lower=0.0)
+    demand = float(mk["demand_units"].sum())
+    return 1.0 - (float(mk["lost_units"].sum()) + float(grown.sum())) / demand if demand > 0 else float("nan")
+
+
+def explain_gap(plan: Plan, inp: SimInput, replications: int, seed: int,
+                executor=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the gap between the plan's promised fill rate and the twin's mean by source.
+
+    ``bucketing`` is the deterministic twin against the plan (days against weeks, service on
+    the day against service in the week); each source's part is its Shapley value
+    (``twin.attribution``) over the twin run with that source's randomness on or off, the
+    same ``replications`` of ``seed`` every time (common random numbers). The parts add up
+    to ``twin - plan`` exactly. Returns the rows ``part, value`` (parts ``plan``,
+    ``bucketing``, each of :data:`SOURCES`, ``twin``) and the KPI rows of the twin with every
+    source random (for its interval).
+    """
+    from twin.attribution import shapley
+    from twin.montecarlo import run
+
+    means, runs = {}, {}
+
+    def fill(sources: frozenset[str]) -> float:
+        kpis = run(with_random(inp, sources), replications, seed, executor).kpis
+        runs[sources] = kpis
+        total = kpis[(kpis["kpi"] == "fill_rate") & (kpis["scope"] == "total")]
+        means[sources] = float(total["value"].mean())
+        return means[sources]
+
+    parts = shapley(SOURCES, fill)
+    promised = plan_fill_rate(plan)
+    rows = [("plan", promised), ("bucketing", means[frozenset()] - promised), *parts.items(),
+            ("twin", means[frozenset(SOURCES)])]
+    return pd.DataFrame(rows, columns=["part", "value"]), runs[frozenset(SOURCES)]
