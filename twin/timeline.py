@@ -111,10 +111,6 @@ class Timeline:
     price_factor: np.ndarray | None = None   # (T, M, S) multiplier on list price
     entries: tuple[MarketEntry, ...] = ()
 
-    def day_of(self, date: dt.date) -> int:
-        """Simulated day of a date, clipped to ``[0, days]``."""
-        return min(max((date - self.first_day).days, 0), self.days)
-
     def frame(self, axes: Axes) -> pd.DataFrame:
         """The timeline as a tidy table a planner can read: one row per entity, quantity and
         run of days with the same value other than the neutral one (1, or open).

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from twin.network import Network
 from twin.timeline import Axes, Timeline
@@ -332,8 +331,3 @@ def material_target(usage_per_day: np.ndarray | float, lead_time_days: float, co
 def _ranges(owner: np.ndarray, n: int) -> list[slice]:
     """For a non-decreasing array of owner positions, the slice of items each of ``n`` owners has."""
     return [slice(int(np.searchsorted(owner, i)), int(np.searchsorted(owner, i, "right"))) for i in range(n)]
-
-
-def day_dates(inp: SimInput) -> pd.DatetimeIndex:
-    """Calendar date of each simulated day (warm-up included)."""
-    return pd.date_range(inp.start - dt.timedelta(days=inp.warmup_days), periods=inp.days, freq="D")
