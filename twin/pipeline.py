@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str, str], None]
 
 __all__ = ["load", "validate", "executor", "timelines", "forecast", "forecast_scenario", "sim_inputs", "prepare",
-           "plan_scenario", "simulate", "run_scenario", "compare", "report", "RunWritten", "PlanWritten", "ForecastWritten"]
+           "plan_scenario", "simulate", "run_scenario", "compare", "report", "RunWritten", "PlanWritten",
+           "ForecastWritten"]
 
 load = load_scenario
 validate = validate_files

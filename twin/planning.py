@@ -23,8 +23,9 @@ Choices made here, in planning terms:
   transfer between hubs (sent on the week's first day), count from the first whole week
   after they land (the 35-day sea lane takes 5 weeks, a 3-day lane 1); lanes
   to markets take none (the twin serves a market from its hub's stock on the day); a
-  supplier delay adds its expected days (days x probability) to departures in the weeks
-  it covers, in weeks, fractions kept;
+  supplier delay adds its expected days (days x probability) to the lots leaving in the
+  weeks it covers, counted as the lot's lead time is (from the first whole week after it
+  lands);
 - a capacity change scales the line's weekly hours like an outage does; a cost change
   scales a material's price or a lane's cost by its mean over each week's days;
 - a hub starts from the state the warm-up leaves (``twin.agreement.warmed_state``: stock
@@ -148,7 +149,8 @@ def plan_data(loaded: LoadedScenario, inp: SimInput, start: StartState | None = 
     lane_table = pd.DataFrame({
         "origin": lanes["origin"], "destination": lanes["destination"],
         # the twin serves markets from the hub's stock on the day: no transit to plan for
-        "lead_periods": [0.0 if kinds.get(d) == "markets" else _transit_weeks(days, lots=kinds.get(o) in ("suppliers", "hubs"))
+        "lead_periods": [0.0 if kinds.get(d) == "markets"
+                         else _transit_weeks(days, lots=kinds.get(o) in ("suppliers", "hubs"))
                          for o, d, days in zip(lanes["origin"], lanes["destination"], lanes["lead_time_days"])],
         "cost_per_unit": lanes["cost_per_unit"],
         "capacity_units_per_period": lanes["capacity_units_per_week"].fillna(math.inf),
@@ -170,7 +172,8 @@ def plan_data(loaded: LoadedScenario, inp: SimInput, start: StartState | None = 
     material_holding = pd.Series(np.tile(inp.material_cost, len(inp.plants)) * rate, index=plant_material)
     return PlanData(
         periods=periods, period_name="week", price_factor=price_weeks, lane_closed=_closed_weeks(inp, lane_table, periods),
-        lead_extra=_late_weeks(inp, lane_table, net.lanes["lead_time_days"], periods), **_cost_factor_weeks(inp, periods),
+        lead_extra=_late_weeks(inp, lane_table, net.lanes["lead_time_days"], periods),
+        **_cost_factor_weeks(inp, periods),
         skus=skus, lines=lines, line_hours=line_hours,
         routings=net.routings["hours_per_unit"], hubs=net.hubs[["storage_capacity_units"]], hub_stock=hub_stock,
         markets=pd.DataFrame({"backorder": net.markets["unmet_demand"] == "backorder"}),
