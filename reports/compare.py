@@ -79,6 +79,7 @@ class Comparison:
     weak_points: pd.DataFrame
     accuracy: pd.DataFrame    # the baseline's forecast accuracy per family (empty without a forecast)
     hidden: pd.DataFrame      # SKUs with revenue whose error the total hides
+    balance: pd.DataFrame     # scenario, then each run's balance.csv (twin.balance): per family and month
 
     @property
     def baseline(self) -> str:
@@ -111,6 +112,7 @@ def compare(folders: list[str | Path]) -> Comparison:
         weak_points=_csv(runs[0].folder / "weak_points.csv"),
         accuracy=forecast_accuracy(runs[0].folder / "forecast"),
         hidden=_csv(runs[0].folder / "forecast" / "hidden.csv"),
+        balance=pd.concat([_csv(r.folder / "balance.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
     )
 
 

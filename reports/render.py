@@ -11,6 +11,8 @@ Layout of a report folder::
                       whether that excludes zero, whether it is paired (same seed)
     risks.csv         the risk register per scenario
     bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
+    balance.csv       the S&OP balance per scenario x family x month x measure: plan, twin
+                      mean and P10-P90 (``twin.balance``)
     decisions.csv     the decision log over replications per scenario, decisions for a person first
     figures/*.png     service, costs, inventory and backlog, line utilisation
     runs/             (``twin compare``) the run folders the report was made from
@@ -39,6 +41,7 @@ from reports import figures
 from reports.compare import Comparison, decision_rates, recommendation
 from reports.formats import fmt_money, fmt_pct, fmt_units, format_delta, format_value
 from reports.summary import COST_LABELS, MODE_ORDER, decision_summary
+from twin.balance import BALANCE_COLUMNS
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
 REPORT_KPIS = [
@@ -193,6 +196,46 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
     return tables
 
 
+BALANCE_NOTE = ("Per product family and month, units: the plan beside the twin's mean over the replications "
+                "(P10–P90 in balance.csv). A month holds the plan weeks that start in it. Unconstrained demand is "
+                "the forecast with the events the plan knows of; the twin's is the demand that came.")
+BALANCE_LABELS = {"demand": "Demand (unconstrained)", "served": "Served (constrained demand)",
+                  "lost": "Lost sales", "production": "Production", "outsourcing": "Outsourcing",
+                  "supply": "Supply (production + outsourcing)", "inventory": "Inventory, end of month",
+                  "backlog": "Backlog, end of month"}
+
+
+def balance_tables(c: Comparison) -> dict[str, pd.DataFrame]:
+    """The S&OP balance as the meeting reads it, per scenario: per family and measure
+    (``twin.balance``) a plan row and a twin row (mean over replications), one column per
+    month, units. A measure that is zero on both sides throughout (no lost sales, no
+    outsourcing) is left out; every figure is in the run's ``balance.csv``."""
+    out: dict[str, pd.DataFrame] = {}
+    for run in c.runs:
+        b = c.balance[c.balance["scenario"] == run.name] if len(c.balance) else c.balance
+        if b.empty:
+            continue
+        months = sorted(b["period"].unique())
+        header = [dt.date.fromisoformat(f"{m}-01").strftime("%b %Y") for m in months]
+        cells = b.set_index(["family", "measure", "period"])[["plan", "twin_mean"]]
+        quiet = {m for m in BALANCE_LABELS if (b.loc[b["measure"] == m, ["plan", "twin_mean"]].fillna(0.0) == 0).all()
+                 .all()}
+        if "outsourcing" in quiet:
+            quiet.add("supply")  # the same as production
+        sides = (("plan", "plan"), ("twin", "twin_mean"))[0 if b["plan"].notna().any() else 1:]
+        rows = []
+        for family in sorted(b["family"].unique()):
+            shown = [(m, label) for m, label in BALANCE_LABELS.items() if m not in quiet]
+            for i, (measure, label) in enumerate(shown):
+                for j, (side, column) in enumerate(sides):
+                    values = [cells[column].get((family, measure, m), math.nan) for m in months]
+                    # each label once, as a planner's sheet shows it (balance.csv repeats them)
+                    rows.append([family if i == j == 0 else "", label if j == 0 else "", side,
+                                 *map(fmt_units, values)])
+        out[run.name] = pd.DataFrame(rows, columns=["family", "measure", "", *header])
+    return out
+
+
 def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario comparison") -> Path:
     """Write the report folder (layout in the module docstring); return ``report.html``.
 
@@ -206,6 +249,8 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     c.table.to_csv(partial / "kpis.csv", index=False)
     c.risks.to_csv(partial / "risks.csv", index=False)
     c.bottlenecks.to_csv(partial / "bottlenecks.csv", index=False)
+    if len(c.balance):
+        c.balance[["scenario", *BALANCE_COLUMNS]].to_csv(partial / "balance.csv", index=False)
     tables = report_tables(c)
     decision_summary(c.decisions, c.replications).to_csv(partial / "decisions.csv", index=False)
     images = {}
@@ -214,7 +259,8 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
         (partial / "figures" / f"{name}.png").write_bytes(png)
         images[name] = base64.b64encode(png).decode("ascii")
     context = dict(title=title, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), c=c,
-                   recommendation=recommendation(c), kpis=kpi_rows(c), tables=tables, images=images,
+                   recommendation=recommendation(c), kpis=kpi_rows(c), tables=tables, balance=balance_tables(c),
+                   balance_note=BALANCE_NOTE, images=images,
                    captions=FIGURE_CAPTIONS, replications=c.replications)
     (partial / "report.md").write_text(markdown(context))
     env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
@@ -256,6 +302,10 @@ def markdown(ctx: dict) -> str:
                  for x in row["cells"]]
         body.append([row["label"]] + cells)
     parts.append(_md_table(pd.DataFrame(body, columns=header)))
+    if ctx["balance"]:
+        parts += ["## Demand and supply balance\n", BALANCE_NOTE + "\n"]
+        for scenario, frame in ctx["balance"].items():
+            parts += [f"### {_md(scenario)}\n", _md_table(frame)]
     parts.append("## Figures\n")
     parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"]]
     t = ctx["tables"]

@@ -225,3 +225,49 @@ def test_a_report_of_the_baseline_alone(hostile_report, tmp_path):
     table = pd.read_csv(tmp_path / "kpis.csv")
     assert set(table["scenario"]) == {"Base"} and table["delta"].isna().all()
     assert "Δ" not in (tmp_path / "report.html").read_text().split('id="kpi-table"', 1)[1].split("</table>", 1)[0]
+
+
+def test_the_balance_adds_up_to_the_kpis_and_to_the_plan(shipped_report):
+    """balance_weekly.csv per run: the twin's flows summed over families and weeks are the
+    run's KPI totals (mean over replications), the plan's are the plan's own tables;
+    balance.csv is its months (flows summed, stocks at the last week); the report's tables
+    print balance.csv's numbers."""
+    for meta in sorted((shipped_report / "runs").rglob("run.json")):
+        folder = meta.parent
+        weekly = pd.read_csv(folder / "balance_weekly.csv")
+        monthly = pd.read_csv(folder / "balance.csv")
+        summary = pd.read_csv(folder / "summary.csv")
+        total = summary[summary["scope"] == "total"].set_index("kpi")["mean"]
+        twin = weekly.groupby("measure")["twin_mean"].sum()
+        rounding = 0.005 * weekly.groupby("measure").size().max()  # the CSV keeps hundredths of a unit
+        for measure, kpi in (("demand", "demand_units"), ("served", "shipped_units"),
+                             ("lost", "lost_sales_units"), ("outsourcing", "outsourced_units")):
+            assert twin[measure] == pytest.approx(total[kpi], rel=1e-9, abs=rounding), (folder, measure)
+        lines = summary[(summary["scope"] == "line") & (summary["kpi"] == "produced_units")]["mean"].sum()
+        assert twin["production"] == pytest.approx(lines, rel=1e-9, abs=rounding)
+        assert twin["supply"] == pytest.approx(twin["production"] + twin["outsourcing"], abs=rounding)
+
+        plan = weekly.groupby("measure")["plan"].sum()
+        markets = pd.read_csv(folder / "plan" / "markets.csv")
+        production = pd.read_csv(folder / "plan" / "production.csv")
+        assert plan["demand"] == pytest.approx(markets["demand_units"].sum(), abs=rounding)
+        assert plan["served"] == pytest.approx(markets["delivered_units"].sum(), abs=rounding)
+        assert plan["production"] == pytest.approx(
+            (production["regular_units"] + production["overtime_units"]).sum(), abs=rounding)
+
+        weekly["month"] = weekly["period"].str[:7]
+        flows = weekly[~weekly["measure"].isin(["inventory", "backlog"])]
+        again = flows.groupby(["family", "month", "measure"])[["plan", "twin_mean"]].sum()
+        stocks = weekly[weekly["measure"].isin(["inventory", "backlog"])].sort_values("period")
+        again = pd.concat([again, stocks.groupby(["family", "month", "measure"])[["plan", "twin_mean"]].last()])
+        month = monthly.set_index(["family", "period", "measure"])[["plan", "twin_mean"]]
+        np.testing.assert_allclose(month.loc[again.index].to_numpy(), again.to_numpy(), atol=0.005 * 6)
+
+    balance = pd.read_csv(shipped_report / "balance.csv")
+    page = (shipped_report / "report.html").read_text()
+    body = page.split('id="balance-table"', 1)[1].split("</table>", 1)[0]
+    first = balance[(balance["scenario"] == "Baseline") & (balance["measure"] == "demand")]
+    first = first[first["family"] == first["family"].min()]
+    row = re.search(r"Demand \(unconstrained\)</td><td[^>]*>plan</td>(.*?)</tr>", body, re.S).group(1)
+    printed = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert printed == [format_value("units", v) for v in first.sort_values("period")["plan"]]

@@ -28,9 +28,11 @@ def test_units_are_conserved(reference_runs):
     = on hand at the end + delivered to customers + on lanes to hubs."""
     _, reps = reference_runs
     for rep in reps:
-        inflow = rep.initial_units + rep.produced.sum() + rep.outsourced_units.sum()
+        inflow = rep.initial_units + rep.produced.sum() + rep.outsourced.sum()
         outflow = rep.inventory[-1].sum() + rep.shipped.sum() + rep.in_transit[-1].sum()
         assert inflow == pytest.approx(outflow, rel=1e-9)
+        # the per-SKU record of what the lines made is the per-line record, split
+        np.testing.assert_allclose(rep.produced_sku.sum(axis=1), rep.produced.sum(axis=1), rtol=1e-12, atol=1e-9)
         assert rep.produced.sum() > 0 and rep.shipped.sum() > 0
 
 

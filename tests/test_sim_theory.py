@@ -72,7 +72,7 @@ def test_base_stock_periodic_review_poisson_hadley_whitin(single_hub, rate, lane
 
     def measure(rep, w):
         on_hand = rep.inventory[w:, 0, 0]
-        backlog = rep.backlog[w:, 0]
+        backlog = rep.backlog[w:, 0].sum(axis=1)
         # stockout at the end of a day: net inventory below zero (backorders open)
         return [on_hand.mean(), backlog.mean(), (backlog > 0).mean()]
 

@@ -171,7 +171,7 @@ def plan_vs_twin(plan: Plan, rep: Replication) -> pd.DataFrame:
         planned = mk.pivot_table(index="period", columns="entity", values=kpi, aggfunc="sum")
         add(kpi, planned, by_family(weekly(daily)).reshape(W, -1), cells, horizon=True)
     add("backlog_units", plan.markets.pivot_table(index="period", columns="market", values="backlog_units",
-                                                  aggfunc="sum"), week_end(rep.backlog), inp.markets, horizon=False)
+                                                  aggfunc="sum"), week_end(rep.backlog).sum(axis=2), inp.markets, horizon=False)
     add("inventory_units", plan.inventory.pivot_table(index="period", columns="hub", values="units", aggfunc="sum"),
         week_end(rep.inventory).sum(axis=2), inp.hubs, horizon=False)
     made = plan.production.assign(units=plan.production["regular_units"] + plan.production["overtime_units"])

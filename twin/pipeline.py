@@ -323,6 +323,7 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     deterministic twin (``twin.agreement``: demand as forecast, lead times at their means,
     breakdowns as expected availability) and writes ``plan_vs_twin.csv`` beside the KPIs.
     """
+    from twin.balance import balance_tables
     from twin.planning import solver_options
     from twin.results import RunFolder, fingerprint, run_to_folder
     from twin.weak_points import single_points_of_failure
@@ -356,6 +357,7 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
             if plan is not None:  # the same replication the run folder gets, kept whole here
                 tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
         total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
+        tables |= balance_tables(plan, folder.partial, sc.horizon.start, variant.network.products["family"].to_dict())
         seconds = time.perf_counter() - started
         meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
                     group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,

@@ -7,13 +7,15 @@ Layout of a run folder::
     decisions.csv              the decision log: one row per rule firing per replication
     manifest.json              what the run is (scenario fingerprint, seed): --resume checks it
     results/kpis/              replication, kpi, scope, entity, value: one Parquet file per batch
-    results/timeseries/        replication, day, entity, metric, value: daily hub series and weekly
-                               line hours, per batch
+    results/timeseries/        replication, day, entity, metric, value: daily hub series, weekly
+                               line hours and weekly family balances, per batch
     results/decisions/         the decision log, per batch
     run.json                   what was run: scenario file, seed, replications, versions, timing
     plan/                      the capacity plan the run executed (supply: plan), as below
     forecast/                  the demand forecast it ran on (demand model: forecast), as below
     weak_points.csv            the network's single points of failure (twin.weak_points)
+    balance.csv                the S&OP balance per family x month x measure: plan, twin mean,
+                               P10-P90 (twin.balance); balance_weekly.csv per plan week
 
 Layout of a plan folder (``twin plan``, or ``plan/`` in a run folder)::
 

@@ -99,7 +99,7 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
         "shipped_units": shipped.sum(),
         "lost_sales_units": lost.sum(),
         "backorder_units_end": rep.backlog_end.sum(),
-        "backorder_units_avg": rep.backlog[w:].sum(axis=1).mean(),
+        "backorder_units_avg": rep.backlog[w:].sum(axis=(1, 2)).mean(),
         "revenue": revenue,
         **cost,
         "cost_total": sum(cost.values()),
@@ -108,7 +108,7 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
         "inventory_value_avg": inv_value.sum(axis=1).mean(),
         "utilisation_avg": worked.sum() / rep.available_hours[w:].sum(),
         "overtime_hours": rep.overtime_hours[w:].sum(),
-        "outsourced_units": rep.outsourced_units[w:].sum(),
+        "outsourced_units": rep.outsourced[w:].sum(),
         "simulated_years": years,
     }
     assert tuple(total) == TOTAL_KPIS, "TOTAL_KPIS names the total KPIs"
@@ -132,17 +132,23 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[KPI_COLUMNS]
 
 
+FAMILY_METRICS = ("demand", "delivered", "lost", "produced", "outsourced", "inventory", "backlog")  # family_<m>_units
+
+
 def replication_series(rep: Replication) -> pd.DataFrame:
     """Measured days only (day 0 = horizon start): daily on-hand, backlog and in-transit
-    units per hub, and per line and week (``day`` = the week's first day) the hours worked
+    units per hub; per line and week (``day`` = the week's first day) the hours worked
     (regular + overtime) and the regular hours available, whose ratio is the week's
-    utilisation."""
+    utilisation; and per product family and week the S&OP balance (``twin.balance``):
+    ``family_<m>_units`` for each of :data:`FAMILY_METRICS`, the flows (units demanded,
+    delivered, lost, made, dispatched by partners) summed over the week, the stocks (on
+    hand at the hubs, backorders open) at its end."""
     inp = rep.inp
     w = inp.warmup_days
     days = np.arange(inp.n_days_measured)
     inventory = rep.inventory[w:].sum(axis=2)  # (T, H)
     backlog = np.zeros((len(days), len(inp.hubs)))
-    np.add.at(backlog.T, inp.market_hub, rep.backlog[w:].T)
+    np.add.at(backlog.T, inp.market_hub, rep.backlog[w:].sum(axis=2).T)
     frames = []
     in_transit = rep.in_transit[w:]
     for metric, values in (("inventory_units", inventory), ("backlog_units", backlog), ("in_transit_units", in_transit)):
@@ -161,5 +167,20 @@ def replication_series(rep: Replication) -> pd.DataFrame:
             "entity": np.tile(inp.lines, weeks),
             "metric": metric,
             "value": weekly.reshape(-1),
+        }))
+    families = sorted(set(inp.families))
+    one_hot = (np.asarray(inp.families)[:, None] == np.asarray(families)[None, :]).astype(float)  # (S, F)
+    end = w + 7 * weeks
+    flows = {"demand": rep.demand.sum(axis=1), "delivered": rep.shipped.sum(axis=1), "lost": rep.lost.sum(axis=1),
+             "produced": rep.produced_sku, "outsourced": rep.outsourced}
+    stocks = {"inventory": rep.inventory.sum(axis=1), "backlog": rep.backlog.sum(axis=1)}
+    for metric in FAMILY_METRICS:
+        per_sku = (flows[metric][w:end].reshape(weeks, 7, -1).sum(axis=1) if metric in flows
+                   else stocks[metric][w + 6:end:7])  # (weeks, S)
+        frames.append(pd.DataFrame({
+            "day": np.repeat(np.arange(weeks) * 7, len(families)),
+            "entity": np.tile(families, weeks),
+            "metric": f"family_{metric}_units",
+            "value": (per_sku @ one_hot).reshape(-1),
         }))
     return pd.concat(frames, ignore_index=True)[SERIES_COLUMNS]

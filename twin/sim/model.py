@@ -87,7 +87,7 @@ class Replication:
     filled: np.ndarray          # (T, M, S) units served from stock on the day ordered
     shipped: np.ndarray         # (T, M, S) units delivered (new demand and backorders)
     lost: np.ndarray            # (T, M, S) units lost (lost-sales markets)
-    backlog: np.ndarray         # (T, M) backorders open at the end of the day (units, all SKUs)
+    backlog: np.ndarray         # (T, M, S) backorders open at the end of the day
     backlog_end: np.ndarray     # (M, S) backorders open at the end of the run
     inventory: np.ndarray       # (T, H, S) on hand at the end of the day
     in_transit: np.ndarray      # (T, H) finished units on lanes to each hub at the end of the day
@@ -96,11 +96,12 @@ class Replication:
     overtime_hours: np.ndarray  # (T, L) overtime hours worked
     available_hours: np.ndarray  # (T, L) regular hours the line could work (after outages and repairs)
     downtime_hours: np.ndarray  # (T, L) regular hours lost to breakdowns
-    produced: np.ndarray        # (T, L) units made
+    produced: np.ndarray        # (T, L) units made per line
+    produced_sku: np.ndarray    # (T, S) units made per SKU (all lines)
     material_cost: np.ndarray   # (T,) materials consumed, at cost
     transport_cost: np.ndarray  # (T,) all lanes
     outsourcing_cost: np.ndarray  # (T,)
-    outsourced_units: np.ndarray  # (T,)
+    outsourced: np.ndarray      # (T, S) units partners dispatched
     lane_departures: dict[str, np.ndarray]  # lane -> (T,) units leaving each day (hub-to-market lanes excepted)
     initial_units: float        # finished goods on hand at the start
     price_factor: np.ndarray | None  # (T, M, S) multiplier on list price (a pricing strategy), None: 1
@@ -165,7 +166,7 @@ class Twin:
         self.filled = np.zeros((T, M, S))
         self.shipped = np.zeros((T, M, S))
         self.lost = np.zeros((T, M, S))
-        self.backlog_daily = np.zeros((T, M))
+        self.backlog_daily = np.zeros((T, M, S))
         self.inventory = np.zeros((T, H, S))
         self.in_transit = np.zeros((T, H))
         self.line_backlog = np.zeros((T, L))
@@ -174,10 +175,11 @@ class Twin:
         self.available_hours = np.zeros((T, L))
         self.downtime_hours = np.zeros((T, L))
         self.produced = np.zeros((T, L))
+        self.produced_sku = np.zeros((T, S))
         self.material_cost = np.zeros(T)
         self.transport_cost = np.zeros(T)
         self.outsourcing_cost = np.zeros(T)
-        self.outsourced_units = np.zeros(T)
+        self.outsourced = np.zeros((T, S))
 
         self._prime_material_pipeline()
         env = self.env
@@ -220,8 +222,9 @@ class Twin:
             in_transit=self.in_transit, line_backlog=self.line_backlog,
             regular_hours=self.regular_hours, overtime_hours=self.overtime_hours,
             available_hours=self.available_hours, downtime_hours=self.downtime_hours, produced=self.produced,
+            produced_sku=self.produced_sku,
             material_cost=self.material_cost, transport_cost=self.transport_cost,
-            outsourcing_cost=self.outsourcing_cost, outsourced_units=self.outsourced_units,
+            outsourcing_cost=self.outsourcing_cost, outsourced=self.outsourced,
             lane_departures={lane: route.departures for lane, route in self.routes.items()},
             initial_units=float(inp.initial.sum()),
             price_factor=self.price_factor, decisions=self.rules.log if self.rules is not None else [],
@@ -354,6 +357,7 @@ class Twin:
         if not worked:
             return None
         self.material_cost[t] += cost
+        self.produced_sku[t] += made.sum(axis=0)
         return made
 
     def _breakdowns(self, line: int):
@@ -429,7 +433,7 @@ class Twin:
                 sent = owed * min(1.0, per_day / total)
                 self.partner_owed[x] = owed - sent
                 self.outsourcing_cost[t] += float((sent.sum(axis=0) * self.partner_cost[x]).sum())
-                self.outsourced_units[t] += float(sent.sum())
+                self.outsourced[t] += sent.sum(axis=0)
                 for h in np.flatnonzero(sent.sum(axis=1) > EPS):
                     self._ship(inp.partner_hub_lane[(x, h)], t, self.hub_inbound, (h,), sent[h], lead)
 
@@ -439,7 +443,7 @@ class Twin:
             self.inventory[t] = self.onhand
             self.in_transit[t] = self.to_hub
             self.line_backlog[t] = self.line_queue.sum(axis=(1, 2))
-            self.backlog_daily[t] = self.backlog.sum(axis=1)
+            self.backlog_daily[t] = self.backlog
 
     def _prime_material_pipeline(self) -> None:
         """Start in steady state: a week's use of each material already on its way, every week
