@@ -10,6 +10,8 @@ import pandas as pd
 
 from conftest import SCENARIOS
 
+from twin.sim.kpis import FAMILY_METRICS
+
 
 def twin(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "twin", *args], capture_output=True, text=True, cwd=cwd)
@@ -45,7 +47,8 @@ def test_run_writes_a_complete_run_folder(tmp_path, single_hub):
                                   check_categorical=False)
     series = pd.read_parquet(out_dir / "results" / "timeseries")
     assert set(series["metric"]) == {"inventory_units", "backlog_units", "in_transit_units", "hours_worked",
-                                     "hours_available"}
+                                     "hours_available", *(f"family_{m}_units" for m in FAMILY_METRICS)}
+    assert (out_dir / "balance.csv").exists() and (out_dir / "balance_weekly.csv").exists()
     summary = pd.read_csv(out_dir / "summary.csv")
     fill = summary.query("kpi == 'fill_rate' and scope == 'total'").iloc[0]
     assert fill["ci_low"] <= fill["mean"] <= fill["ci_high"] and fill["n"] == 3
