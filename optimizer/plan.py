@@ -20,6 +20,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.data import PlanData
+from optimizer.merge import alike_markets, merge_markets, split_markets
 from optimizer.model import COST_KINDS, Indices, build_model
 from optimizer.solve import PlanError, PlanInfeasible, Solution, SolverOptions, solve
 
@@ -84,7 +85,8 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def make_plan(data: PlanData, options: SolverOptions = SolverOptions(), partner_savings: bool = True) -> Plan:
+def make_plan(data: PlanData, options: SolverOptions = SolverOptions(), partner_savings: bool = True,
+              merge: bool = True) -> Plan:
     """Build, solve and read back the capacity plan of ``data``.
 
     Parameters
@@ -94,6 +96,9 @@ def make_plan(data: PlanData, options: SolverOptions = SolverOptions(), partner_
     partner_savings : bool
         Also solve once without each partner the plan uses, so the bottleneck list can
         say what outsourcing to it saves (the difference in objective).
+    merge : bool
+        Solve alike markets as one and split the result back (:mod:`optimizer.merge`:
+        exact, a smaller LP).
 
     Raises
     ------
@@ -108,23 +113,24 @@ def make_plan(data: PlanData, options: SolverOptions = SolverOptions(), partner_
         When the time limit stopped HiGHS before optimality; the best plan found is returned.
     """
     with gc_paused():
-        return _make_plan(data, options, partner_savings)
+        return _make_plan(data, options, partner_savings, alike_markets(data) if merge else {})
 
 
-def _make_plan(data: PlanData, options: SolverOptions, partner_savings: bool) -> Plan:
+def _make_plan(data: PlanData, options: SolverOptions, partner_savings: bool, groups: dict[str, list[str]]) -> Plan:
     started = time.perf_counter()
+    whole, data = data, merge_markets(data, groups)
     model = build_model(data)
     build = time.perf_counter() - started
     status, solution = solve(model, options)
     if solution is None:
-        raise _explain_failure(data, status, options)
+        raise _explain_failure(whole, status, options)  # named by the markets as the planner knows them
     if status == "time_limit":
         message = (f"HiGHS stopped at its time limit ({options.time_limit_seconds:g} s); the plan is feasible "
                    "but may not be optimal")
         warnings.warn(message, PlanTimeLimitWarning, stacklevel=2)
         solution.warnings.append(message)
     started = time.perf_counter()
-    plan = read_back(model, solution)
+    plan = split_markets(read_back(model, solution), whole, groups, tol=_TOL)
     plan.seconds = dict(build=build, **solution.seconds, read_back=time.perf_counter() - started)
     savings = _partner_savings(data, plan, options) if partner_savings else {}
     plan.bottlenecks = bottlenecks(plan, model.ix, savings)

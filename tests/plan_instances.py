@@ -129,3 +129,29 @@ def one_line(*, regular_hours: float = 10.0, overtime_hours: float = 5.0, partne
         lane_closed=pd.MultiIndex.from_tuples(closed, names=["lane", "period"]),
         clear_backlog_at_end=backorder,
     )
+
+
+def alike_markets() -> PlanData:
+    """Six periods, two SKUs made on one short line (16 h a period, 1 h per unit, overtime
+    8 h) at hub H: backorder markets B1-B3 and lost-sales markets L1-L2 served through
+    lanes alike ($1 per unit, no lead), with demand peaking at different times, B2 owing
+    5 units of A at the start; market C like B1 but $2 a unit away (a market of its own)."""
+    peaks = {"B1": 1, "B2": 3, "B3": 4, "L1": 2, "L2": 5, "C": 3}
+    demand = {(m, s, t): (6.0 if t == peak else 1.0) + (1.0 if s == "B" else 0.0)
+              for m, peak in peaks.items() for s in ("A", "B") for t in range(1, 7)}
+    markets = list(peaks)
+    return PlanData(
+        periods=list(range(1, 7)), skus=skus(A=(30.0, 2.0, 20.0), B=(40.0, 3.0, 25.0)),
+        lines=frame([dict(line="L", plant="P", cost_per_hour=1.0, overtime_cost_per_hour=3.0)], ["line"]),
+        line_hours=frame([dict(line="L", period=t, regular_hours=16.0, overtime_hours_max=8.0) for t in range(1, 7)],
+                         ["line", "period"]),
+        routings=series({("L", "A"): 1.0, ("L", "B"): 1.0}, ["line", "sku"], "hours_per_unit"),
+        hubs=frame([dict(hub="H", storage_capacity_units=1e9)], ["hub"]),
+        hub_stock=frame([dict(hub="H", sku=s, initial_units=4.0, holding_cost_per_unit_period=0.5,
+                              safety_stock_units=0.0, ending_min_units=0.0) for s in ("A", "B")], ["hub", "sku"]),
+        markets=frame([dict(market=m, backorder=not m.startswith("L")) for m in markets], ["market"]),
+        demand=series(demand, ["market", "sku", "period"], "units"),
+        lanes=frame([lane("PH", "P", "H", cost=0.5),
+                     *(lane(f"H{m}", "H", m, cost=2.0 if m == "C" else 1.0) for m in markets)], ["lane"]),
+        initial_backlog=series({("B2", "A"): 5.0}, ["market", "sku"], "units"),
+    )

@@ -10,9 +10,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from plan_instances import alike_markets as alike_markets_instance
 from plan_instances import one_line, p_and_t, red_tomato
 
 from optimizer import PlanError, PlanInfeasible, SolverOptions, make_plan
+from optimizer.merge import alike_markets
 
 
 def test_aggregate_planning_red_tomato_chopra_meindl():
@@ -134,3 +136,39 @@ def test_integer_workforce_hires_whole_workers():
     workers = plan.workforce["workers"].to_numpy()
     assert workers == pytest.approx(np.round(workers))
     assert plan.objective_value >= 422_275 - 0.5
+
+
+def test_alike_markets_are_solved_as_one_and_split_back_exactly():
+    """Markets the plan cannot tell apart but by demand share LP columns (optimizer.merge):
+    the same optimum as solving them apart, and a split that is a plan of each market
+    (deliveries and backlog non-negative, each market's demand met, owed or lost) costing
+    what the merged LP says."""
+    data = alike_markets_instance()
+    assert alike_markets(data) == {"B1": ["B1", "B2", "B3"], "L1": ["L1", "L2"]}
+    merged, apart = make_plan(data), make_plan(data, merge=False)
+    assert merged.size["rows"] < apart.size["rows"] and merged.size["columns"] < apart.size["columns"]
+    assert merged.objective_value == pytest.approx(apart.objective_value, rel=1e-9)
+    assert apart.markets["backlog_units"].max() > 1 and apart.markets["lost_units"].max() > 1  # the split matters
+
+    mk = merged.markets.sort_values(["market", "sku", "period"])
+    assert len(mk) == len(apart.markets) and set(mk["market"]) == set(data.markets.index)
+    assert (mk[["delivered_units", "backlog_units", "lost_units"]] >= -1e-9).all().all()
+    assert (mk["lost_units"] <= mk["demand_units"] + 1e-9).all()
+    owed = mk.groupby(["market", "sku"])["backlog_units"].shift(fill_value=0.0) + [
+        data.initial_backlog.get((m, s), 0.0) if t == 1 else 0.0 for m, s, t in zip(mk["market"], mk["sku"],
+                                                                                      mk["period"])]
+    np.testing.assert_allclose(mk["delivered_units"], mk["demand_units"] + owed - mk["backlog_units"] - mk["lost_units"],
+                               atol=1e-9)
+    price = data.skus["price_per_unit"]
+    assert (mk["delivered_units"] * mk["sku"].map(price)).sum() == pytest.approx(merged.revenue, rel=1e-12)
+    backlog_cost = data.skus["backlog_cost_per_unit_period"]
+    assert (mk["backlog_units"] * mk["sku"].map(backlog_cost)).sum() == pytest.approx(merged.costs["backlog"],
+                                                                                      rel=1e-12)
+    for kind in merged.costs.index:
+        assert merged.costs[kind] == pytest.approx(apart.costs[kind], abs=1e-6 * apart.total_cost), kind
+    # what leaves the hub for each market is what it gets, on its own lane
+    to_markets = merged.shipments[merged.shipments["destination"].isin(data.markets.index)]
+    assert set(to_markets["lane"]) <= {f"H{m}" for m in data.markets.index}
+    sent = to_markets.groupby(["destination", "item", "arrival_period"])["units"].sum()
+    got = mk[mk["delivered_units"] > 1e-6].set_index(["market", "sku", "period"])["delivered_units"]
+    np.testing.assert_allclose(sent.reindex(got.index).to_numpy(), got.to_numpy(), rtol=1e-12)

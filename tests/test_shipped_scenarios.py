@@ -17,10 +17,14 @@ from twin.scenario import load_scenario, variants
 UP, DOWN = 1, -1
 # scenario -> the headline KPIs it must move, and which way
 EXPECTED = {
-    "Port closure": {"fill_rate": DOWN, "lost_sales_units": UP, "revenue": DOWN, "margin": DOWN},
-    # the plan knows of the delay and buys resin ahead, so the lines need no catch-up overtime
-    # that 30 replications can tell from noise (session 9: +15 h, interval -4 to +33 h)
-    "Resin supplier late": {"fill_rate": DOWN, "lost_sales_units": UP, "revenue": DOWN, "margin": DOWN},
+    # Both events are known to the plan, which rides them out: the closure with overtime
+    # (session 10: +61 h, 42 to 79) at a service cost 30 replications cannot tell from noise
+    # (fill rate -0.20 pt, -0.44 to +0.04; the plan's optimum is degenerate and which vertex
+    # HiGHS returns moves it: separable before alike markets were merged, not after); the
+    # late resin by buying ahead and rerouting, at a cost (+$4.6k, 1.6k to 7.7k) and no catch-
+    # up overtime to speak of (+15 h, -3 to +34 h)
+    "Port closure": {"overtime_hours": UP},
+    "Resin supplier late": {"cost_total": UP, "margin": DOWN, "cost_transport": UP},
     "Demand spike 4 %": {"demand_units": UP, "revenue": UP, "cost_total": UP},
     "Demand spike 12 %": {"demand_units": UP, "revenue": UP, "cost_total": UP, "utilisation_avg": UP},
     "Line 3 outage": {"overtime_hours": UP, "inventory_value_avg": UP, "cost_total": UP, "margin": DOWN},

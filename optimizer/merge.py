@@ -1,0 +1,144 @@
+"""Markets the plan cannot tell apart but by their demand share one set of LP columns.
+
+Two markets are *alike* when they keep or lose unmet demand alike and each is served
+through one lane from the same hub with the same cost per unit, lead time, cost factors
+and closed periods, without a capacity limit, at the same price factors. Their demand
+and opening backlog are summed into one market of the LP (named after its first member)
+and the solution is split back, period by period:
+
+- a backorder market's backlog in proportion to what it could be served in the period
+  (its demand plus its backlog brought forward): ``b[m,t] = (d[m,t] + b[m,t-1]) * B[t] /
+  (D[t] + B[t-1])``, so each member's deliveries are non-negative and they add up;
+- a lost-sales market's lost units in proportion to its demand.
+
+Every cost and the revenue are linear in these quantities with the same coefficient for
+every member, so the split plan costs what the merged one does, and any plan of the
+separate markets sums to a plan of the merged one: the optimum is the same. The reference
+network's twelve markets are six of the LP's (``benchmarks/README.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import PlanData
+
+if TYPE_CHECKING:
+    from optimizer.plan import Plan
+
+
+def alike_markets(data: PlanData) -> dict[str, list[str]]:
+    """Groups of alike markets (module docstring) of two or more, keyed by the first member."""
+    kinds = data.site_kinds()
+    lanes = data.lanes[[kinds.get(d) == "market" for d in data.lanes["destination"]]]
+    inbound = lanes.groupby("destination").groups
+    closed = pd.Series(data.lane_closed.get_level_values("period"), index=data.lane_closed.get_level_values("lane"))
+    price = data.price_factor
+    price_market = price.index.get_level_values("market")
+    groups: dict[tuple, list[str]] = {}
+    for market in data.markets.index:
+        into = list(inbound.get(market, []))
+        if len(into) != 1 or np.isfinite(float(lanes.at[into[0], "capacity_units_per_period"])):
+            continue  # a lane with a capacity is shared by what it carries: the market stays alone
+        lane = into[0]
+        r = lanes.loc[lane]
+        factors = data.lane_cost_factor[data.lane_cost_factor.index.get_level_values("lane") == lane]
+        signature = (
+            bool(data.markets.at[market, "backorder"]), r["origin"], float(r["cost_per_unit"]),
+            float(r["lead_periods"]),
+            tuple(sorted((str(p), float(f)) for (_, p), f in factors.items())),
+            tuple(sorted(map(str, closed[closed.index == lane]))),
+            tuple(sorted((str(s), str(p), float(f)) for (_, s, p), f in price[price_market == market].items())),
+        )
+        groups.setdefault(signature, []).append(market)
+    return {members[0]: members for members in groups.values() if len(members) > 1}
+
+
+def merge_markets(data: PlanData, groups: dict[str, list[str]]) -> PlanData:
+    """``data`` with each group of :func:`alike_markets` as its first member: demand and
+    opening backlog summed, the other members and their lanes gone."""
+    if not groups:
+        return data
+    leader = {m: first for first, members in groups.items() for m in members}
+
+    def summed(series: pd.Series) -> pd.Series:
+        frame = series.rename("value").reset_index()
+        frame["market"] = frame["market"].map(lambda m: leader.get(m, m))
+        return frame.groupby(list(series.index.names), sort=False)["value"].sum().rename(series.name)
+
+    gone = {m for m in leader if leader[m] != m}
+    lanes = data.lanes[~data.lanes["destination"].isin(gone)]
+    price = data.price_factor[~data.price_factor.index.get_level_values("market").isin(gone)]
+    return replace(data, markets=data.markets.drop(index=list(gone)), demand=summed(data.demand),
+                   initial_backlog=summed(data.initial_backlog), lanes=lanes,
+                   lane_cost_factor=data.lane_cost_factor[data.lane_cost_factor.index.get_level_values("lane")
+                                                          .isin(lanes.index)],
+                   lane_closed=data.lane_closed[data.lane_closed.get_level_values("lane").isin(lanes.index)],
+                   lead_extra=data.lead_extra[data.lead_extra.index.get_level_values("lane").isin(lanes.index)],
+                   price_factor=price)
+
+
+def split_markets(plan: Plan, data: PlanData, groups: dict[str, list[str]], tol: float) -> Plan:
+    """The plan of the merged markets as one of the markets of ``data`` (module docstring):
+    ``plan.markets`` per member and the deliveries in ``plan.shipments`` on each member's
+    lane (those over ``tol`` units, as the plan reads deliveries back)."""
+    if not groups:
+        return plan
+    periods = list(data.periods)
+    demand = data.demand.groupby(level=["market", "sku", "period"]).sum()
+    opening = data.initial_backlog.to_dict()
+    lane_of = {d: lane for lane, d in zip(data.lanes.index, data.lanes["destination"])}
+    rows = []
+    merged = plan.markets.set_index(["market", "sku", "period"])
+    for first, members in groups.items():
+        backorder = bool(data.markets.at[first, "backorder"])
+        for sku in merged.loc[first].index.get_level_values("sku").unique():
+            whole = merged.loc[(first, sku)].reindex(periods, fill_value=0.0)
+            d = np.array([[float(demand.get((m, sku, p), 0.0)) for p in periods] for m in members])  # (members, T)
+            owed = np.array([opening.get((m, sku), 0.0) for m in members])
+            backlog, lost = np.zeros_like(d), np.zeros_like(d)
+            B, L = whole["backlog_units"].to_numpy(), whole["lost_units"].to_numpy()
+            for t in range(len(periods)):
+                if backorder:
+                    could = d[:, t] + owed
+                    total = could.sum()
+                    backlog[:, t] = could * (B[t] / total) if total > 0 else 0.0
+                    owed = backlog[:, t]
+                else:
+                    total = d[:, t].sum()
+                    lost[:, t] = d[:, t] * (L[t] / total) if total > 0 else 0.0
+            before = np.concatenate([np.array([[opening.get((m, sku), 0.0)] for m in members]), backlog[:, :-1]],
+                                    axis=1)
+            delivered = np.clip(d + (before if backorder else 0.0) - backlog - lost, 0.0, None)
+            for i, m in enumerate(members):
+                rows.append(pd.DataFrame({"market": m, "sku": sku, "period": periods, "demand_units": d[i],
+                                          "delivered_units": delivered[i], "backlog_units": backlog[i],
+                                          "lost_units": lost[i]}))
+    alone = plan.markets[~plan.markets["market"].isin(groups)]
+    markets = pd.concat([alone, *rows], ignore_index=True)
+    order = {m: i for i, m in enumerate(data.markets.index)}
+    markets = markets.sort_values(["market", "sku"], key=lambda c: c.map(order) if c.name == "market" else c,
+                                  kind="stable").reset_index(drop=True)
+    # deliveries on the members' own lanes (lead time as the merged market's lane)
+    shipments = plan.shipments
+    to_merged = shipments["destination"].isin(groups)
+    lead = {first: shipments.loc[to_merged & (shipments["destination"] == first)].head(1) for first in groups}
+    sent = []
+    position = {p: i for i, p in enumerate(periods)}
+    for first, members in groups.items():
+        example = lead[first]
+        if example.empty:
+            continue
+        shift = position[example["arrival_period"].iloc[0]] - position[example["period"].iloc[0]]
+        origin = example["origin"].iloc[0]
+        mine = markets[markets["market"].isin(members) & (markets["delivered_units"] > tol)]
+        sent.append(pd.DataFrame({
+            "lane": mine["market"].map(lane_of), "origin": origin, "destination": mine["market"], "item": mine["sku"],
+            "period": [periods[position[p] - shift] for p in mine["period"]], "arrival_period": mine["period"],
+            "units": mine["delivered_units"]}))
+    shipments = pd.concat([shipments[~to_merged], *sent], ignore_index=True)[list(plan.shipments.columns)]
+    return replace(plan, markets=markets[list(plan.markets.columns)], shipments=shipments)
