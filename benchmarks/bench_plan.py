@@ -10,7 +10,10 @@ large instance (200 SKUs x 20 lines x 52 weeks x 5 hubs x 30 markets):
   from the cache the first run filled),
 - the routes from Pyomo to HiGHS side by side: Pyomo's standard-form compiler into
   highspy (what sop-twin uses), Pyomo's persistent HiGHS interface, and an LP file
-  written by Pyomo and read by HiGHS.
+  written by Pyomo and read by HiGHS,
+- the reference plan with alike markets merged and apart, paired (``--pairs``),
+- with ``--shipped``, per shipped scenario: file to Plan in a fresh process (imports
+  apart, the forecast kept) and the ``twin plan`` command's wall time (imports included).
 """
 
 from __future__ import annotations
@@ -149,12 +152,67 @@ def routes(data: PlanData, options: SolverOptions) -> dict:
     return out
 
 
+def merge_pairs(data: PlanData, options: SolverOptions, pairs: int) -> dict:
+    """Seconds to a Plan with alike markets merged (``optimizer.merge``) and apart, run in
+    alternating order, as ratios per pair (merged / apart): the host is shared and noisy."""
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(pairs):
+        for merge in ((True, False) if i % 2 == 0 else (False, True)):
+            started = time.perf_counter()
+            make_plan(data, options, partner_savings=False, merge=merge)
+            seconds[merge].append(time.perf_counter() - started)
+    ratios = np.array(seconds[True]) / np.array(seconds[False])
+    return dict(pairs=pairs, merged_seconds=seconds[True], apart_seconds=seconds[False],
+                ratio_median=float(np.median(ratios)), ratio_min=float(ratios.min()), ratio_max=float(ratios.max()))
+
+
+SHIPPED = ("baseline", "port_closure", "supplier_delay", "line_outage", "demand_spike_small", "demand_spike_large",
+           "new_competitor")
+# file to Plan in a fresh interpreter, imports apart: the seconds after the imports
+_FILE_TO_PLAN = """
+import sys, time
+from twin import pipeline
+from twin.scenario import variants
+import twin.agreement, twin.planning, optimizer
+started = time.perf_counter()
+for variant in variants(pipeline.load(sys.argv[1])):
+    pipeline.prepare(variant)
+print(time.perf_counter() - started)
+"""
+
+
+def shipped_plans(cache_dir: str) -> list[dict]:
+    """Per shipped scenario, the forecast kept on disk (the first command fills the cache):
+    file to Plan in a fresh process with imports apart, and the ``twin plan`` command's wall
+    time, imports included (a competitor entry plans each pricing strategy)."""
+    env = {**os.environ, "SOP_TWIN_CACHE": cache_dir}
+    twin = str(Path(sys.executable).with_name("twin"))
+    rows = []
+    with tempfile.TemporaryDirectory() as out:
+        for name in SHIPPED:
+            path = str(ROOT / "scenarios" / f"{name}.yaml")
+            subprocess.run([twin, "plan", path, "--out", f"{out}/fill", "-q"], env=env, check=True,
+                           capture_output=True)  # fills the forecast cache
+            started = time.perf_counter()
+            subprocess.run([twin, "plan", path, "--out", f"{out}/{name}", "-q"], env=env, check=True,
+                           capture_output=True)
+            command = time.perf_counter() - started
+            inside = float(subprocess.run([sys.executable, "-c", _FILE_TO_PLAN, path], env=env, check=True,
+                                          capture_output=True, text=True).stdout.split()[-1])
+            rows.append(dict(scenario=name, seconds_file_to_plan_imports_apart=round(inside, 2),
+                             seconds_twin_plan_command=round(command, 2)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
     parser.add_argument("--skip-large", action="store_true", help="only the reference scenario")
     parser.add_argument("--time-limit", type=float, default=1800.0, help="HiGHS time limit per solve")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--pairs", type=int, default=5, help="paired runs, alike markets merged and apart")
+    parser.add_argument("--shipped", action="store_true",
+                        help="also file to Plan and the `twin plan` command on each shipped scenario")
     args = parser.parse_args()
     options = SolverOptions(time_limit_seconds=args.time_limit)
     result: dict = dict(machine=machine(), pyomo=pyomo.version.version, highspy=version("highspy"))
@@ -184,6 +242,10 @@ def main() -> None:
     for when, value in seconds.items():
         result["reference"][f"seconds_file_to_plan_{when}"] = value
     result["reference"]["routes"] = routes(data, options)
+    result["reference"]["alike_markets_merged_vs_apart"] = merge_pairs(data, options, args.pairs)
+    if args.shipped:
+        with tempfile.TemporaryDirectory() as cache_dir:
+            result["shipped"] = shipped_plans(cache_dir)
     if not args.skip_large:
         data = large_instance()
         result["large"] = timed_plan(data, options)

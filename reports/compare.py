@@ -80,6 +80,7 @@ class Comparison:
     accuracy: pd.DataFrame    # the baseline's forecast accuracy per family (empty without a forecast)
     hidden: pd.DataFrame      # SKUs with revenue whose error the total hides
     balance: pd.DataFrame     # scenario, then each run's balance.csv (twin.balance): per family and month
+    promise: pd.DataFrame     # the plan's promised fill rate beside the twin's, with the gap by source
 
     @property
     def baseline(self) -> str:
@@ -113,7 +114,34 @@ def compare(folders: list[str | Path]) -> Comparison:
         accuracy=forecast_accuracy(runs[0].folder / "forecast"),
         hidden=_csv(runs[0].folder / "forecast" / "hidden.csv"),
         balance=pd.concat([_csv(r.folder / "balance.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
+        promise=promise_table(runs, kpis),
     )
+
+
+GAP_PARTS = ("bucketing", "demand", "lead_times", "breakdowns")  # twin.agreement.SOURCES, bucketing first
+
+
+def promise_table(runs: list[Run], kpis: pd.DataFrame) -> pd.DataFrame:
+    """Per run with a plan: the fill rate the plan promises (``run.json``), the twin's mean
+    and 95 % interval, and where the run has ``gap.csv`` (``twin run --explain-gap``) the
+    gap split into bucketing and each source of randomness (Shapley values that add up to
+    the twin's mean there minus the promise; those runs' own replications)."""
+    fill = kpis[(kpis["scope"] == "total") & (kpis["kpi"] == "fill_rate")]
+    summary = summarise(fill).set_index("scenario") if len(fill) else pd.DataFrame()
+    rows = []
+    for run in runs:
+        promised = run.meta.get("plan_fill_rate")
+        if promised is None:
+            continue
+        row = {"scenario": run.name, "plan": float(promised), "twin": float(summary.loc[run.name, "mean"]),
+               "twin_low": float(summary.loc[run.name, "ci_low"]), "twin_high": float(summary.loc[run.name, "ci_high"])}
+        gap = _csv(run.folder / "gap.csv")
+        parts = gap.set_index("part")["value"] if len(gap) else pd.Series(dtype=float)
+        row |= {"split_twin": float(parts.get("twin", math.nan))}
+        row |= {p: float(parts.get(p, math.nan)) for p in GAP_PARTS}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["scenario", "plan", "twin", "twin_low", "twin_high", "split_twin",
+                                       *GAP_PARTS])
 
 
 def _parquet(run: Run, table: str) -> pd.DataFrame:

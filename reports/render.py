@@ -38,9 +38,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.compare import Comparison, decision_rates, recommendation
-from reports.formats import fmt_money, fmt_pct, fmt_units, format_delta, format_value
-from reports.summary import COST_LABELS, MODE_ORDER, decision_summary
+from reports.compare import GAP_PARTS, Comparison, decision_rates, recommendation
+from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_delta, format_value
+from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
@@ -178,6 +178,15 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
     tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
               "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
               if len(c.weak_points) else pd.DataFrame()}
+    if len(c.promise):
+        p = c.promise
+        tables["promise"] = pd.DataFrame({
+            "scenario": p["scenario"], "the plan promises": p["plan"].map(lambda v: fmt_pct(v, 2)),
+            "the twin delivers (95 % interval)": [f"{fmt_pct(m, 2)} ({fmt_pct(lo, 2)} to {fmt_pct(min(hi, 1.0), 2)})"
+                                                  for m, lo, hi in zip(p["twin"], p["twin_low"], p["twin_high"])],
+            **{GAP_LABELS[part]: p[part].map(fmt_delta_pt) for part in GAP_PARTS},
+            "twin in the split": p["split_twin"].map(lambda v: fmt_pct(v, 2)),
+        })
     if len(c.accuracy):
         a = c.accuracy
         tables["accuracy"] = pd.DataFrame({
@@ -309,7 +318,7 @@ def markdown(ctx: dict) -> str:
     parts.append("## Figures\n")
     parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"]]
     t = ctx["tables"]
-    for key, heading in (("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
+    for key, heading in (("promise", "The plan's promise and the twin"), ("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
                          ("risks", "Risk register"), ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),
                          ("hidden", "What the total hides: SKUs with revenue and a high error")):

@@ -3,6 +3,8 @@ headless Chromium, escaped, and every number traced back to the raw results."""
 
 from __future__ import annotations
 
+import html
+import json
 import math
 import os
 import re
@@ -14,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS, write_scenario, write_single_hub
 
-from reports.formats import format_value
+from reports.formats import fmt_delta_pt, format_value
 from reports.render import REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
 from twin.cli import main
@@ -28,7 +30,7 @@ def shipped_report(tmp_path_factory) -> Path:
     strategies, 4 replications each."""
     out = tmp_path_factory.mktemp("compare")
     files = [str(SCENARIOS / f) for f in ("baseline.yaml", "port_closure.yaml", "new_competitor.yaml")]
-    assert main(["compare", *files, "-n", "4", "--workers", "2", "--out", str(out), "-q"]) == 0
+    assert main(["compare", *files, "-n", "4", "--workers", "2", "--out", str(out), "--explain-gap", "-q"]) == 0
     return out
 
 
@@ -271,3 +273,25 @@ def test_the_balance_adds_up_to_the_kpis_and_to_the_plan(shipped_report):
     row = re.search(r"Demand \(unconstrained\)</td><td[^>]*>plan</td>(.*?)</tr>", body, re.S).group(1)
     printed = re.findall(r'<td class="num">([^<]*)</td>', row)
     assert printed == [format_value("units", v) for v in first.sort_values("period")["plan"]]
+
+
+def test_the_plans_promise_and_the_gap_by_source_trace_to_the_runs(shipped_report):
+    """Each run's gap.csv: its parts add up to the twin's fill rate minus the plan's promise,
+    the twin there is the run's own replications (all 4 here), the promise is run.json's;
+    the report's table prints them."""
+    page = (shipped_report / "report.html").read_text()
+    body = page.split('id="promise-table"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(.*?)</td>(.*?)</tr>", body, re.S)
+    printed = {html.unescape(name): re.findall(r"<td>([^<]*)</td>", cells) for name, cells in rows}
+    for meta_file in sorted((shipped_report / "runs").rglob("run.json")):
+        folder, meta = meta_file.parent, json.loads(meta_file.read_text())
+        gap = pd.read_csv(folder / "gap.csv").set_index("part")["value"]
+        assert gap["plan"] == meta["plan_fill_rate"]
+        parts = gap[["bucketing", "demand", "lead_times", "breakdowns"]].sum()
+        assert gap["plan"] + parts == pytest.approx(gap["twin"], abs=1e-12)
+        kpis = pd.read_parquet(folder / "results" / "kpis")
+        fill = kpis[(kpis["kpi"] == "fill_rate") & (kpis["scope"] == "total")]["value"]
+        assert gap["twin"] == pytest.approx(fill.mean(), rel=1e-12)
+        cells = printed[meta["scenario"]]
+        assert cells[0] == format_value("pct2", gap["plan"])
+        assert cells[2:6] == [fmt_delta_pt(gap[p]) for p in ("bucketing", "demand", "lead_times", "breakdowns")]

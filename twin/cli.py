@@ -135,6 +135,7 @@ def _run_options(args: argparse.Namespace, brief: bool = False) -> dict:
             print()
 
     return dict(replications=args.replications, resume=args.resume, deterministic=getattr(args, "deterministic", False),
+                explain_gap=min(args.replications or 20, 20) if getattr(args, "explain_gap", False) else 0,
                 solver=_solver(args), precision=_precision(args.until_precision),
                 most=args.max_replications, bars=not args.quiet and sys.stderr.isatty(), progress=_progress(args),
                 on_plan=on_plan)
@@ -153,25 +154,20 @@ def _run(args: argparse.Namespace) -> int:
         _print_runs([run.folder for run in written])
         if args.deterministic:
             _print_plan_vs_twin([run.folder for run in written])
-    if args.explain_gap:
-        _print_gap(args)
+        _print_gaps([run.folder for run in written])
     return 0
 
 
-def _print_gap(args: argparse.Namespace) -> None:
-    """The plan's promised fill rate against the twin's, split by source (``pipeline.explain_gap``)."""
-    from reports.summary import gap_sentence
-    from twin import pipeline
+def _print_gaps(folders: list[Path]) -> None:
+    """Each run's plan-to-twin gap split by source (``gap.csv``, ``twin run --explain-gap``)."""
+    import pandas as pd
 
-    n = min(args.replications or 20, 20)
-    executor = pipeline.executor(args.workers, args.cluster)
-    try:
-        gap = pipeline.explain_gap(pipeline.load(args.scenario), replications=n, seed=args.seed, executor=executor,
-                                   solver=_solver(args))
-    finally:
-        executor.close()
-    print(f"\nWhy the twin differs from the plan ({n} replications x 8 runs, common random numbers): "
-          f"{gap_sentence(gap)}")
+    from reports.summary import gap_sentence
+
+    for folder in folders:
+        if (folder / "gap.csv").exists():
+            print(f"\nWhy the twin differs from the plan (common random numbers; {folder}/gap.csv): "
+                  f"{gap_sentence(pd.read_csv(folder / 'gap.csv'))}")
 
 
 def _print_plan_vs_twin(folders: list[Path]) -> None:
@@ -317,10 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one replication with demand as forecast, lead times at their means and breakdowns as the "
                         "lines' expected availability, as the plan assumes; writes plan_vs_twin.csv (plan, twin "
                         "and difference per KPI, entity and week)")
-    p.add_argument("--explain-gap", action="store_true",
-                   help="also split the gap between the plan's promised fill rate and the twin's into bucketing, "
-                        "demand error, lead times and breakdowns (exact Shapley values; 8 runs of up to 20 "
-                        "replications each)")
+    _explain_gap_argument(p)
     _monte_carlo_arguments(p)
     _solver_arguments(p)
     p.set_defaults(func=_run)
@@ -334,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and the run folders under runs/.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files; the first is the baseline")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/compare)")
+    _explain_gap_argument(p)
     _monte_carlo_arguments(p)
     _solver_arguments(p)
     p.set_defaults(func=_compare)
@@ -347,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_report)
     return parser
+
+
+def _explain_gap_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--explain-gap", action="store_true",
+                   help="also split the gap between the plan's promised fill rate and the twin's into bucketing, "
+                        "demand error, lead times and breakdowns (exact Shapley values over 8 runs of up to 20 "
+                        "replications each, common random numbers) into gap.csv of each run folder; the report "
+                        "shows it")
 
 
 def _monte_carlo_arguments(p: argparse.ArgumentParser) -> None:

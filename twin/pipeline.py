@@ -278,12 +278,19 @@ def explain_gap(loaded: LoadedScenario, replications: int = 20, seed: int | None
     values under common random numbers, ``2^3`` runs of ``replications``), with the twin's
     95 % interval as rows ``twin_ci_low`` and ``twin_ci_high``. ``solver`` overrides keys of
     the scenario's ``planning:`` section."""
-    from reports.summary import summarise
-    from twin.agreement import explain_gap as split
     from twin.planning import solver_options
 
     inp, plan = prepare(loaded.updated(supply="plan"), solver_options(loaded.scenario.planning, **(solver or {})))
     seed = seed if seed is not None else loaded.scenario.montecarlo.seed
+    return _gap(plan, inp, replications, seed, executor)
+
+
+def _gap(plan: Plan, inp: SimInput, replications: int, seed: int, executor: Executor | None) -> pd.DataFrame:
+    """:func:`twin.agreement.explain_gap`'s parts and the twin's 95 % interval (rows
+    ``twin_ci_low``, ``twin_ci_high``): ``gap.csv`` of a run folder."""
+    from reports.summary import summarise
+    from twin.agreement import explain_gap as split
+
     gap, kpis = split(plan, inp, replications, seed, executor)
     row = summarise(kpis[(kpis["kpi"] == "fill_rate") & (kpis["scope"] == "total")]).iloc[0]
     interval = pd.DataFrame({"part": ["twin_ci_low", "twin_ci_high"], "value": [row["ci_low"], row["ci_high"]]})
@@ -311,7 +318,7 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
                  seed: int | None = None, resume: bool = False, solver: dict | None = None,
                  precision: dict[str, tuple[float, bool]] | None = None, most: int = 10_000,
                  bars: bool = False, progress: Progress | None = None, deterministic: bool = False,
-                 on_plan: Callable[[Plan, str], None] | None = None) -> list[RunWritten]:
+                 explain_gap: int = 0, on_plan: Callable[[Plan, str], None] | None = None) -> list[RunWritten]:
     """Plan and simulate one scenario file into run folders (``twin.results``): once per
     pricing strategy of a competitor entry, each into a subfolder named after it.
 
@@ -322,7 +329,10 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     plan as soon as it is made. ``deterministic`` runs one replication of the
     deterministic twin (``twin.agreement``: demand as forecast, lead times at their means,
     breakdowns as expected availability) and writes ``plan_vs_twin.csv`` beside the KPIs.
+    ``explain_gap`` (replications per run, 0: not) splits the gap between the plan's
+    promised fill rate and the twin's by source into ``gap.csv`` (:func:`explain_gap`).
     """
+    from twin.agreement import plan_fill_rate
     from twin.balance import balance_tables
     from twin.planning import solver_options
     from twin.results import RunFolder, fingerprint, run_to_folder
@@ -358,6 +368,10 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
                 tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
         total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
         tables |= balance_tables(plan, folder.partial, sc.horizon.start, variant.network.products["family"].to_dict())
+        if explain_gap and plan is not None and not deterministic:
+            _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
+                                  "replications x 8 runs)")
+            tables["gap"] = _gap(plan, inp, explain_gap, seed, executor)
         seconds = time.perf_counter() - started
         meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
                     group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
@@ -367,6 +381,7 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
                     until_precision={k: {"half_width": v, "relative": rel} for k, (v, rel) in precision.items()}
                     if precision else None,
                     fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
+                    plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
                     sop_twin=version("sop-twin"))
         folder.finish(meta, plan, result, weak_points, tables)
         written.append(RunWritten(folder_path, sc.name, total, seed, seconds, plan))
