@@ -42,6 +42,7 @@ from reports.compare import GAP_PARTS, Comparison, decision_rates, recommendatio
 from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_delta, format_value
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
+from twin.folders import check_writable, mark
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
 REPORT_KPIS = [
@@ -251,7 +252,7 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     The files are made in ``out/.report.partial`` and moved into place together, the HTML
     last, so an interrupted report never leaves a new-looking ``report.html`` beside old
     tables."""
-    out = Path(out)
+    out = check_writable(out)
     partial = out / ".report.partial"
     shutil.rmtree(partial, ignore_errors=True)
     (partial / "figures").mkdir(parents=True)
@@ -276,6 +277,7 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     (partial / "report.html").write_text(env.get_template("report.html.j2").render(**context))
     (out / "figures").mkdir(parents=True, exist_ok=True)
+    mark(out)
     for f in sorted(partial.rglob("*.*"), key=lambda p: p.name == "report.html"):  # the HTML last
         os.replace(f, out / f.relative_to(partial))
     shutil.rmtree(partial)

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pandas as pd
-
+import pytest
 from conftest import SCENARIOS
 
+from twin.folders import MARKER
 from twin.sim.kpis import FAMILY_METRICS
 
 
@@ -108,3 +109,34 @@ def test_run_executes_the_plan_and_keeps_it(tmp_path, single_hub):
     assert "plan optimal" in out.stdout and "Fill rate" in out.stdout
     assert json.loads((out_dir / "run.json").read_text())["supply"] == "plan"
     assert (out_dir / "plan" / "production.csv").exists() and (out_dir / "plan" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("command", [["plan"], ["run", "-n", "1"], ["forecast"], ["compare", "-n", "1"]])
+def test_an_output_folder_sop_twin_did_not_write_is_left_alone(tmp_path, single_hub, command):
+    """--out naming a user's folder (here: the one holding the scenario and its network,
+    as ``--out ..`` or ``--out scenarios`` would) exits 2 naming it, before any work, and
+    leaves every file in it as it was; no .partial beside it."""
+    scenario = single_hub()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    workers = [] if command[0] in ("plan", "forecast") else ["--workers", "1"]
+    out = twin(command[0], str(scenario), *command[1:], *workers, "--out", str(tmp_path))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert str(tmp_path) in out.stderr and "did not write" in out.stderr and "Traceback" not in out.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not tmp_path.with_name(tmp_path.name + ".partial").exists()
+
+
+def test_a_folder_sop_twin_wrote_is_written_again(tmp_path, single_hub):
+    """A plan folder can be replaced by the next plan, a report folder by the next report,
+    and an empty folder is as good as a new one."""
+    scenario = single_hub(supply="plan")
+    (tmp_path / "empty").mkdir()
+    for _ in range(2):
+        assert twin("plan", str(scenario), "--out", str(tmp_path / "empty"), "-q").returncode == 0
+    assert (tmp_path / "empty" / MARKER).is_file() and (tmp_path / "empty" / "summary.json").is_file()
+    run = twin("run", str(scenario), "-n", "1", "--workers", "1", "--out", str(tmp_path / "run"), "-q")
+    assert run.returncode == 0, run.stderr
+    for _ in range(2):
+        out = twin("report", str(tmp_path / "run"), "--out", str(tmp_path / "report"), "-q")
+        assert out.returncode == 0, out.stderr
+    assert (tmp_path / "report" / MARKER).is_file() and (tmp_path / "report" / "report.html").is_file()

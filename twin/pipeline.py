@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import InputError, Problem
+from twin.folders import check_writable, mark
 from twin.scenario import LoadedScenario, Scenario, load_scenario, validate_files, variants
 from twin.timeline import Axes, Timeline, compile_timeline
 
@@ -130,6 +131,7 @@ def forecast_scenario(path: str | Path, out: str | Path) -> ForecastWritten:
     from twin.demand.forecast import scenario_forecast, weeks_to_forecast
     from twin.results import write_forecast
 
+    check_writable(out)  # before the work: it is written only at the end
     loaded = load_scenario(path)
     sc, net = loaded.scenario, loaded.network
     started = time.perf_counter()
@@ -244,6 +246,7 @@ def plan_scenario(path: str | Path, out: str | Path, solver: dict | None = None,
     from twin.planning import solver_options
     from twin.results import write_plan
 
+    check_writable(out)  # before the work: it is written only at the end
     loaded = load_scenario(path).updated(supply="plan")
     _, plan = prepare(loaded, solver_options(loaded.scenario.planning, **(solver or {})), progress=progress)
     write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(path), sop_twin=version("sop-twin")))
@@ -403,6 +406,9 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
         raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
                                   "stored by file name under runs/")])
     seed = seed if seed is not None else load_scenario(paths[0]).scenario.montecarlo.seed
+    out = check_writable(out)  # before any work: the runs go under it, the report into it
+    out.mkdir(parents=True, exist_ok=True)
+    mark(out)
     written: list[RunWritten] = []
     for path, stem in zip(paths, stems):
         written += run_scenario(path, Path(out) / "runs" / stem, executor, seed=seed, **options)

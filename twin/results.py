@@ -46,7 +46,8 @@ Layout of a forecast folder (``twin forecast``)::
     worst_skus.png             actual vs forecast for the worst revenue-weighted SKUs
 
 Everything is written into ``<folder>.partial`` first and renamed into place at the end; a
-run folder fills batch by batch there and resumes from it (:class:`RunFolder`). A Parquet
+run folder fills batch by batch there and resumes from it (:class:`RunFolder`). A folder is
+replaced only if sop-twin wrote it (``twin.folders``: a ``.sop-twin`` file in it). A Parquet
 folder reads as one table: ``pandas.read_parquet("out/baseline/results/kpis")``.
 """
 
@@ -64,6 +65,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twin.folders import check_writable, mark
+
 from reports.summary import summarise
 from twin.montecarlo import Executor, ReplicationFailed, RunResult, simulate_batches
 from twin.sim import SimInput
@@ -80,14 +83,18 @@ PLAN_TABLES = ("production", "lines", "outsourcing", "partners", "shipments", "i
 
 
 def _start(folder: Path) -> Path:
-    partial = folder.with_name(folder.name + ".partial")
+    """A fresh ``<folder>.partial`` to write into, once both may be written (``twin.folders``)."""
+    partial = check_writable(folder.with_name(folder.name + ".partial"))
+    check_writable(folder)
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
+    mark(partial)
     return partial
 
 
 def _finish(partial: Path, folder: Path) -> None:
-    if folder.exists():
+    """Move ``partial`` into place, replacing ``folder`` only if sop-twin wrote it."""
+    if check_writable(folder).exists():
         shutil.rmtree(folder)
     partial.rename(folder)
 
@@ -167,8 +174,8 @@ class RunFolder:
     """
 
     def __init__(self, folder: str | Path, identity: dict[str, Any], resume: bool = False):
-        self.folder = Path(folder)
-        self.partial = self.folder.with_name(self.folder.name + ".partial")
+        self.folder = check_writable(folder)
+        self.partial = check_writable(self.folder.with_name(self.folder.name + ".partial"))
         manifest = {**identity}
         if not self.partial.exists() and resume and (self.folder / "manifest.json").exists():
             self.folder.rename(self.partial)  # extend a finished run: it is partial again until finish()
@@ -184,6 +191,7 @@ class RunFolder:
         else:
             for table in TABLES.values():
                 (self.partial / "results" / table).mkdir(parents=True)
+            mark(self.partial)
             _write_json(self.partial / "manifest.json", {"identity": manifest})
         self._clean_orphans()
         self.done: set[int] = self._done_on_disk()
