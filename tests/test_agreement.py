@@ -28,9 +28,7 @@ from twin.pipeline import plan_against_twin, sim_inputs, timelines
 from twin.planning import plan_data
 from twin.scenario import load_scenario, variants
 
-# the shipped scenarios whose events the plan and the twin meet in the same weeks; the port
-# closures are held to the horizon's tolerance below, not yet to each event window's
-SHIPPED = ["baseline", "supplier_delay", "line_outage", "demand_spike_large", "new_competitor"]
+SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))  # every shipped scenario, each event's window too
 PORT = {"type": "port_closure", "port": "PORT1", "start": "2027-03-01", "days": 42}
 SPIKE = {"type": "demand_shock", "change_pct": 10, "families": ["GARDEN"], "start": "2027-03-01", "days": 42,
          "known_to_plan": True}
@@ -93,24 +91,16 @@ def test_the_deterministic_twin_delivers_what_the_plan_promises_on_every_shipped
         _check(variant, table, plan)
 
 
-def test_the_deterministic_twin_agrees_with_the_plan_over_the_horizon_of_the_shipped_port_closure(tmp_path):
-    """Three weeks without the motor port: within 1 % over the horizon (0.39 % at worst,
-    measured). Over the closure's own weeks the twin delivers 1-3 % less than the plan
-    in the core family's markets: not yet the issue's 1 % (issue note)."""
-    loaded = _known(tmp_path, "port_closure")
-    plan, table = plan_against_twin(loaded)
-    _check(loaded, table, plan, windows=False)
-
-
 @pytest.mark.parametrize("spike", [False, True], ids=["port closed six weeks", "and GARDEN +10 %"])
 def test_the_deterministic_twin_agrees_with_the_plan_through_a_six_week_port_closure(tmp_path, spike):
     """PORT1 closed for six weeks from 2027-03-01, motors held at sea: the plan buys ahead
-    and the twin, buying what the plan buys, delivers what it promises but for about 480
-    units (640 with the spike) of 373,000, lost in the week the port reopens while the
+    and the twin, buying what the plan buys, delivers what it promises but for about 540
+    units (650 with the spike) of 373,000, lost in the week the port reopens while the
     lines catch up. Before the plan started from the warmed state, bought as the twin does
     and split short lead times, the twin lost about 7,500 units here against the plan's 0.
-    The worst market x family cell is 1.7-1.9 % off over the horizon: held here to 2.5 %,
-    not yet the issue's 1 % (issue note)."""
+    The worst market x family cell (M03/CORE, a lost-sales market) is 1.8-2.0 % off over
+    the horizon and 5.5-6.3 % over the closure's weeks: held here to 2.5 % over the
+    horizon, not yet the issue's 1 % (issue note)."""
     loaded = _known(tmp_path, "baseline", [PORT, SPIKE] if spike else [PORT])
     plan, table = plan_against_twin(loaded)
     _check(loaded, table, plan, windows=False, units=0.025)
