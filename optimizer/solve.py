@@ -19,7 +19,11 @@ hours constraint therefore has a positive shadow value: what one more hour is wo
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -115,8 +119,26 @@ def solve(model: pyo.ConcreteModel, options: SolverOptions = SolverOptions()) ->
     return _solve_standard_form(model, options)
 
 
+@contextmanager
+def _no_banner() -> Iterator[None]:
+    """The process's standard output (file descriptor 1) sent to the null device: HiGHS
+    prints its banner from C++ when a process makes its first solver, before any option
+    can turn it off, and it is noise in a planner's output (``twin ... -q`` prints nothing
+    but errors)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _highs(options: SolverOptions) -> highspy.Highs:
-    h = highspy.Highs()
+    with _no_banner():
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(options.time_limit_seconds))
     h.setOptionValue("mip_rel_gap", float(options.gap))

@@ -132,7 +132,8 @@ def test_a_folder_sop_twin_wrote_is_written_again(tmp_path, single_hub):
     scenario = single_hub(supply="plan")
     (tmp_path / "empty").mkdir()
     for _ in range(2):
-        assert twin("plan", str(scenario), "--out", str(tmp_path / "empty"), "-q").returncode == 0
+        out = twin("plan", str(scenario), "--out", str(tmp_path / "empty"), "-q")
+        assert out.returncode == 0 and out.stdout == "", out.stdout  # -q: not even HiGHS's banner
     assert (tmp_path / "empty" / MARKER).is_file() and (tmp_path / "empty" / "summary.json").is_file()
     run = twin("run", str(scenario), "-n", "1", "--workers", "1", "--out", str(tmp_path / "run"), "-q")
     assert run.returncode == 0, run.stderr
