@@ -21,6 +21,7 @@ import pandas as pd
 from twin.errors import InputError, Problem, choices
 
 Kind = Literal["id", "str", "float", "int", "date", "choice"]
+FORMULA_START = r"[=+\-@\t\r]"  # what a spreadsheet reads as the start of a formula (CSV injection)
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,12 @@ def _parse(spec: TableSpec, frame: pd.DataFrame, folder: Path, problems: list[Pr
                 bad = ~empty & ~s.isin(col.choices)
                 if bad.any():
                     _report(problems, file, s.index[bad], col.name, s, choices(col.choices))
+            if col.kind == "id" or col.name == "family":  # written into every result table
+                formula = s.str.match(FORMULA_START)
+                if formula.any():
+                    _report(problems, file, s.index[formula], col.name, s,
+                            "may not begin with =, +, -, @ or a tab: a spreadsheet opening the results would run it "
+                            "as a formula")
             if col.default is not None:
                 s = s.where(~empty, col.default)
             out[col.name] = s.astype(object).where(s != "", None)
