@@ -85,6 +85,9 @@ BROKEN_SCENARIOS = [
      ["events[0].strategies", "at least 1"]),
     ("competitor strategy not listed", {"events": [dict(ENTRY, strategy="Nope")]},
      ["events[0]", "'Nope'", "not one of the strategies", "Hold"]),
+    ("competitor strategies one folder apart", {"events": [dict(ENTRY, strategies=[
+        {"name": "Match at -8 %", "price_change_pct": -8}, {"name": "Match at +8 %", "price_change_pct": 8}])]},
+     ["events[0]", "'Match at -8 %'", "'Match at +8 %'", "one run folder", "'match-at-8'"]),
     ("unknown rule trigger", {"policies": [dict(RULE, trigger="rain")]},
      ["policies[0].trigger", "'rain'", "'demand_spike'", "'supplier_delay'"]),
     ("unknown rule action", {"policies": [dict(RULE, action="panic")]},

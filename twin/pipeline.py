@@ -37,7 +37,7 @@ import pandas as pd
 
 from twin.errors import InputError, Problem
 from twin.folders import check_writable, mark
-from twin.scenario import LoadedScenario, Scenario, load_scenario, validate_files, variants
+from twin.scenario import LoadedScenario, Scenario, load_scenario, slug, validate_files, variants
 from twin.timeline import Axes, Timeline, compile_timeline
 
 if TYPE_CHECKING:
@@ -310,11 +310,6 @@ class RunWritten:
     seed: int
     seconds: float
     plan: Plan | None
-
-
-def slug(text: str) -> str:
-    """A folder name from a strategy name: 'Match at -8 %' -> 'match-at-8'."""
-    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "variant"
 
 
 def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, replications: int | None = None,

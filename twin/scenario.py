@@ -116,6 +116,12 @@ class Forecasting(_Strict):
                                                  "carried forward over the last window")
 
 
+def slug(text: str) -> str:
+    """A folder name from a strategy name: 'Match at -8 %' -> 'match-at-8' (the run folder of
+    each pricing strategy of a competitor entry)."""
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "variant"
+
+
 # Whether the plan knows of an event in advance when the scenario does not say: a what-if
 # closure, an outage or a competitor's entry is planned for; a demand shock is a surprise
 # the twin meets and the touchless rules must catch.
@@ -267,6 +273,11 @@ class CompetitorEntry(_Event):
         names = [s.name for s in self.strategies]
         if len(set(names)) < len(names):
             raise ValueError(f"strategy names must differ: {names}")
+        folders = [slug(n) for n in names]
+        if len(set(folders)) < len(folders):
+            same = [n for n, f in zip(names, folders) if folders.count(f) > 1]
+            raise ValueError(f"strategies {same} would share one run folder ({slug(same[0])!r}): name them so that "
+                             "they differ in letters or digits, not only in punctuation")
         if self.strategy is not None and self.strategy not in names:
             raise ValueError(f"strategy {self.strategy!r} is not one of the strategies: {names}")
         if self.end is not None and self.end <= self.start:
