@@ -94,11 +94,16 @@ def test_plan_writes_tables_summary_and_bottlenecks(tmp_path, single_hub):
 
 def test_plan_that_cannot_meet_a_requirement_exits_3_naming_it(tmp_path, single_hub):
     scenario = single_hub(network=dict(line_hours_per_week=1, hours_per_unit=1.0, daily_mean=4.0),
-                          planning={"clear_backlog_at_end": True})
+                          planning={"clear_backlog_at_end": True}, supply="plan")
     out = twin("plan", str(scenario), "--out", str(tmp_path / "plan"))
     assert out.returncode == 3, out.stderr
     assert "backlog of A in market M cannot be cleared" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "plan").exists()
+    # a run whose plan cannot be made leaves nothing that blocks the next one
+    for _ in range(2):
+        out = twin("run", str(scenario), "-n", "1", "--workers", "1", "--out", str(tmp_path / "run"))
+        assert out.returncode == 3 and "cannot be cleared" in out.stderr, out.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
 
 
 def test_run_executes_the_plan_and_keeps_it(tmp_path, single_hub):

@@ -353,8 +353,12 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
         if folder.done:
             _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
                                      "already done")
-        result = forecast(variant, progress)
-        inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
+        try:
+            result = forecast(variant, progress)
+            inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
+        except BaseException:
+            folder.abandon()
+            raise
         if plan is not None and on_plan is not None:
             on_plan(plan, sc.name)
         tables = {}

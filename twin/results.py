@@ -188,13 +188,20 @@ class RunFolder:
             if found.get("identity") != manifest:
                 raise RunMismatch(f"{self.partial} holds a run of something else ({found.get('identity')}); "
                                   f"it cannot be resumed as this one ({manifest}): use another --out")
-        else:
+        self.made = not self.partial.exists()  # this run started the folder (abandon() may remove it)
+        if self.made:
             for table in TABLES.values():
                 (self.partial / "results" / table).mkdir(parents=True)
             mark(self.partial)
             _write_json(self.partial / "manifest.json", {"identity": manifest})
         self._clean_orphans()
         self.done: set[int] = self._done_on_disk()
+
+    def abandon(self) -> None:
+        """The run failed before its first replication (a plan that cannot be made): remove
+        the ``.partial`` it started, so that it neither blocks the next run nor looks like one."""
+        if self.made and not self._done_on_disk():
+            shutil.rmtree(self.partial, ignore_errors=True)
 
     def _done_on_disk(self) -> set[int]:
         files = sorted((self.partial / "results" / "kpis").glob("*.parquet"))
