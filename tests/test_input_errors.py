@@ -162,6 +162,8 @@ BROKEN_TABLES = [
     ("empty required", "hubs", 0, "name", "", ["hubs.csv: row 2, column name", "must not be empty"]),
     ("policy needs S", "hub_policies", 0, "order_up_to_units", "", ["base_stock needs order_up_to_units"]),
     ("wrong lane direction", "lanes", 0, "destination", "M", ["a lane from a plant cannot go to a market"]),
+    ("a breakdown every few milliseconds", "lines", 0, "mtbf_hours", "0.000001",
+     ["lines.csv: row 2, column mtbf_hours", "at least 1"]),
     ("a formula for an ID", "lines", 0, "line", '=HYPERLINK("http://x","L")',
      ["lines.csv: row 2, column line", "run it as a formula"]),
     ("a formula for a family", "products", 0, "family", "@SUM(1)", ["products.csv: row 2, column family", "formula"]),

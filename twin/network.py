@@ -120,8 +120,9 @@ TABLES: dict[str, TableSpec] = {
             _num("overtime_hours_per_week_max", "overtime cap per week", hi=168.0),
             _num("cost_per_hour", "cost of a regular hour"),
             _num("overtime_cost_per_hour", "cost of an overtime hour"),
+            # at least an hour: a breakdown a second would be billions of events a year, not a line
             _num("mtbf_hours", "mean operating hours between breakdowns (empty: never breaks down)",
-                 lo=1e-9, required=False),
+                 lo=1.0, required=False),
             _num("mttr_hours", "mean hours to repair", required=False, default=0.0),
         ), "production lines with their hours, costs and reliability"),
         TableSpec("routings", ("line", "sku"), (
