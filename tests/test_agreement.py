@@ -53,14 +53,14 @@ def _windows(loaded, periods: list[dt.date]) -> dict[str, list[str]]:
     return out
 
 
-def _check(loaded, table: pd.DataFrame, plan, windows: bool = True, units: float = 0.01) -> dict[str, float]:
-    """Assert the tolerances (units within ``units`` of demand; over each event's weeks too
-    if ``windows``); return the worst share of each."""
+def _check(loaded, table: pd.DataFrame, plan, window_units: float = 0.01) -> dict[str, float]:
+    """Assert the tolerances (units within 1 % of demand over the horizon, within
+    ``window_units`` over each event's weeks); return the worst share of each."""
     weekly = table[table["period"] != "horizon"]
     periods = sorted(dt.date.fromisoformat(p) for p in weekly["period"].unique())
     worst = {}
-    spans = _windows(loaded, periods)
-    for window, weeks in (spans.items() if windows else [("horizon", spans["horizon"])]):
+    for window, weeks in _windows(loaded, periods).items():
+        units = 0.01 if window == "horizon" else window_units
         rows = weekly[weekly["period"].isin(weeks)]
         sums = rows.groupby(["kpi", "entity"])[["plan", "twin"]].sum()
         demand = sums.loc["demand_units", "plan"]
@@ -94,18 +94,19 @@ def test_the_deterministic_twin_delivers_what_the_plan_promises_on_every_shipped
 @pytest.mark.parametrize("spike", [False, True], ids=["port closed six weeks", "and GARDEN +10 %"])
 def test_the_deterministic_twin_agrees_with_the_plan_through_a_six_week_port_closure(tmp_path, spike):
     """PORT1 closed for six weeks from 2027-03-01, motors held at sea: the plan buys ahead
-    and the twin, buying what the plan buys, delivers what it promises but for about 540
-    units (650 with the spike) of 373,000, lost in the week the port reopens while the
-    lines catch up. Before the plan started from the warmed state, bought as the twin does
-    and split short lead times, the twin lost about 7,500 units here against the plan's 0.
-    The worst market x family cell (M03/CORE, a lost-sales market) is 1.8-2.0 % off over
-    the horizon and 5.5-6.3 % over the closure's weeks: held here to 2.5 % over the
-    horizon, not yet the issue's 1 % (issue note)."""
+    and the twin, buying what the plan buys (its supplier ships the plan's purchases first),
+    delivers what it promises but for about 240 units (320 with the spike) of 373,000, lost
+    around the week the port reopens while the lines catch up. Before the plan started from
+    the warmed state, bought as the twin does and split short lead times, the twin lost
+    about 7,500 units here against the plan's 0; before the supplier served the plan's
+    purchases first, 540. Within 1 % over the horizon (0.5-0.7 % at worst); over the
+    closure's weeks the worst market x family cell is 1.3-1.8 % off: held here to 2 %, not
+    yet the issue's 1 % (issue note)."""
     loaded = _known(tmp_path, "baseline", [PORT, SPIKE] if spike else [PORT])
     plan, table = plan_against_twin(loaded)
-    _check(loaded, table, plan, windows=False, units=0.025)
+    _check(loaded, table, plan, window_units=0.02)
     lost = table[(table["kpi"] == "lost_units") & (table["period"] == "horizon")]["twin"].sum()
-    assert lost < 0.002 * plan.markets["demand_units"].sum()
+    assert lost < 0.001 * plan.markets["demand_units"].sum()
 
 
 def test_the_plan_learns_of_shipments_held_at_sea_when_a_port_closes(tmp_path):

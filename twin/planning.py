@@ -345,4 +345,4 @@ def plan_schedule(plan: Plan, inp: SimInput, start: StartState) -> PlanSchedule:
     np.add.at(owed, inp.market_hub, start.backlog)
     return PlanSchedule(first_day=inp.warmup_days, start_position=start.position - owed, make=make,
                         outsource=outsource, transfer=transfer, release=release, consumption=consumption,
-                        material_position=material_position)
+                        material_position=material_position, purchase=bought)

@@ -70,6 +70,7 @@ class PlanSchedule:
     release: np.ndarray         # (W, H, S) make + outsource + transfers in - transfers out, per hub
     consumption: np.ndarray     # (W, H, S) planned demand served or backordered at each hub's markets
     material_position: np.ndarray  # (W, P, K) what plants order materials up to each plan week
+    purchase: np.ndarray        # (W, P, K) materials the plan has each supplier dispatch to each plant
 
     @property
     def weeks(self) -> int:

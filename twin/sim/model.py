@@ -108,6 +108,14 @@ class Replication:
     decisions: list[dict]       # the decision log: one dict per rule firing (twin.sim.rules.DECISION_COLUMNS)
 
 
+def _within(owed: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """(P, K) units owed to plants, cut back in proportion where a material's total exceeds
+    its ``capacity`` (K,)."""
+    total = owed.sum(axis=0)
+    share = np.divide(np.minimum(total, capacity), total, out=np.zeros_like(total), where=total > 0)
+    return owed * share
+
+
 class Twin:
     """One replication of a network under a scenario.
 
@@ -402,17 +410,23 @@ class Twin:
 
     def _supplier(self, u: int):
         """Weekly: ship what is owed within capacity, shared across plants; late with 1 - reliability,
-        and later still inside a ``supplier_delay`` event."""
+        and later still inside a ``supplier_delay`` event.
+
+        Under a plan, what the plan has the supplier dispatch to each plant that week goes
+        first and the rest of the capacity is shared: a plant ordering beyond the plan (its
+        own cover) does not take the capacity the plan gave another plant."""
         inp, rng = self.inp, self.rng
         capacity = inp.supplier_capacity[u]
+        plan = self.plan
         delay_days, delay_probability = inp.timeline.supplier_delay_days, inp.timeline.supplier_delay_probability
         for t in count(step=7):
             yield self._at(t, DISPATCH)
             owed = self.supplier_owed[u]  # (P, K)
-            total = owed.sum(axis=0)
-            if total.any():
-                share = np.divide(np.minimum(total, capacity), total, out=np.zeros_like(total), where=total > 0)
-                sent = owed * share
+            if owed.any():
+                week = (t - plan.first_day) // 7 if plan is not None else -1
+                planned = plan is not None and 0 <= week < plan.weeks
+                sent = _within(np.minimum(owed, plan.purchase[week]), capacity) if planned else np.zeros_like(owed)
+                sent += _within(owed - sent, np.maximum(capacity - sent.sum(axis=0), 0.0))
                 self.supplier_owed[u] = owed - sent
                 late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
                 if delay_days[t, u] and rng.random() < delay_probability[t, u]:
