@@ -21,6 +21,7 @@ import pandas as pd
 from twin.errors import InputError, Problem, choices
 
 Kind = Literal["id", "str", "float", "int", "date", "choice"]
+LARGEST = 1e12  # no quantity, rate or cost of a network is larger: beyond it sums overflow or mislead
 FORMULA_START = r"[=+\-@\t\r]"  # what a spreadsheet reads as the start of a formula (CSV injection)
 
 
@@ -359,6 +360,12 @@ def _parse(spec: TableSpec, frame: pd.DataFrame, folder: Path, problems: list[Pr
             bad = ~empty & v.isna()
             if bad.any():
                 _report(problems, file, s.index[bad], col.name, s, f"not a number ({col.description})")
+            huge = ~empty & ~bad & ~(v.abs() <= LARGEST)  # inf, or so large that costs overflow
+            if huge.any():
+                _report(problems, file, s.index[huge], col.name, s,
+                        f"must be a finite number of at most {LARGEST:g} in size"
+                        + ("" if col.required else " (leave the cell empty where there is no limit)"))
+                bad |= huge
             if col.kind == "int":
                 frac = ~empty & ~bad & (v % 1 != 0)
                 if frac.any():
