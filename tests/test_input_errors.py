@@ -118,7 +118,9 @@ def test_broken_scenario_is_located(tmp_path, net, case, fields, expected):
     (b"- a\n- b\n", "a scenario is a mapping"),
     (b"name: x\n", "missing; this key is required"),
     (b"!!python/object/apply:os.system ['echo pwned']\n", "not valid YAML"),
-], ids=["empty", "binary", "syntax", "list", "missing keys", "unsafe tag"])
+    (b"name: x\nhorizon:\n  start: 2027-02-30\n  weeks: 4\n", "horizon.start: '2027-02-30': Input should be a valid "
+                                                              "date"),
+], ids=["empty", "binary", "syntax", "list", "missing keys", "unsafe tag", "impossible date"])
 def test_unreadable_scenario_files(tmp_path, content, expected):
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)

@@ -485,6 +485,16 @@ def validate_files(paths: list[str | Path]) -> dict[str, list[Problem]]:
 # --- reading ---------------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as the schema reads it: dates stay text for the schema to check with their
+    place (an unquoted 2027-02-30 is a located error there, not a crash in the reader)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     file = str(path)
     if not path.is_file():
@@ -494,7 +504,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InputError([Problem(file, "", "not a UTF-8 text file; a scenario is YAML text")]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
