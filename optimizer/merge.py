@@ -99,21 +99,22 @@ def split_markets(plan: Plan, data: PlanData, groups: dict[str, list[str]], tol:
         for sku in merged.loc[first].index.get_level_values("sku").unique():
             whole = merged.loc[(first, sku)].reindex(periods, fill_value=0.0)
             d = np.array([[float(demand.get((m, sku, p), 0.0)) for p in periods] for m in members])  # (members, T)
-            owed = np.array([opening.get((m, sku), 0.0) for m in members])
+            before = np.zeros_like(d)  # backlog brought into each period (backorder markets only)
+            if backorder:
+                before[:, 0] = [opening.get((m, sku), 0.0) for m in members]
             backlog, lost = np.zeros_like(d), np.zeros_like(d)
             B, L = whole["backlog_units"].to_numpy(), whole["lost_units"].to_numpy()
             for t in range(len(periods)):
                 if backorder:
-                    could = d[:, t] + owed
+                    could = d[:, t] + before[:, t]
                     total = could.sum()
                     backlog[:, t] = could * (B[t] / total) if total > 0 else 0.0
-                    owed = backlog[:, t]
+                    if t + 1 < len(periods):
+                        before[:, t + 1] = backlog[:, t]
                 else:
                     total = d[:, t].sum()
                     lost[:, t] = d[:, t] * (L[t] / total) if total > 0 else 0.0
-            before = np.concatenate([np.array([[opening.get((m, sku), 0.0)] for m in members]), backlog[:, :-1]],
-                                    axis=1)
-            delivered = np.clip(d + (before if backorder else 0.0) - backlog - lost, 0.0, None)
+            delivered = np.clip(d + before - backlog - lost, 0.0, None)
             for i, m in enumerate(members):
                 rows.append(pd.DataFrame({"market": m, "sku": sku, "period": periods, "demand_units": d[i],
                                           "delivered_units": delivered[i], "backlog_units": backlog[i],
@@ -123,22 +124,17 @@ def split_markets(plan: Plan, data: PlanData, groups: dict[str, list[str]], tol:
     order = {m: i for i, m in enumerate(data.markets.index)}
     markets = markets.sort_values(["market", "sku"], key=lambda c: c.map(order) if c.name == "market" else c,
                                   kind="stable").reset_index(drop=True)
-    # deliveries on the members' own lanes (lead time as the merged market's lane)
-    shipments = plan.shipments
-    to_merged = shipments["destination"].isin(groups)
-    lead = {first: shipments.loc[to_merged & (shipments["destination"] == first)].head(1) for first in groups}
-    sent = []
+    # deliveries on each member's own lane: from the same hub, with the same lead, as the first's
     position = {p: i for i, p in enumerate(periods)}
+    sent = []
     for first, members in groups.items():
-        example = lead[first]
-        if example.empty:
-            continue
-        shift = position[example["arrival_period"].iloc[0]] - position[example["period"].iloc[0]]
-        origin = example["origin"].iloc[0]
+        lane = data.lanes.loc[lane_of[first]]
+        lead = int(lane["lead_periods"])
         mine = markets[markets["market"].isin(members) & (markets["delivered_units"] > tol)]
         sent.append(pd.DataFrame({
-            "lane": mine["market"].map(lane_of), "origin": origin, "destination": mine["market"], "item": mine["sku"],
-            "period": [periods[position[p] - shift] for p in mine["period"]], "arrival_period": mine["period"],
-            "units": mine["delivered_units"]}))
-    shipments = pd.concat([shipments[~to_merged], *sent], ignore_index=True)[list(plan.shipments.columns)]
+            "lane": mine["market"].map(lane_of), "origin": lane["origin"], "destination": mine["market"],
+            "item": mine["sku"], "period": [periods[position[p] - lead] for p in mine["period"]],
+            "arrival_period": mine["period"], "units": mine["delivered_units"]}))
+    kept = plan.shipments[~plan.shipments["destination"].isin(groups)]
+    shipments = pd.concat([kept, *sent], ignore_index=True)[list(plan.shipments.columns)]
     return replace(plan, markets=markets[list(plan.markets.columns)], shipments=shipments)
