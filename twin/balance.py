@@ -75,27 +75,29 @@ def read_twin_series(folder: str | Path, start: dt.date) -> pd.DataFrame:
     table = ds.dataset(Path(folder) / "results" / "timeseries", format="parquet").to_table(
         columns=["replication", "day", "entity", "metric", "value"],
         filter=ds.field("metric").isin(list(names)))
-    frame = table.to_pandas()
-    frame["measure"] = frame["metric"].map(names)
-    frame["period"] = [start + dt.timedelta(days=int(d)) for d in frame["day"]]
+    frame = table.to_pandas(strings_to_categorical=True)  # a 10,000-replication run's rows fit
+    frame["measure"] = frame["metric"].map(names).astype(str)
+    days = frame["day"].unique()
+    frame["period"] = frame["day"].map(dict(zip(days, (start + dt.timedelta(days=int(d)) for d in days))))
     frame = frame.rename(columns={"entity": "family"})[["replication", "family", "period", "measure", "value"]]
     return _with_supply(frame, ["replication", "family", "period"])
 
 
 def _with_supply(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Add the ``supply`` rows: production + outsourcing."""
-    made = frame[frame["measure"].isin(["production", "outsourcing"])].groupby(keys, as_index=False)["value"].sum()
+    made = (frame[frame["measure"].isin(["production", "outsourcing"])]
+            .groupby(keys, as_index=False, observed=True)["value"].sum())
     return pd.concat([frame, made.assign(measure="supply")], ignore_index=True)
 
 
 def by_month(frame: pd.DataFrame) -> pd.DataFrame:
     """Weekly rows -> monthly rows (period ``YYYY-MM``): a month holds the weeks that start
     in it; flows are summed, stocks taken at its last week."""
-    frame = frame.assign(month=[f"{p:%Y-%m}" for p in frame["period"]])
+    frame = frame.assign(month=frame["period"].map({p: f"{p:%Y-%m}" for p in frame["period"].unique()}))
     keys = [c for c in ("replication", "family") if c in frame] + ["month", "measure"]
     stocks = frame["measure"].isin(STOCKS)
-    flows = frame[~stocks].groupby(keys, as_index=False)["value"].sum()
-    last = frame[stocks].sort_values("period").groupby(keys, as_index=False)["value"].last()
+    flows = frame[~stocks].groupby(keys, as_index=False, observed=True)["value"].sum()
+    last = frame[stocks].sort_values("period").groupby(keys, as_index=False, observed=True)["value"].last()
     return pd.concat([flows, last], ignore_index=True).rename(columns={"month": "period"})
 
 
@@ -104,8 +106,9 @@ def balance(planned: pd.DataFrame | None, twin: pd.DataFrame) -> pd.DataFrame:
     :func:`read_twin_series` rows at one bucket (weekly, or both through :func:`by_month`);
     ``planned`` is None for a run without a plan (the plan column is then empty)."""
     keys = ["family", "period", "measure"]
-    stats = twin.groupby(keys)["value"].agg(
-        twin_mean="mean", twin_p10=lambda v: np.percentile(v, 10), twin_p90=lambda v: np.percentile(v, 90))
+    values = twin.assign(family=twin["family"].astype(str)).groupby(keys, observed=True)["value"]
+    stats = pd.DataFrame({"twin_mean": values.mean(), "twin_p10": values.quantile(0.10),
+                          "twin_p90": values.quantile(0.90)})  # linear interpolation, as numpy's percentile
     table = (stats.join(planned.set_index(keys)["value"].rename("plan"), how="outer") if planned is not None
              else stats.assign(plan=np.nan)).reset_index()
     table["period"] = table["period"].astype(str)
