@@ -69,9 +69,12 @@ def test_run_bad_input_exits_2_without_traceback(tmp_path):
     assert out.returncode == 2 and "scenario file not found" in out.stderr
 
 
-def test_bad_numbers_on_the_command_line():
-    out = twin("run", str(SCENARIOS / "baseline.yaml"), "-n", "0")
-    assert out.returncode == 2 and "at least 1" in out.stderr
+@pytest.mark.parametrize("argument, message", [
+    (["-n", "0"], "at least 1"), (["-n", str(10 ** 12)], "at most 1,000,000"), (["--seed", "-1"], "0 or more"),
+    (["--threads", "100000"], "the cores of this machine")])
+def test_bad_numbers_on_the_command_line(argument, message):
+    out = twin("run", str(SCENARIOS / "baseline.yaml"), *argument)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
 
 
 def test_plan_writes_tables_summary_and_bottlenecks(tmp_path, single_hub):

@@ -70,6 +70,7 @@ BROKEN_SCENARIOS = [
      ["lines.csv", "hours_per_week", "at least 0", "value set by", "overrides.lines.L.hours_per_week"]),
     ("missing network", {"network": "no/such/folder"}, ["network folder not found"]),
     ("bad supply", {"supply": "magic"}, ["supply", "'magic'", "'plan'", "'policy'"]),
+    ("no demand at all", {"demand": {"model": "poisson", "scale": 0}}, ["demand.scale", "greater than 0"]),
     ("planning typo", {"planning": {"objectve": "cost"}}, ["planning.objectve", "unknown key", "objective"]),
     ("planning bad objective", {"planning": {"objective": "profit"}}, ["planning.objective", "'profit'", "'margin'"]),
     ("planning negative time limit", {"planning": {"time_limit_seconds": -1}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -388,6 +389,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("time_limit", "gap"):
         if getattr(args, name, None) is not None and getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    from twin import pipeline
+
+    for name in ("replications", "max_replications"):  # the scenario file's own limit
+        if (getattr(args, name, None) or 0) > pipeline.MOST_REPLICATIONS:
+            parser.error(f"--{name.replace('_', '-')} must be at most {pipeline.MOST_REPLICATIONS:,}")
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        parser.error("--seed must be 0 or more (numpy's SeedSequence takes no negative seed)")
+    cores = os.cpu_count() or 1
+    if (getattr(args, "threads", None) or 0) > cores:
+        parser.error(f"--threads must be at most {cores}, the cores of this machine")
     try:
         return args.func(args)
     except InputError as exc:

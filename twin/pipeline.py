@@ -37,7 +37,7 @@ import pandas as pd
 
 from twin.errors import InputError, Problem
 from twin.folders import check_writable, mark
-from twin.scenario import LoadedScenario, Scenario, load_scenario, slug, validate_files, variants
+from twin.scenario import MOST_REPLICATIONS, LoadedScenario, Scenario, load_scenario, slug, validate_files, variants
 from twin.timeline import Axes, Timeline, compile_timeline
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ Progress = Callable[[str, str], None]
 
 __all__ = ["load", "validate", "executor", "timelines", "forecast", "forecast_scenario", "sim_inputs", "prepare",
            "plan_scenario", "simulate", "run_scenario", "compare", "report", "RunWritten", "PlanWritten",
-           "ForecastWritten"]
+           "ForecastWritten", "MOST_REPLICATIONS"]
 
 load = load_scenario
 validate = validate_files

@@ -29,6 +29,7 @@ from twin.errors import InputError, Problem, choices
 from twin.network import Network, load_network
 
 Scalar = Union[str, int, float, bool, None]
+MOST_REPLICATIONS = 1_000_000  # per run: beyond it the KPI tables alone outgrow a machine's memory
 
 
 class _Strict(BaseModel):
@@ -77,11 +78,12 @@ class Demand(_Strict):
     history_weeks: int = Field(52, ge=1, le=520, description="weeks of history, before the horizon, to draw from")
     cv: float = Field(0.5, gt=0, description="coefficient of variation of daily demand (normal)")
     dispersion: float = Field(2.0, gt=0, description="size k of the negative binomial: variance = mean + mean^2/k")
-    scale: float = Field(1.0, ge=0, description="multiplier on all demand")
+    scale: float = Field(1.0, gt=0, description="multiplier on all demand (0 would leave every service KPI "
+                                                "undefined)")
 
 
 class MonteCarlo(_Strict):
-    replications: int = Field(30, ge=1, le=1_000_000, description="replications per run")
+    replications: int = Field(30, ge=1, le=MOST_REPLICATIONS, description="replications per run")
     seed: int = Field(2026, ge=0, description="seed of numpy's SeedSequence; replication i uses its i-th child")
 
 
