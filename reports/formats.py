@@ -29,7 +29,10 @@ def fmt_pct(v: float, digits: int = 1) -> str:
 
 
 def fmt_delta_pt(v: float, digits: int = 2) -> str:
-    return "–" if v is None or math.isnan(v) else f"{'+' if v >= 0 else '−'}{abs(v) * 100:.{digits}f} pt"
+    if v is None or math.isnan(v):
+        return "–"
+    points = round(v * 100, digits)  # the sign of what is printed: never "−0.00 pt"
+    return f"{'+' if points >= 0 else '−'}{abs(points):.{digits}f} pt"
 
 
 def fmt_units(v: float) -> str:

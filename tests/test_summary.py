@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from reports.formats import fmt_delta_pt
 from reports.summary import paired_deltas, summarise, unpaired_deltas
 
 
@@ -54,3 +55,8 @@ def test_comparison_pairs_only_runs_that_share_the_baseline_seed(samples):
     welch = unpaired_deltas(_kpis({"base": samples["base"], "other": samples["other"]}), "base").iloc[0]
     assert table.loc["other", "delta_low"] == pytest.approx(welch["delta_low"])
     assert np.isnan(table.loc["base", "delta"])
+
+
+def test_a_difference_that_rounds_to_zero_prints_without_a_minus():
+    assert fmt_delta_pt(-1e-6) == "+0.00 pt" and fmt_delta_pt(-0.0021) == "−0.21 pt"
+    assert fmt_delta_pt(0.0150) == "+1.50 pt" and fmt_delta_pt(float("nan")) == "–"
