@@ -23,7 +23,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/twin compare scenarios/baseline.yaml scenarios/port_closure.yaml scenarios/supplier_delay.yaml \
 		scenarios/line_outage.yaml scenarios/demand_spike_small.yaml scenarios/demand_spike_large.yaml \
-		scenarios/new_competitor.yaml --explain-gap --out $(OUT)/compare
+		scenarios/new_competitor.yaml --explain-gap --overwrite --out $(OUT)/compare
 	@echo "Demo output: $(OUT)/compare/report.html (open it in a browser); report.md, kpis.csv, risks.csv, figures/, runs/"
 
 # the HTML report test renders in Debian's Chromium (no browser download); install it where missing

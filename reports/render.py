@@ -42,7 +42,7 @@ from reports.compare import GAP_PARTS, Comparison, decision_rates, recommendatio
 from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_delta, format_value
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
-from twin.folders import check_writable, mark
+from twin.folders import check_out, mark
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
 REPORT_KPIS = [
@@ -246,13 +246,15 @@ def balance_tables(c: Comparison) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario comparison") -> Path:
-    """Write the report folder (layout in the module docstring); return ``report.html``.
+def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario comparison",
+                 overwrite: bool = False) -> Path:
+    """Write the report folder (layout in the module docstring); return ``report.html``. A
+    folder with output in it already is written only when ``overwrite``.
 
     The files are made in ``out/.report.partial`` and moved into place together, the HTML
     last, so an interrupted report never leaves a new-looking ``report.html`` beside old
     tables."""
-    out = check_writable(out)
+    out = check_out(out, overwrite)
     partial = out / ".report.partial"
     shutil.rmtree(partial, ignore_errors=True)
     (partial / "figures").mkdir(parents=True)

@@ -134,18 +134,40 @@ def test_an_output_folder_sop_twin_did_not_write_is_left_alone(tmp_path, single_
     assert not tmp_path.with_name(tmp_path.name + ".partial").exists()
 
 
-def test_a_folder_sop_twin_wrote_is_written_again(tmp_path, single_hub):
-    """A plan folder can be replaced by the next plan, a report folder by the next report,
-    and an empty folder is as good as a new one."""
+def test_finished_output_is_replaced_only_with_overwrite(tmp_path, single_hub):
+    """A plan, a run, a report and a comparison written once are refused the second time,
+    exit 2, naming the folder and --overwrite (and --resume, where the command has it), with
+    every file as it was; with --overwrite each is written again. An empty folder is as good
+    as a new one."""
     scenario = single_hub(supply="plan")
-    (tmp_path / "empty").mkdir()
-    for _ in range(2):
-        out = twin("plan", str(scenario), "--out", str(tmp_path / "empty"), "-q")
-        assert out.returncode == 0 and out.stdout == "", out.stdout  # -q: not even HiGHS's banner
-    assert (tmp_path / "empty" / MARKER).is_file() and (tmp_path / "empty" / "summary.json").is_file()
-    run = twin("run", str(scenario), "-n", "1", "--workers", "1", "--out", str(tmp_path / "run"), "-q")
-    assert run.returncode == 0, run.stderr
-    for _ in range(2):
-        out = twin("report", str(tmp_path / "run"), "--out", str(tmp_path / "report"), "-q")
-        assert out.returncode == 0, out.stderr
-    assert (tmp_path / "report" / MARKER).is_file() and (tmp_path / "report" / "report.html").is_file()
+    (tmp_path / "plan").mkdir()
+    runs = ["-n", "1", "--workers", "1"]
+    commands = {"plan": ["plan", str(scenario)], "run": ["run", str(scenario), *runs],
+                "report": ["report", str(tmp_path / "run")], "compare": ["compare", str(scenario), *runs]}
+    for name, command in commands.items():
+        out = twin(*command, "--out", str(tmp_path / name), "-q")
+        assert out.returncode == 0 and out.stdout == "", out.stdout + out.stderr  # -q: not even HiGHS's banner
+        before = {p: p.read_bytes() for p in (tmp_path / name).rglob("*") if p.is_file()}
+        again = twin(*command, "--out", str(tmp_path / name), "-q")
+        assert again.returncode == 2 and str(tmp_path / name) in again.stderr, again.stderr
+        assert "--overwrite" in again.stderr and ("--resume" in again.stderr) == (name in ("run", "compare"))
+        assert {p: p.read_bytes() for p in (tmp_path / name).rglob("*") if p.is_file()} == before
+        replaced = twin(*command, "--out", str(tmp_path / name), "-q", "--overwrite")
+        assert replaced.returncode == 0, replaced.stderr
+        assert (tmp_path / name / MARKER).is_file()
+        assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.replaced"))
+    assert (tmp_path / "report" / "report.html").is_file() and (tmp_path / "compare" / "report.html").is_file()
+
+
+def test_solver_options_are_part_of_what_resume_checks(tmp_path, single_hub):
+    """--time-limit and the other solver options make the plan a run executes: a run resumed
+    with other options would mix replications of two plans, so it is refused."""
+    scenario = single_hub(supply="plan")
+    out = twin("run", str(scenario), "-n", "1", "--workers", "1", "--out", str(tmp_path / "run"), "-q")
+    assert out.returncode == 0, out.stderr
+    other = twin("run", str(scenario), "-n", "2", "--workers", "1", "--out", str(tmp_path / "run"), "-q",
+                 "--resume", "--time-limit", "30")
+    assert other.returncode == 2 and "something else" in other.stderr and "time_limit_seconds" in other.stderr
+    same = twin("run", str(scenario), "-n", "2", "--workers", "1", "--out", str(tmp_path / "run"), "-q", "--resume")
+    assert same.returncode == 0, same.stderr
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["replications"] == 2

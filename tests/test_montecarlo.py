@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 from dask import config as dask_config
 import pytest
 
 from twin import montecarlo
+from twin.errors import InputError
 from twin.montecarlo import DaskExecutor, LocalExecutor, ReplicationFailed, combine, run, simulate_batches
 from twin.results import RunFolder, RunInProgress, RunMismatch, fingerprint, run_to_folder
 from twin.scenario import load_scenario
@@ -123,6 +125,83 @@ def test_a_killed_run_resumes_to_exactly_the_clean_run(tmp_path, scenario):
     assert pd.read_csv(killed / "summary.csv").equals(pd.read_csv(clean / "summary.csv"))
 
 
+def _workers(parent: int) -> list[int]:
+    """The pool workers of process ``parent``: its children that run what it runs (forked),
+    not multiprocessing's resource tracker."""
+    cmdline = Path(f"/proc/{parent}/cmdline").read_bytes()
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == parent and (stat.parent / "cmdline").read_bytes() == cmdline:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):  # a process that ended meanwhile
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _batches_on_disk(folder: Path, least: int) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((folder / "results" / "kpis").glob("*.parquet"))) < least:
+        time.sleep(0.05)
+
+
+def test_one_writer_per_run_folder_and_a_killed_writer_leaves_neither_lock_nor_workers(tmp_path, scenario):
+    """While a run fills its folder, a second ``twin run`` on it (with --resume and another
+    worker count, with --overwrite, or plain) exits 2 naming the writer's pid and touches
+    nothing. The writer, killed with SIGKILL (the parent only, as an out-of-memory killer
+    would), takes its worker processes with it and leaves no lock: --resume goes on and
+    ends with each replication exactly once."""
+    n, path, out = 400, scenario.file, tmp_path / "run"
+    args = ("-n", str(n), "--seed", str(SEED), "--out", str(out), "-q")
+    first = _twin("run", path, "--workers", "2", *args)
+    _batches_on_disk(tmp_path / "run.partial", 1)
+    others = [_twin("run", path, *extra, *args) for extra in (["--resume", "--workers", "1"], ["--overwrite"], [])]
+    for other in others:
+        code, err = _finish(other)
+        assert code == 2 and f"being written by another sop-twin process (pid {first.pid})" in err, err
+    assert first.poll() is None, "the first run was still running: make it longer"
+    workers = _workers(first.pid)
+    assert len(workers) == 2
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)  # (not communicate(): live workers would hold its stderr open)
+    first.stderr.close()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    assert not any(map(_alive, workers)), "the workers ended with their parent"
+    assert not out.exists(), "a killed run never looks complete"
+    code, err = _finish(_twin("run", path, "--workers", "2", "--resume", *args))
+    assert code == 0, err
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert kpis.groupby("replication").size().nunique() == 1 and sorted(kpis["replication"].unique()) == list(range(n))
+
+
+def test_a_finished_run_stays_until_its_replacement_is_complete(tmp_path, scenario):
+    """--overwrite: the new run fills ``<folder>.partial`` while the old run stays whole in
+    ``<folder>``; it is swapped in only when finished."""
+    identity = {"fingerprint": fingerprint(scenario), "seed": SEED}
+    old = RunFolder(tmp_path / "run", identity)
+    run_to_folder(sim_inputs(scenario), old, 2, SEED, LocalExecutor(1))
+    old.finish({"scenario": "old"})
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    with pytest.raises(InputError, match="--overwrite"):
+        RunFolder(tmp_path / "run", {**identity, "seed": SEED + 1})
+    new = RunFolder(tmp_path / "run", {**identity, "seed": SEED + 1}, overwrite=True)
+    run_to_folder(sim_inputs(scenario), new, 3, SEED + 1, LocalExecutor(1))
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
+    new.finish({"scenario": "new"})
+    assert pd.read_csv(tmp_path / "run" / "kpis.csv")["replication"].nunique() == 3
+    assert not list(tmp_path.glob("run.*")), "neither the new run's .partial nor the old run is left beside it"
+
+
 def test_a_raising_replication_is_reported_with_its_seed_and_retried_on_resume(tmp_path, scenario, monkeypatch):
     import twin.montecarlo as mc
 
@@ -144,6 +223,7 @@ def test_a_raising_replication_is_reported_with_its_seed_and_retried_on_resume(t
     with pytest.raises(ReplicationFailed):
         run_to_folder(sim_inputs(scenario), folder, 6, SEED, LocalExecutor(1))
     assert folder.done == {0, 1, 2, 4, 5}  # the others ran and are on disk
+    folder.release()  # as the failed run's process would when it ends
 
     monkeypatch.setattr(mc, "simulate", real)
     resumed = RunFolder(tmp_path / "run", identity, resume=True)
@@ -203,7 +283,7 @@ def test_a_dask_worker_killed_mid_run_loses_nothing(scenario):
 
 def test_resume_refuses_a_run_of_other_inputs(tmp_path, scenario):
     identity = {"fingerprint": fingerprint(scenario), "seed": SEED}
-    RunFolder(tmp_path / "run", identity)
+    RunFolder(tmp_path / "run", identity).release()  # a run interrupted: its process ended
     with pytest.raises(RunInProgress, match="--resume"):
         RunFolder(tmp_path / "run", identity)
     with pytest.raises(RunMismatch, match="another --out|use another"):

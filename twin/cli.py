@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from twin.errors import InputError, Problem
+from twin.errors import FolderBusy, InputError, Problem
 
 EXIT_BAD_INPUT = 2
 
@@ -81,7 +81,8 @@ def _plan(args: argparse.Namespace) -> int:
     from twin import pipeline
 
     out = Path(args.out or Path("out") / "plan" / Path(args.scenario).stem)
-    written = pipeline.plan_scenario(args.scenario, out, _solver(args), progress=_progress(args))
+    written = pipeline.plan_scenario(args.scenario, out, _solver(args), progress=_progress(args),
+                                     overwrite=args.overwrite)
     if not args.quiet:
         _print_plan(written.plan, written.scenario, top=args.top)
         print(f"\nPlan in {out}/ (summary.json, costs.csv, bottlenecks.csv, production.csv, lines.csv, ...)")
@@ -92,7 +93,7 @@ def _forecast(args: argparse.Namespace) -> int:
     from twin import pipeline
 
     out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
-    written = pipeline.forecast_scenario(args.scenario, out)
+    written = pipeline.forecast_scenario(args.scenario, out, args.overwrite)
     if not args.quiet:
         _print_forecast(written.result, written.scenario, written.seconds)
         print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, hidden.csv, worst_skus.png)")
@@ -135,7 +136,8 @@ def _run_options(args: argparse.Namespace, brief: bool = False) -> dict:
             _print_plan(plan, name, top=3)
             print()
 
-    return dict(replications=args.replications, resume=args.resume, deterministic=getattr(args, "deterministic", False),
+    return dict(replications=args.replications, resume=args.resume, overwrite=args.overwrite,
+                deterministic=getattr(args, "deterministic", False),
                 explain_gap=min(args.replications or 20, 20) if getattr(args, "explain_gap", False) else 0,
                 solver=_solver(args), precision=_precision(args.until_precision),
                 most=args.max_replications, bars=not args.quiet and sys.stderr.isatty(), progress=_progress(args),
@@ -193,17 +195,18 @@ def _compare(args: argparse.Namespace) -> int:
                                    **_run_options(args, brief=True))
     finally:
         executor.close()
-    return _print_report([run.folder for run in written], out, args.quiet)
+    # the comparison's own runs are in out: it was checked before they ran
+    return _print_report([run.folder for run in written], out, args.quiet, overwrite=True)
 
 
 def _report(args: argparse.Namespace) -> int:
-    return _print_report([Path(f) for f in args.runs], Path(args.out), args.quiet)
+    return _print_report([Path(f) for f in args.runs], Path(args.out), args.quiet, args.overwrite)
 
 
-def _print_report(folders: list[Path], out: Path, quiet: bool) -> int:
+def _print_report(folders: list[Path], out: Path, quiet: bool, overwrite: bool) -> int:
     from twin import pipeline
 
-    comparison, page = pipeline.report(folders, out)
+    comparison, page = pipeline.report(folders, out, overwrite)
     if not quiet:
         from reports.compare import recommendation
 
@@ -284,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "weighted) against naive and seasonal naive, with the SKUs the total hides.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/forecast/<scenario file name>)")
+    _overwrite_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_forecast)
 
@@ -296,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the scenario's requirements, naming them.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/plan/<scenario file name>)")
+    _overwrite_argument(p)
     p.add_argument("--top", type=int, default=5, metavar="N", help="bottlenecks to print (default 5)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     _solver_arguments(p)
@@ -304,12 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="plan, then simulate replications of a scenario and write its KPIs",
                        description="Make the scenario's capacity plan (for supply: plan, the default), then "
                                    "simulate replications of it on local worker processes, print the headline "
-                                   "KPIs with 95%% confidence intervals and the decision log of the touchless "
+                                   "KPIs with 95 % confidence intervals and the decision log of the touchless "
                                    "rules, and write tidy results (kpis.csv, summary.csv, decisions.csv, "
                                    "Parquet, the plan) to the output folder. A scenario with a competitor entry "
                                    "runs once per pricing strategy, each into a subfolder named after it.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/<scenario file name>)")
+    _overwrite_argument(p)
     p.add_argument("--deterministic", action="store_true",
                    help="one replication with demand as forecast, lead times at their means and breakdowns as the "
                         "lines' expected availability, as the plan assumes; writes plan_vs_twin.csv (plan, twin "
@@ -323,11 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Plan and simulate each scenario (a competitor entry once per pricing "
                                    "strategy) with one seed, so replication i of every scenario sees the same "
                                    "random demand and breakdowns, then write the report: report.html (one "
-                                   "self-contained file), report.md, kpis.csv with 95%% intervals and paired "
+                                   "self-contained file), report.md, kpis.csv with 95 % intervals and paired "
                                    "differences from the first scenario (the baseline), risks.csv, figures/ "
                                    "and the run folders under runs/.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files; the first is the baseline")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/compare)")
+    _overwrite_argument(p)
     _explain_gap_argument(p)
     _monte_carlo_arguments(p)
     _solver_arguments(p)
@@ -339,9 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
                                    "folder is the baseline.")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders; the first is the baseline")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder of the report")
+    _overwrite_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_report)
     return parser
+
+
+def _overwrite_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace what an earlier sop-twin command wrote in the output folder (it stays until the new "
+                        "output is complete); without it such a folder is refused. A folder sop-twin did not write "
+                        "is refused whatever the flags")
 
 
 def _explain_gap_argument(p: argparse.ArgumentParser) -> None:
@@ -414,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         results = sys.modules.get("twin.results")
-        if results is not None and isinstance(exc, (results.RunInProgress, results.RunMismatch)):
+        if isinstance(exc, FolderBusy) or (results is not None and isinstance(exc, (results.RunInProgress,
+                                                                                     results.RunMismatch))):
             print(f"twin {args.command}: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         montecarlo = sys.modules.get("twin.montecarlo")

@@ -36,6 +36,10 @@ class InputError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class FolderBusy(Exception):
+    """Another live process is writing the output folder (``twin.folders.Claim``)."""
+
+
 def choices(values, limit: int = 12) -> str:
     """Format valid choices for a message, shortened when the list is long."""
     values = sorted(str(v) for v in values)

@@ -1,24 +1,32 @@
-"""Output folders: sop-twin replaces a folder only when it wrote that folder.
+"""Output folders: sop-twin replaces a folder only when it wrote that folder, and only when asked.
 
 Every folder sop-twin writes (a run, a plan, a forecast, a report or a comparison) holds
 a marker file, :data:`MARKER`. A command given ``--out DIR`` checks DIR before it does any
-work: a folder that does not exist, an empty one, or one with the marker may be written;
+work (:func:`check_out`): a folder that does not exist or an empty one may be written; one
+with the marker and output in it only with ``--overwrite`` (or ``--resume``, for a run);
 any other (a user's documents, ``..``, the scenarios folder) is refused with an error that
-names it, and nothing in it is touched.
+names it, and nothing in it is touched. A folder being filled has one writer at a time
+(:class:`Claim`: a lock the operating system drops when its process dies, however it dies).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl  # POSIX (Linux, macOS): flock, which a killed process cannot keep holding
+import os
+import shutil
 from pathlib import Path
 
-from twin.errors import InputError, Problem
+from twin.errors import FolderBusy, InputError, Problem
 
 MARKER = ".sop-twin"
+LOCK = ".lock"
 _TEXT = "This folder was written by sop-twin, which may replace it when asked to write here again.\n"
 
 
 def check_writable(folder: str | Path) -> Path:
-    """``folder`` if sop-twin may write it (module docstring), else an :class:`InputError`."""
+    """``folder`` if sop-twin may write into it at all (it wrote it, or it is new or empty),
+    else an :class:`InputError`."""
     folder = Path(folder)
     if not folder.exists():
         return folder
@@ -32,6 +40,68 @@ def check_writable(folder: str | Path) -> Path:
                                                "yourself)")])
 
 
+def holds_output(folder: Path) -> bool:
+    """``folder`` exists and holds more than sop-twin's own marker and lock files."""
+    return folder.is_dir() and any(p.name not in (MARKER, LOCK) for p in folder.iterdir())
+
+
+def check_out(folder: str | Path, overwrite: bool = False, resumable: bool = False) -> Path:
+    """``folder`` if a command may write its output there (module docstring): what an earlier
+    run wrote is replaced only when ``overwrite``; ``resumable``: the command has ``--resume``,
+    which the message offers."""
+    folder = check_writable(folder)
+    if overwrite or not holds_output(folder):
+        return folder
+    written = dt.datetime.fromtimestamp((folder / MARKER).stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    raise InputError([Problem(str(folder), "", f"holds the output of an earlier sop-twin command (written "
+                                               f"{written}), which is replaced only when asked: add --overwrite "
+                                               "to replace it (it stays as it is until the new output is "
+                                               "complete)" + (", or --resume to continue or extend the runs in it"
+                                                              if resumable else "") + ", or give another --out")])
+
+
 def mark(folder: Path) -> None:
     """Mark ``folder`` (it exists) as one sop-twin wrote."""
     (folder / MARKER).write_text(_TEXT)
+
+
+def replace_folder(new: Path, folder: Path) -> None:
+    """Move the finished ``new`` into ``folder``'s place, replacing ``folder`` only if sop-twin
+    wrote it. The old folder is moved aside first and deleted last, so a crash in between
+    leaves the old output beside the new, never neither."""
+    if not check_writable(folder).exists():
+        new.rename(folder)
+        return
+    old = check_writable(folder.with_name(folder.name + ".replaced"))
+    shutil.rmtree(old, ignore_errors=True)
+    folder.rename(old)
+    new.rename(folder)
+    shutil.rmtree(old)
+
+
+class Claim:
+    """This process's exclusive right to write ``folder`` (it exists): an ``flock`` on
+    ``folder/.lock``, which moves with the folder when it is renamed and which the operating
+    system releases when the process ends, even by SIGKILL, so a dead writer never blocks
+    the next. Raises :class:`FolderBusy` naming the process that holds it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fd: int | None = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self._fd)
+            raise FolderBusy(f"{folder} is being written by another sop-twin process (pid {holder}): wait for it "
+                             "to finish, or give another --out") from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        """Give the folder up (a second call does nothing). The lock file stays: deleting it
+        while another process may be opening it would let two processes hold two locks."""
+        if self._fd is None:
+            return
+        os.close(self._fd)
+        self._fd = None

@@ -16,6 +16,8 @@ pool, a Dask worker's by Dask (``retries``).
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -120,8 +122,19 @@ class Executor(Protocol):
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(inp: SimInput) -> None:
+def _init_worker(inp: SimInput, parent: int) -> None:
     _WORKER["inp"] = inp
+    threading.Thread(target=_die_with, args=(parent,), daemon=True, name="die-with-parent").start()
+
+
+def _die_with(parent: int) -> None:
+    """End this worker once its parent is gone. A pool's workers wait on a pipe the parent
+    holds open; killed with SIGKILL, the parent never closes it, and the workers (hundreds
+    of MB each) would wait for good. An orphan is adopted by another process, which changes
+    its parent's pid: checked every half second."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _worker_batch(seed: int, replications: list[int]) -> RunResult:
@@ -145,7 +158,8 @@ class LocalExecutor:
         pending = {i: task for i, task in enumerate(tasks)}
         deaths = dict.fromkeys(pending, 0)
         while pending:
-            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(inp,))
+            pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
+                                       initargs=(inp, os.getpid()))
             try:
                 futures = {pool.submit(_worker_batch, seed, task): i for i, task in pending.items()}
                 while futures:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import InputError, Problem
-from twin.folders import check_writable, mark
+from twin.folders import check_out, mark
 from twin.scenario import MOST_REPLICATIONS, LoadedScenario, Scenario, load_scenario, slug, validate_files, variants
 from twin.timeline import Axes, Timeline, compile_timeline
 
@@ -123,15 +123,16 @@ def worst_skus(accuracy: pd.DataFrame, n: int = 4) -> list[str]:
     return skus.assign(weight=skus["revenue_share"] * skus["wape"]).nlargest(n, "weight")["entity"].tolist()
 
 
-def forecast_scenario(path: str | Path, out: str | Path) -> ForecastWritten:
+def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False) -> ForecastWritten:
     """Forecast a scenario's network to the end of its horizon (whatever its demand model)
     and write the forecast folder: forecasts, methods, backtests, accuracy, the SKUs the
-    total hides and a chart of the worst (``twin.results``)."""
+    total hides and a chart of the worst (``twin.results``). A forecast folder already in
+    ``out`` is replaced only when ``overwrite``."""
     from reports.figures import forecast_vs_actual
     from twin.demand.forecast import scenario_forecast, weeks_to_forecast
     from twin.results import write_forecast
 
-    check_writable(out)  # before the work: it is written only at the end
+    check_out(out, overwrite)  # before the work: it is written only at the end
     loaded = load_scenario(path)
     sc, net = loaded.scenario, loaded.network
     started = time.perf_counter()
@@ -141,7 +142,7 @@ def forecast_scenario(path: str | Path, out: str | Path) -> ForecastWritten:
                                 "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
     write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path),
                                              weeks=weeks_to_forecast(net, sc.horizon.end),
-                                             seconds=round(seconds, 2), sop_twin=version("sop-twin")))
+                                             seconds=round(seconds, 2), sop_twin=version("sop-twin")), overwrite)
     return ForecastWritten(Path(out), sc.name, result, seconds)
 
 
@@ -240,16 +241,18 @@ class PlanWritten:
 
 
 def plan_scenario(path: str | Path, out: str | Path, solver: dict | None = None,
-                  progress: Progress | None = None) -> PlanWritten:
+                  progress: Progress | None = None, overwrite: bool = False) -> PlanWritten:
     """Make a scenario's capacity plan (whatever its ``supply:``) and write the plan folder;
-    ``solver`` overrides keys of its ``planning:`` section."""
+    ``solver`` overrides keys of its ``planning:`` section. A plan folder already in ``out``
+    is replaced only when ``overwrite``."""
     from twin.planning import solver_options
     from twin.results import write_plan
 
-    check_writable(out)  # before the work: it is written only at the end
+    check_out(out, overwrite)  # before the work: it is written only at the end
     loaded = load_scenario(path).updated(supply="plan")
     _, plan = prepare(loaded, solver_options(loaded.scenario.planning, **(solver or {})), progress=progress)
-    write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(path), sop_twin=version("sop-twin")))
+    write_plan(out, plan, dict(scenario=loaded.scenario.name, scenario_file=str(path), sop_twin=version("sop-twin")),
+               overwrite)
     return PlanWritten(Path(out), loaded.scenario.name, plan)
 
 
@@ -313,7 +316,7 @@ class RunWritten:
 
 
 def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, replications: int | None = None,
-                 seed: int | None = None, resume: bool = False, solver: dict | None = None,
+                 seed: int | None = None, resume: bool = False, overwrite: bool = False, solver: dict | None = None,
                  precision: dict[str, tuple[float, bool]] | None = None, most: int = 10_000,
                  bars: bool = False, progress: Progress | None = None, deterministic: bool = False,
                  explain_gap: int = 0, on_plan: Callable[[Plan, str], None] | None = None) -> list[RunWritten]:
@@ -321,7 +324,10 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     pricing strategy of a competitor entry, each into a subfolder named after it.
 
     ``replications`` and ``seed`` default to the scenario's ``montecarlo`` section;
-    ``solver`` overrides keys of its ``planning:`` section (``time_limit_seconds``, ...);
+    ``resume`` continues or extends the runs already in ``out``, ``overwrite`` replaces them
+    (each stays until its new run is complete; without either, ``out`` must be new or empty);
+    ``solver`` overrides keys of its ``planning:`` section (``time_limit_seconds``, ...: part
+    of what ``resume`` checks, since they make the plan);
     ``precision`` adds replications until those KPIs' intervals are narrow enough (up to
     ``most``); ``bars`` shows a progress bar per run; ``on_plan(plan, name)`` sees each
     plan as soon as it is made. ``deterministic`` runs one replication of the
@@ -342,50 +348,58 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     n = 1 if deterministic else replications or mc.replications
     seed = seed if seed is not None else mc.seed
     weak_points = single_points_of_failure(loaded.network)
+    folders = [Path(out) if len(runs) == 1 else Path(out) / slug(v.scenario.name.split(": ", 1)[-1]) for v in runs]
+    if not resume:  # every variant's folder before the first runs (a folder of each strategy)
+        for folder_path in folders:
+            check_out(folder_path, overwrite, resumable=True)
+    given = {k: v for k, v in (solver or {}).items() if v is not None}  # solver options that make the plan
     written = []
-    for variant in runs:
+    for variant, folder_path in zip(runs, folders):
         sc = variant.scenario
         started = time.perf_counter()
-        folder_path = Path(out) if len(runs) == 1 else Path(out) / slug(sc.name.split(": ", 1)[-1])
-        identity = {"fingerprint": fingerprint(variant), "seed": seed} | ({"deterministic": True} if deterministic
-                                                                          else {})
-        folder = RunFolder(folder_path, identity, resume=resume)
-        if folder.done:
-            _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
-                                     "already done")
+        identity = ({"fingerprint": fingerprint(variant), "seed": seed} | ({"solver": given} if given else {})
+                    | ({"deterministic": True} if deterministic else {}))
+        folder = RunFolder(folder_path, identity, resume=resume, overwrite=overwrite)
         try:
-            result = forecast(variant, progress)
-            inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
-        except BaseException:
-            folder.abandon()
-            raise
-        if plan is not None and on_plan is not None:
-            on_plan(plan, sc.name)
-        tables = {}
-        if deterministic:
-            from twin.agreement import deterministic as expected_world, deterministic_against_plan
+            if folder.done:
+                _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
+                                         "already done")
+            try:
+                result = forecast(variant, progress)
+                inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
+            except BaseException:
+                folder.abandon()
+                raise
+            if plan is not None and on_plan is not None:
+                on_plan(plan, sc.name)
+            tables = {}
+            if deterministic:
+                from twin.agreement import deterministic as expected_world, deterministic_against_plan
 
-            inp = expected_world(inp)
-            if plan is not None:  # the same replication the run folder gets, kept whole here
-                tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
-        total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
-        tables |= balance_tables(plan, folder.partial, sc.horizon.start, variant.network.products["family"].to_dict())
-        if explain_gap and plan is not None and not deterministic:
-            _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
-                                  "replications x 8 runs)")
-            tables["gap"] = _gap(plan, inp, explain_gap, seed, executor)
-        seconds = time.perf_counter() - started
-        meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
-                    group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
-                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, deterministic=deterministic,
-                    executor=executor.where,
-                    workers=executor.workers, seconds=round(seconds, 3),
-                    until_precision={k: {"half_width": v, "relative": rel} for k, (v, rel) in precision.items()}
-                    if precision else None,
-                    fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
-                    plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
-                    sop_twin=version("sop-twin"))
-        folder.finish(meta, plan, result, weak_points, tables)
+                inp = expected_world(inp)
+                if plan is not None:  # the same replication the run folder gets, kept whole here
+                    tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
+            total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
+            tables |= balance_tables(plan, folder.partial, sc.horizon.start,
+                                     variant.network.products["family"].to_dict())
+            if explain_gap and plan is not None and not deterministic:
+                _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
+                                      "replications x 8 runs)")
+                tables["gap"] = _gap(plan, inp, explain_gap, seed, executor)
+            seconds = time.perf_counter() - started
+            meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
+                        group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
+                        start=str(sc.horizon.start), supply=sc.supply, seed=seed, deterministic=deterministic,
+                        solver=given or None, executor=executor.where, workers=executor.workers,
+                        seconds=round(seconds, 3),
+                        until_precision={k: {"half_width": v, "relative": rel} for k, (v, rel) in precision.items()}
+                        if precision else None,
+                        fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
+                        plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
+                        sop_twin=version("sop-twin"))
+            folder.finish(meta, plan, result, weak_points, tables)
+        finally:
+            folder.release()  # the next process may write it, whether this run finished or not
         written.append(RunWritten(folder_path, sc.name, total, seed, seconds, plan))
         planned = f"plan {plan.status}, " if plan is not None else ""
         _say(progress, "run", f"{sc.name}: {planned}{total} replication{'s' if total != 1 else ''}, seed {seed}, "
@@ -405,7 +419,8 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
         raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
                                   "stored by file name under runs/")])
     seed = seed if seed is not None else load_scenario(paths[0]).scenario.montecarlo.seed
-    out = check_writable(out)  # before any work: the runs go under it, the report into it
+    # before any work: the runs go under it, the report into it
+    out = check_out(out, options.get("overwrite", False) or options.get("resume", False), resumable=True)
     out.mkdir(parents=True, exist_ok=True)
     mark(out)
     written: list[RunWritten] = []
@@ -414,11 +429,12 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
     return written
 
 
-def report(folders: list[Path], out: str | Path) -> tuple[Comparison, Path]:
+def report(folders: list[Path], out: str | Path, overwrite: bool = False) -> tuple[Comparison, Path]:
     """The comparison of finished run folders (the first is the baseline) and the report
-    folder written from it; returns both, the report's page last."""
+    folder written from it (a report already in ``out`` is replaced only when
+    ``overwrite``); returns both, the report's page last."""
     from reports.compare import compare as compare_runs
     from reports.render import write_report
 
     comparison = compare_runs(folders)
-    return comparison, write_report(comparison, Path(out))
+    return comparison, write_report(comparison, Path(out), overwrite=overwrite)

@@ -65,7 +65,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twin.folders import check_writable, mark
+from twin.folders import Claim, check_out, check_writable, mark, replace_folder
 
 from reports.summary import summarise
 from twin.montecarlo import Executor, ReplicationFailed, RunResult, simulate_batches
@@ -82,21 +82,14 @@ PLAN_TABLES = ("production", "lines", "outsourcing", "partners", "shipments", "i
                "workforce", "bottlenecks")
 
 
-def _start(folder: Path) -> Path:
+def _start(folder: Path, overwrite: bool) -> Path:
     """A fresh ``<folder>.partial`` to write into, once both may be written (``twin.folders``)."""
     partial = check_writable(folder.with_name(folder.name + ".partial"))
-    check_writable(folder)
+    check_out(folder, overwrite)
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     mark(partial)
     return partial
-
-
-def _finish(partial: Path, folder: Path) -> None:
-    """Move ``partial`` into place, replacing ``folder`` only if sop-twin wrote it."""
-    if check_writable(folder).exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -124,22 +117,25 @@ def _forecast_files(folder: Path, result: ForecastResult) -> None:
     result.hidden.to_csv(folder / "hidden.csv", index=False)
 
 
-def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, meta: dict[str, Any]) -> None:
-    """Write a forecast folder (layout in the module docstring)."""
+def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, meta: dict[str, Any],
+                   overwrite: bool = False) -> None:
+    """Write a forecast folder (layout in the module docstring); one already there is
+    replaced only when ``overwrite``."""
     folder = Path(folder)
-    partial = _start(folder)
+    partial = _start(folder, overwrite)
     _forecast_files(partial, result)
     figure.savefig(partial / "worst_skus.png", dpi=110)
     _write_json(partial / "forecast.json", meta)
-    _finish(partial, folder)
+    replace_folder(partial, folder)
 
 
-def write_plan(folder: str | Path, plan: Plan, meta: dict[str, Any]) -> None:
-    """Write a plan folder (layout in the module docstring)."""
+def write_plan(folder: str | Path, plan: Plan, meta: dict[str, Any], overwrite: bool = False) -> None:
+    """Write a plan folder (layout in the module docstring); one already there is replaced
+    only when ``overwrite``."""
     folder = Path(folder)
-    partial = _start(folder)
+    partial = _start(folder, overwrite)
     _plan_files(partial, plan, meta)
-    _finish(partial, folder)
+    replace_folder(partial, folder)
 
 
 class RunInProgress(Exception):
@@ -171,25 +167,43 @@ class RunFolder:
     resume : bool
         Continue an interrupted run (``<folder>.partial``) or extend a finished one
         (``<folder>``) instead of refusing to touch it.
+    overwrite : bool
+        Start over: a finished run in ``<folder>`` is replaced when this one finishes (it
+        stays until then), an interrupted one in ``<folder>.partial`` is discarded.
+
+    One process writes a run folder at a time (:class:`twin.folders.Claim`): another that
+    tries, with whatever options, gets :class:`twin.errors.FolderBusy` and touches nothing.
+    :meth:`release` (or the process's end) lets the folder go.
     """
 
-    def __init__(self, folder: str | Path, identity: dict[str, Any], resume: bool = False):
-        self.folder = check_writable(folder)
+    def __init__(self, folder: str | Path, identity: dict[str, Any], resume: bool = False, overwrite: bool = False):
+        self.folder = check_writable(folder) if resume else check_out(folder, overwrite, resumable=True)
         self.partial = check_writable(self.folder.with_name(self.folder.name + ".partial"))
         manifest = {**identity}
+        self.claim: Claim | None = None
         if not self.partial.exists() and resume and (self.folder / "manifest.json").exists():
+            self.claim = Claim(self.folder)  # before the rename: one process extends it
             self.folder.rename(self.partial)  # extend a finished run: it is partial again until finish()
+        if self.partial.exists() and self.claim is None:
+            self.claim = Claim(self.partial)  # FolderBusy while another process fills it
+            if overwrite and not resume:
+                self.release()
+                shutil.rmtree(self.partial)
         if self.partial.exists():
             found = _read_json(self.partial / "manifest.json")
             if not resume:
+                self.release()
                 raise RunInProgress(
                     f"an interrupted run is in {self.partial} ({len(self._done_on_disk())} replications done): "
-                    f"add --resume to continue it, or delete that folder to start over")
+                    f"add --resume to continue it, or --overwrite to start over")
             if found.get("identity") != manifest:
+                self.release()
                 raise RunMismatch(f"{self.partial} holds a run of something else ({found.get('identity')}); "
                                   f"it cannot be resumed as this one ({manifest}): use another --out")
         self.made = not self.partial.exists()  # this run started the folder (abandon() may remove it)
         if self.made:
+            self.partial.mkdir(parents=True)
+            self.claim = Claim(self.partial)
             for table in TABLES.values():
                 (self.partial / "results" / table).mkdir(parents=True)
             mark(self.partial)
@@ -197,11 +211,17 @@ class RunFolder:
         self._clean_orphans()
         self.done: set[int] = self._done_on_disk()
 
+    def release(self) -> None:
+        """Let another process write the folder (after :meth:`finish`, or when giving up)."""
+        if self.claim is not None:
+            self.claim.release()
+
     def abandon(self) -> None:
         """The run failed before its first replication (a plan that cannot be made): remove
         the ``.partial`` it started, so that it neither blocks the next run nor looks like one."""
         if self.made and not self._done_on_disk():
             shutil.rmtree(self.partial, ignore_errors=True)
+        self.release()
 
     def _done_on_disk(self) -> set[int]:
         files = sorted((self.partial / "results" / "kpis").glob("*.parquet"))
@@ -260,7 +280,8 @@ class RunFolder:
         for name, table in (tables or {}).items():
             table.to_csv(self.partial / f"{name}.csv", index=False)
         _write_json(self.partial / "run.json", {**meta, "replications": len(self.done)})
-        _finish(self.partial, self.folder)
+        replace_folder(self.partial, self.folder)
+        self.release()
         return summary
 
 
