@@ -1,10 +1,22 @@
-"""Figures as functions of tidy tables: a table in, a matplotlib Figure out."""
+"""Figures as functions of tidy tables: a table in, a matplotlib Figure out. Make and save
+them inside :func:`literal_text`."""
 
 from __future__ import annotations
 
+import textwrap
+from contextlib import AbstractContextManager
+
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: no global state, no screen, nothing left open
+
+
+def literal_text() -> AbstractContextManager:
+    """Draw every text as written: a scenario named "Cut to $9 from $12" is not mathtext (in
+    italics, dollars gone) and "Plan $\\undefined$" does not stop the report. Tick labels are
+    made when a figure is drawn, so figures are saved inside it too."""
+    return matplotlib.rc_context({"text.parse_math": False})
 
 
 def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") -> Figure:
@@ -37,6 +49,12 @@ def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") 
 COST_KINDS = ["materials", "regular_time", "overtime", "outsourcing", "transport", "holding", "shortage"]
 
 
+def _label(name: str, width: int = 30) -> str:
+    """A scenario's name as a figure shows it: two lines at most, shortened with "…" (the
+    tables beside the figures carry the whole name)."""
+    return textwrap.fill(textwrap.shorten(str(name), 2 * width, placeholder=" …"), width)
+
+
 def _colours(n: int) -> list:
     from matplotlib import colormaps
 
@@ -61,7 +79,7 @@ def service_distribution(fill: pd.DataFrame, target: float | None = None) -> Fig
     if target is not None and not np.isnan(target):
         ax.axvline(target * 100, color="tab:red", ls="--", lw=1.2, label=f"target {target:.0%}")
         ax.legend(loc="lower left", fontsize=8)
-    ax.set_yticks(positions, names, fontsize=9)
+    ax.set_yticks(positions, [_label(n) for n in names], fontsize=9)
     ax.set_xlabel("fill rate, % of units served from stock on the day ordered (each dot a replication)")
     ax.grid(axis="x", alpha=0.3)
     ax.set_title("Service level per scenario", fontsize=11, loc="left")
@@ -96,10 +114,10 @@ def cost_breakdown(costs: pd.DataFrame, baseline: str) -> Figure:
     axes[1].scatter(change.sum(axis=1).to_numpy(), y, marker="D", color="black", s=22, zorder=3, label="net change")
     axes[1].axvline(0, color="black", lw=0.8)
     axes[0].set_xlabel("mean cost over the horizon, $M")
-    axes[1].set_xlabel(f"change against {baseline}, $k (left: saved, right: spent)")
+    axes[1].set_xlabel(f"change against {_label(baseline, 60)}, $k (left: saved, right: spent)")
     for ax in axes:
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y, names, fontsize=9)
+    axes[0].set_yticks(y, [_label(n) for n in names], fontsize=9)
     axes[0].set_title("All costs", fontsize=10, loc="left")
     axes[1].set_title("What changes, by kind", fontsize=10, loc="left")
     handles, labels = axes[0].get_legend_handles_labels()
@@ -123,7 +141,7 @@ def inventory_and_backlog(bands: pd.DataFrame, start: str | None = None) -> Figu
             b = bands[(bands["scenario"] == name) & (bands["metric"] == metric)].sort_values("day")
             x = origin + pd.to_timedelta(b["day"], unit="D") if origin is not None else b["day"]
             ax.fill_between(x, b["p10"], b["p90"], color=colour, alpha=0.15, lw=0)
-            ax.plot(x, b["p50"], color=colour, lw=1.2, label=name)
+            ax.plot(x, b["p50"], color=colour, lw=1.2, label=_label(name, 60))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_title("Inventory and backlog over time: median replication, band P10–P90", fontsize=11, loc="left")
@@ -156,7 +174,7 @@ def utilisation_heatmap(line_weeks: pd.DataFrame, start: str | None = None) -> F
         image = ax.imshow(grid.to_numpy() * 100, aspect="auto", cmap=cmap, vmin=50, vmax=120,
                           interpolation="nearest")
         ax.set_yticks(range(len(lines)), lines, fontsize=7)
-        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_title(_label(name, 60), fontsize=9, loc="left")
         weeks = grid.columns.to_numpy()
         ticks = list(range(0, len(weeks), 13))
         ax.set_xticks(ticks, [(pd.Timestamp(start) + pd.Timedelta(days=int(weeks[t]))).strftime("%d %b")

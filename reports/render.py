@@ -29,6 +29,7 @@ import html
 import io
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
 from twin.folders import check_out, mark
+from twin.spreadsheet import write_csv
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
 REPORT_KPIS = [
@@ -258,18 +260,19 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     partial = out / ".report.partial"
     shutil.rmtree(partial, ignore_errors=True)
     (partial / "figures").mkdir(parents=True)
-    c.table.to_csv(partial / "kpis.csv", index=False)
-    c.risks.to_csv(partial / "risks.csv", index=False)
-    c.bottlenecks.to_csv(partial / "bottlenecks.csv", index=False)
+    write_csv(c.table, partial / "kpis.csv")
+    write_csv(c.risks, partial / "risks.csv")
+    write_csv(c.bottlenecks, partial / "bottlenecks.csv")
     if len(c.balance):
-        c.balance[["scenario", *BALANCE_COLUMNS]].to_csv(partial / "balance.csv", index=False)
+        write_csv(c.balance[["scenario", *BALANCE_COLUMNS]], partial / "balance.csv")
     tables = report_tables(c)
-    decision_summary(c.decisions, c.replications).to_csv(partial / "decisions.csv", index=False)
+    write_csv(decision_summary(c.decisions, c.replications), partial / "decisions.csv")
     images = {}
-    for name, fig in make_figures(c).items():
-        png = _png(fig)
-        (partial / "figures" / f"{name}.png").write_bytes(png)
-        images[name] = base64.b64encode(png).decode("ascii")
+    with figures.literal_text():
+        for name, fig in make_figures(c).items():
+            png = _png(fig)
+            (partial / "figures" / f"{name}.png").write_bytes(png)
+            images[name] = base64.b64encode(png).decode("ascii")
     context = dict(title=title, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), c=c,
                    recommendation=recommendation(c), kpis=kpi_rows(c), tables=tables, balance=balance_tables(c),
                    balance_note=BALANCE_NOTE, images=images,
@@ -286,9 +289,22 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     return out / "report.html"
 
 
+# what Markdown would read as markup in a line of text (CommonMark, GitHub's autolinks,
+# markdown-it's linkify): each is backslash-escaped, which every CommonMark reader shows as
+# the character itself
+_MD_MARKUP = re.compile(r"[\\`*_\[\]|~!]"  # emphasis, code, links and images, tables, strikethrough
+                        r"|:(?=//)"  # a bare URL (https://...)
+                        r"|(?<=[A-Za-z])\.(?=[A-Za-z0-9])|(?<=[0-9])\.(?=[A-Za-z])"  # a bare domain (www.x, x.com)
+                        r"|@"  # an e-mail address
+                        r"|^[#+\-=>]")  # a heading, a list or a quote at the start
+
+
 def _md(text: object) -> str:
-    """Text from a scenario file, safe in Markdown: HTML escaped, table pipes escaped."""
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+    """Text (a scenario's name or description, a sentence with it) shown in Markdown as
+    written: HTML escaped, then every character that would make a link, an image, an
+    autolink, emphasis or a table cell escaped; numbers keep their decimal points."""
+    line = html.escape(str(text), quote=False).replace("\n", " ")
+    return _MD_MARKUP.sub(lambda m: "\\" + m.group(), line)
 
 
 def _md_table(frame: pd.DataFrame) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -25,6 +26,9 @@ def test_help_explains_the_commands():
     assert "--replications" in out.stdout and "--seed" in out.stdout and "--workers" in out.stdout
     out = twin("plan", "--help")
     assert "--time-limit" in out.stdout and "--threads" in out.stdout and "--gap" in out.stdout
+    for command in ("run", "compare"):  # argparse formats help with %, not descriptions
+        out = twin(command, "--help")
+        assert "95 %" in out.stdout and "%%" not in out.stdout, out.stdout
 
 
 def test_shipped_scenarios_validate():
@@ -171,3 +175,53 @@ def test_solver_options_are_part_of_what_resume_checks(tmp_path, single_hub):
     same = twin("run", str(scenario), "-n", "2", "--workers", "1", "--out", str(tmp_path / "run"), "-q", "--resume")
     assert same.returncode == 0, same.stderr
     assert json.loads((tmp_path / "run" / "run.json").read_text())["replications"] == 2
+
+
+def test_a_comparison_says_where_it_is_and_until_precision_what_it_reached(tmp_path, single_hub):
+    """Progress names each scenario of how many; --until-precision says whether it reached
+    its targets (run.json records it) and, where not, that it stopped at --max-replications,
+    as a warning that -q does not silence."""
+    scenario = single_hub(supply="plan", network=dict(lane_sd_days=1.0, mtbf_hours=200, mttr_hours=8),
+                          demand={"model": "negative_binomial", "history_weeks": 52})
+    other = tmp_path / "other.yaml"
+    other.write_text(scenario.read_text().replace("name: test", "name: other"))
+    out = twin("compare", str(scenario), str(other), "-n", "2", "--workers", "1", "--until-precision",
+               "fill_rate=0.5", "--out", str(tmp_path / "wide"))
+    assert out.returncode == 0, out.stderr
+    assert f"Scenario 1 of 2: {scenario}" in out.stderr and f"Scenario 2 of 2: {other}" in out.stderr
+    assert out.stderr.count("precision reached with 2 replications: fill_rate ±") == 2, out.stderr
+    assert "(asked ±0.5)" in out.stderr
+    narrow = twin("run", str(scenario), "-n", "2", "--workers", "1", "--until-precision", "fill_rate=0.000001",
+                  "--max-replications", "4", "--out", str(tmp_path / "narrow"), "-q")
+    assert narrow.returncode == 0, narrow.stderr
+    assert "precision not reached: stopped at the most replications allowed, 4 (--max-replications)" in narrow.stderr
+    reached = json.loads((tmp_path / "narrow" / "run.json").read_text())["until_precision"]["fill_rate"]
+    assert reached["met"] is False and reached["half_width"] > reached["target"] == 0.000001
+
+
+def test_a_comparison_reports_every_file_problem_before_its_first_run(tmp_path, single_hub):
+    """Two scenarios of one name and a bad third file: one error naming all three problems'
+    files, exit 2, before anything runs or is written."""
+    scenario = single_hub(supply="plan")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(scenario.read_text())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(scenario.read_text().replace("name: test", "name: bad") + "colour: blue\n")
+    out = twin("compare", str(scenario), str(twice), str(bad), "-n", "1", "--workers", "1",
+               "--out", str(tmp_path / "out"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert f"{scenario}, {twice}: name: 'test': the name of more than one scenario" in out.stderr
+    assert f"{bad}: colour" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_demand_history_that_never_changes_is_forecast(tmp_path, single_hub):
+    """The same demand every week: MASE is undefined (its naive scale is 0), so the methods
+    are ranked by MAE, and no warning or internal error reaches the planner."""
+    scenario = single_hub(demand={"model": "forecast", "history_weeks": 52})
+    out = subprocess.run([sys.executable, "-m", "twin", "run", str(scenario), "-n", "1", "--workers", "1", "--out",
+                          str(tmp_path / "run"), "-q"], capture_output=True, text=True,
+                         env={**os.environ, "SOP_TWIN_CACHE": "off", "PYTHONWARNINGS": "error"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    methods = pd.read_csv(tmp_path / "run" / "forecast" / "methods.csv")
+    assert methods["method"].notna().all()

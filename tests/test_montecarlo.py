@@ -20,7 +20,7 @@ import pytest
 from twin import montecarlo
 from twin.errors import InputError
 from twin.montecarlo import DaskExecutor, LocalExecutor, ReplicationFailed, combine, run, simulate_batches
-from twin.results import RunFolder, RunInProgress, RunMismatch, fingerprint, run_to_folder
+from twin.results import KPIsNotFinite, RunFolder, RunInProgress, RunMismatch, fingerprint, run_to_folder
 from twin.scenario import load_scenario
 from twin.pipeline import sim_inputs
 
@@ -279,6 +279,20 @@ def test_a_dask_worker_killed_mid_run_loses_nothing(scenario):
     survived = combine(results, inp.name)
     assert survived.replications == list(range(n))
     pd.testing.assert_frame_equal(_sorted(survived), _sorted(clean), check_exact=True)
+
+
+def test_a_run_whose_kpis_are_undefined_fails_loudly(tmp_path, scenario, monkeypatch):
+    """KPIs that come out NaN (inputs the door did not catch) end the run with an error naming
+    them; nothing is written as a finished run."""
+    import twin.montecarlo as mc
+
+    real = mc.replication_kpis
+    monkeypatch.setattr(mc, "replication_kpis", lambda *a, **k: real(*a, **k).assign(value=float("nan")))
+    folder = RunFolder(tmp_path / "run", {"fingerprint": fingerprint(scenario), "seed": SEED})
+    run_to_folder(sim_inputs(scenario), folder, 2, SEED, LocalExecutor(1))
+    with pytest.raises(KPIsNotFinite, match=r"test: backorder_units_avg, .*fill_rate, .* came out undefined \(NaN or infinite\)"):
+        folder.finish({"scenario": "test"})
+    assert not (tmp_path / "run").exists() and (tmp_path / "run.partial").exists()
 
 
 def test_resume_refuses_a_run_of_other_inputs(tmp_path, scenario):

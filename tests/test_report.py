@@ -21,7 +21,11 @@ from reports.render import REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
 from twin.cli import main
 
-HOSTILE = "<script>alert(1)</script>"
+# a scenario name a spreadsheet, a browser, Markdown and Matplotlib would each run as code
+HOSTILE = ('=HYPERLINK("https://evil.example/x") <script>alert(1)</script> Cut to $9 from $12, '
+           'Plan $\\undefinedmacro$ B [Approve here](https://evil.example/x) www.evil.com *now*')
+HOSTILE_DESCRIPTION = ('<img src=x onerror="alert(2)"> ![pixel](https://evil.example/p.png) '
+                       '<https://evil.example/auto> admin@evil.example')
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,7 @@ def hostile_report(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
     net = write_single_hub(root / "net", daily_mean=20, base_stock=150, overtime_hours_per_week=20)
     base = write_scenario(root / "base.yaml", net, name="Base", supply="plan")
-    bad = write_scenario(root / "bad.yaml", net, name=HOSTILE, description='<img src=x onerror="alert(2)">',
+    bad = write_scenario(root / "bad.yaml", net, name=HOSTILE, description=HOSTILE_DESCRIPTION,
                          supply="plan", extends="base.yaml")
     assert main(["compare", str(base), str(bad), "-n", "3", "--workers", "1", "--out", str(root / "out"),
                  "-q"]) == 0
@@ -115,6 +119,35 @@ def test_text_from_scenario_files_is_escaped(hostile_report):
     seen = open_in_chromium(hostile_report / "report.html")
     assert seen["dialogs"] == [] and seen["scripts"] == 0 and seen["errors"] == []
     assert HOSTILE in seen["headers"]  # shown as text, the way it was written
+
+
+def test_markdown_shows_scenario_text_without_links_or_images(hostile_report):
+    """report.md read by markdown-it with GitHub's extensions and linkify, as an editor's
+    preview reads it: the scenario's name and description make no link, no autolink and no
+    image (the report's own figures are the only images), and read as they were written."""
+    from markdown_it import MarkdownIt
+
+    page = MarkdownIt("gfm-like").render((hostile_report / "report.md").read_text())
+    assert "<a " not in page
+    assert set(re.findall(r'<img src="([^"]*)"', page)) == {f"figures/{p.name}"
+                                                           for p in (hostile_report / "figures").glob("*.png")}
+    assert "<em>now</em>" not in page and html.escape(HOSTILE) in page and html.escape(HOSTILE_DESCRIPTION) in page
+
+
+def test_no_csv_cell_runs_as_a_spreadsheet_formula(hostile_report):
+    """A name that starts like a formula (=HYPERLINK...) is written with a leading ', which
+    spreadsheets show as text, in every CSV of the report and its runs; the figures drew it
+    (mathtext would have stopped the report at $\\undefinedmacro$)."""
+    tables = sorted(hostile_report.rglob("*.csv"))
+    assert len(tables) > 10
+    for table in tables:
+        frame = pd.read_csv(table, dtype=str, keep_default_na=False)
+        for column in frame:
+            text = frame[column][pd.to_numeric(frame[column], errors="coerce").isna()]
+            assert not text.str.match(r"[=+\-@\t\r]").any(), (table, column)
+    kpis = pd.read_csv(hostile_report / "kpis.csv")
+    assert "'" + HOSTILE in set(kpis["scenario"])
+    assert len(list((hostile_report / "figures").glob("*.png"))) >= 3
 
 
 class _Cells(HTMLParser):

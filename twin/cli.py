@@ -433,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                                      results.RunMismatch))):
             print(f"twin {args.command}: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        if results is not None and isinstance(exc, results.KPIsNotFinite):
+            print(f"twin {args.command}: {exc}", file=sys.stderr)
+            return EXIT_REPLICATION_FAILED
         montecarlo = sys.modules.get("twin.montecarlo")
         if montecarlo is not None and isinstance(exc, montecarlo.ReplicationFailed):
             print(f"twin {args.command}: {exc}. The other replications are saved; --resume runs only the failed "

@@ -19,10 +19,10 @@ import networkx as nx
 import pandas as pd
 
 from twin.errors import InputError, Problem, choices
+from twin.spreadsheet import FORMULA_START
 
 Kind = Literal["id", "str", "float", "int", "date", "choice"]
 LARGEST = 1e12  # no quantity, rate or cost of a network is larger: beyond it sums overflow or mislead
-FORMULA_START = r"[=+\-@\t\r]"  # what a spreadsheet reads as the start of a formula (CSV injection)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ functions here, and so can a Python user be::
         result = pipeline.simulate(inputs, replications=100, seed=1)
 
 Long steps report to an optional ``progress(stage, message)`` callback (stages:
-``forecast`` before a forecast is made, ``plan`` when a plan is made, ``warning`` for
-what a planner must know of it (a solve cut off at its time limit), ``resume`` when a run
-continues on disk, ``run`` when a run folder is finished); a web page shows them, the
-command prints them.
+``scenario`` as a comparison starts each file, ``forecast`` before a forecast is made,
+``plan`` when a plan is made, ``warning`` for what a planner must know (a solve cut off
+at its time limit, a precision not reached), ``resume`` when a run continues on disk,
+``precision`` when a run's intervals are as narrow as asked, ``run`` when a run folder is
+finished); a web page shows them, the command prints them.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     and write the forecast folder: forecasts, methods, backtests, accuracy, the SKUs the
     total hides and a chart of the worst (``twin.results``). A forecast folder already in
     ``out`` is replaced only when ``overwrite``."""
-    from reports.figures import forecast_vs_actual
+    from reports.figures import forecast_vs_actual, literal_text
     from twin.demand.forecast import scenario_forecast, weeks_to_forecast
     from twin.results import write_forecast
 
@@ -138,11 +139,12 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     started = time.perf_counter()
     result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
     seconds = time.perf_counter() - started
-    figure = forecast_vs_actual(result.holdout, worst_skus(result.accuracy),
-                                "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
-    write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path),
-                                             weeks=weeks_to_forecast(net, sc.horizon.end),
-                                             seconds=round(seconds, 2), sop_twin=version("sop-twin")), overwrite)
+    with literal_text():
+        figure = forecast_vs_actual(result.holdout, worst_skus(result.accuracy),
+                                    "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
+        write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path),
+                                                 weeks=weeks_to_forecast(net, sc.horizon.end),
+                                                 seconds=round(seconds, 2), sop_twin=version("sop-twin")), overwrite)
     return ForecastWritten(Path(out), sc.name, result, seconds)
 
 
@@ -339,7 +341,7 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     from twin.agreement import plan_fill_rate
     from twin.balance import balance_tables
     from twin.planning import solver_options
-    from twin.results import RunFolder, fingerprint, run_to_folder
+    from twin.results import RunFolder, fingerprint, precision_reached, run_to_folder
     from twin.weak_points import single_points_of_failure
 
     loaded = load_scenario(path)
@@ -380,6 +382,9 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
                 if plan is not None:  # the same replication the run folder gets, kept whole here
                     tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
             total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
+            reached = precision_reached(folder, precision) if precision else None
+            if reached is not None:
+                _say_precision(progress, sc.name, reached, total, most)
             tables |= balance_tables(plan, folder.partial, sc.horizon.start,
                                      variant.network.products["family"].to_dict())
             if explain_gap and plan is not None and not deterministic:
@@ -392,8 +397,9 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
                         start=str(sc.horizon.start), supply=sc.supply, seed=seed, deterministic=deterministic,
                         solver=given or None, executor=executor.where, workers=executor.workers,
                         seconds=round(seconds, 3),
-                        until_precision={k: {"half_width": v, "relative": rel} for k, (v, rel) in precision.items()}
-                        if precision else None,
+                        until_precision={r.kpi: {"asked": precision[r.kpi][0], "relative": precision[r.kpi][1],
+                                                 "target": r.target, "half_width": r.half_width, "met": bool(r.met)}
+                                         for r in reached.itertuples()} if reached is not None else None,
                         fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
                         plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
                         sop_twin=version("sop-twin"))
@@ -408,6 +414,36 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     return written
 
 
+def _say_precision(progress: Progress | None, name: str, reached: pd.DataFrame, total: int, most: int) -> None:
+    """Whether ``--until-precision`` reached its targets, and if not why it stopped."""
+    widths = ", ".join(f"{r.kpi} ±{r.half_width:.4g} (asked ±{r.target:.4g})" for r in reached.itertuples())
+    if reached["met"].all():
+        _say(progress, "precision", f"{name}: precision reached with {total} replications: {widths}")
+    else:
+        _say(progress, "warning", f"{name}: precision not reached: stopped at the most replications allowed, "
+                                  f"{most:,} (--max-replications), with {widths}; raise --max-replications or "
+                                  "ask for a wider interval")
+
+
+def _check_before_comparing(paths: list[str | Path]) -> None:
+    """Every file's problems, and names two scenarios share, in one error before the first
+    run: not after an hour of runs."""
+    problems: list[Problem] = []
+    files: dict[str, list[str]] = {}
+    for path in paths:
+        try:
+            for variant in variants(load_scenario(path)):
+                files.setdefault(variant.scenario.name, []).append(str(path))
+        except InputError as exc:
+            problems += exc.problems
+    for name, where in files.items():
+        if len(where) > 1:
+            problems.append(Problem(", ".join(where), "name", f"{name!r}: the name of more than one scenario; a "
+                                    "comparison tells them apart by name: rename all but one"))
+    if problems:
+        raise InputError(problems)
+
+
 def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, seed: int | None = None,
             **options) -> list[RunWritten]:
     """Run every scenario file into ``out/runs/<file name>`` with one seed (the first file's
@@ -418,13 +454,15 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
     if len(set(stems)) < len(stems):
         raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
                                   "stored by file name under runs/")])
+    _check_before_comparing(paths)
     seed = seed if seed is not None else load_scenario(paths[0]).scenario.montecarlo.seed
     # before any work: the runs go under it, the report into it
     out = check_out(out, options.get("overwrite", False) or options.get("resume", False), resumable=True)
     out.mkdir(parents=True, exist_ok=True)
     mark(out)
     written: list[RunWritten] = []
-    for path, stem in zip(paths, stems):
+    for i, (path, stem) in enumerate(zip(paths, stems), 1):
+        _say(options.get("progress"), "scenario", f"Scenario {i} of {len(paths)}: {path}")
         written += run_scenario(path, Path(out) / "runs" / stem, executor, seed=seed, **options)
     return written
 

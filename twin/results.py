@@ -66,6 +66,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.folders import Claim, check_out, check_writable, mark, replace_folder
+from twin.spreadsheet import write_csv
 
 from reports.summary import summarise
 from twin.montecarlo import Executor, ReplicationFailed, RunResult, simulate_batches
@@ -100,21 +101,21 @@ def _plan_files(folder: Path, plan: Plan, meta: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in PLAN_TABLES:
         table: pd.DataFrame = getattr(plan, name)
-        table.rename(columns={"period": "week", "arrival_period": "arrival_week", "first_period": "first_week",
-                              "last_period": "last_week", "periods": "weeks"}).to_csv(folder / f"{name}.csv",
-                                                                                         index=False)
-    plan.costs.rename_axis("kind").reset_index().to_csv(folder / "costs.csv", index=False)
+        weeks = {"period": "week", "arrival_period": "arrival_week", "first_period": "first_week",
+                 "last_period": "last_week", "periods": "weeks"}
+        write_csv(table.rename(columns=weeks), folder / f"{name}.csv")
+    write_csv(plan.costs.rename_axis("kind").reset_index(), folder / "costs.csv")
     _write_json(folder / "summary.json", {**meta, **plan.summary()})
 
 
 def _forecast_files(folder: Path, result: ForecastResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    result.forecasts.to_csv(folder / "forecasts.csv", index=False)
-    result.chosen.to_csv(folder / "methods.csv", index=False)
-    result.selection.to_csv(folder / "backtest.csv", index=False)
-    result.patterns.to_csv(folder / "patterns.csv", index=False)
-    result.accuracy.to_csv(folder / "accuracy.csv", index=False)
-    result.hidden.to_csv(folder / "hidden.csv", index=False)
+    write_csv(result.forecasts, folder / "forecasts.csv")
+    write_csv(result.chosen, folder / "methods.csv")
+    write_csv(result.selection, folder / "backtest.csv")
+    write_csv(result.patterns, folder / "patterns.csv")
+    write_csv(result.accuracy, folder / "accuracy.csv")
+    write_csv(result.hidden, folder / "hidden.csv")
 
 
 def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, meta: dict[str, Any],
@@ -140,6 +141,10 @@ def write_plan(folder: str | Path, plan: Plan, meta: dict[str, Any], overwrite: 
 
 class RunInProgress(Exception):
     """An interrupted run of the same scenario is on disk and ``resume`` was not asked for."""
+
+
+class KPIsNotFinite(Exception):
+    """A run's KPIs over the horizon came out NaN or infinite: its inputs leave them undefined."""
 
 
 class RunMismatch(Exception):
@@ -262,13 +267,18 @@ class RunFolder:
         scenario = meta["scenario"]
         kpis = self.kpis()
         kpis.insert(0, "scenario", scenario)
+        totals = kpis[kpis["scope"] == "total"]
+        undefined = sorted(set(totals.loc[~np.isfinite(totals["value"].astype(float)), "kpi"].astype(str)))
+        if undefined:  # a run that says nothing must not look like one that does
+            raise KPIsNotFinite(f"{scenario}: {', '.join(undefined)} came out undefined (NaN or infinite) in some "
+                                f"of the {len(self.done)} replications: the scenario's inputs leave them undefined. "
+                                f"The replications stay in {self.partial}; no run was written")
         summary = summarise(kpis)
-        kpis.to_csv(self.partial / "kpis.csv", index=False)
-        summary.to_csv(self.partial / "summary.csv", index=False)
+        write_csv(kpis, self.partial / "kpis.csv")
+        write_csv(summary, self.partial / "summary.csv")
         decisions = pq.read_table(self.partial / "results" / "decisions").to_pandas()
         decisions.insert(0, "scenario", scenario)
-        decisions.sort_values(["replication", "date"], kind="stable").to_csv(self.partial / "decisions.csv",
-                                                                             index=False)
+        write_csv(decisions.sort_values(["replication", "date"], kind="stable"), self.partial / "decisions.csv")
         if plan is not None:
             shutil.rmtree(self.partial / "plan", ignore_errors=True)
             _plan_files(self.partial / "plan", plan, {"scenario": scenario})
@@ -276,9 +286,9 @@ class RunFolder:
             shutil.rmtree(self.partial / "forecast", ignore_errors=True)
             _forecast_files(self.partial / "forecast", forecast)
         if weak_points is not None:
-            weak_points.to_csv(self.partial / "weak_points.csv", index=False)
+            write_csv(weak_points, self.partial / "weak_points.csv")
         for name, table in (tables or {}).items():
-            table.to_csv(self.partial / f"{name}.csv", index=False)
+            write_csv(table, self.partial / f"{name}.csv")
         _write_json(self.partial / "run.json", {**meta, "replications": len(self.done)})
         replace_folder(self.partial, self.folder)
         self.release()
@@ -336,18 +346,27 @@ def run_to_folder(inp: SimInput, folder: RunFolder, replications: int, seed: int
             raise ReplicationFailed(failures)
         if not precision or n >= most:
             return n
-        kpis = folder.kpis()
-        chosen = kpis[(kpis["scope"] == "total") & kpis["kpi"].isin(list(precision))]
-        summary = summarise(chosen.assign(scenario=inp.name))
-        ratio = 0.0  # the worst (half-width / target) over the KPIs
-        for row in summary.itertuples():
-            target, relative = precision[str(row.kpi)]
-            width = (row.ci_high - row.ci_low) / 2
-            ratio = max(ratio, width / (target * abs(row.mean) if relative else target))
+        reached = precision_reached(folder, precision)
+        ratio = (reached["half_width"] / reached["target"]).max()  # the worst over the KPIs
         if ratio <= 1.0:
             return n
         # the half-width shrinks as 1 / sqrt(n): aim 10 % past what the estimate needs
         n = min(most, max(n + executor.workers, int(np.ceil(n * ratio ** 2 * 1.1))))
+
+
+def precision_reached(folder: RunFolder, precision: dict[str, tuple[float, bool]]) -> pd.DataFrame:
+    """Per KPI of ``precision`` (``run_to_folder``), the half-width of its 95 % interval over
+    the replications in ``folder``, the target in the KPI's units and whether it is met."""
+    kpis = folder.kpis()
+    chosen = kpis[(kpis["scope"] == "total") & kpis["kpi"].isin(list(precision))]
+    rows = []
+    for row in summarise(chosen.assign(scenario="run")).itertuples():
+        target, relative = precision[str(row.kpi)]
+        half_width = (row.ci_high - row.ci_low) / 2
+        rows.append(dict(kpi=str(row.kpi), n=int(row.n), half_width=half_width,
+                         target=target * abs(row.mean) if relative else target))
+    frame = pd.DataFrame(rows, columns=["kpi", "n", "half_width", "target"])
+    return frame.assign(met=frame["half_width"] <= frame["target"])
 
 
 def fingerprint(loaded: LoadedScenario) -> str:

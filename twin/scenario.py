@@ -30,6 +30,9 @@ from twin.network import Network, load_network
 
 Scalar = Union[str, int, float, bool, None]
 MOST_REPLICATIONS = 1_000_000  # per run: beyond it the KPI tables alone outgrow a machine's memory
+# the days a horizon, its warm-up and its history may span: pandas' timestamps end in 2262,
+# and lead times, forecasts and the fiscal calendar reach past the horizon
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
 
 class _Strict(BaseModel):
@@ -49,6 +52,17 @@ class Horizon(_Strict):
         if v.weekday() != 0:
             raise ValueError(f"must be a Monday (weeks start on Mondays); {v} is a {v:%A}")
         return v
+
+    @model_validator(mode="after")
+    def _on_the_calendar(self) -> Horizon:
+        if self.start < FIRST_DAY + dt.timedelta(weeks=self.warmup_weeks):
+            raise ValueError(f"the warm-up would begin before {FIRST_DAY}: start the horizon later or shorten "
+                             "warmup_weeks (a horizon and its warm-up lie between "
+                             f"{FIRST_DAY} and {LAST_DAY})")
+        if self.start > LAST_DAY - dt.timedelta(weeks=self.weeks):
+            raise ValueError(f"the horizon would end after {LAST_DAY}: start it earlier or make it shorter (a "
+                             f"horizon and its warm-up lie between {FIRST_DAY} and {LAST_DAY})")
+        return self
 
     @property
     def days(self) -> int:
@@ -645,10 +659,13 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
     if s.demand.model == "forecast" and s.horizon.start <= last:
         problems.append(Problem(file, "demand.model", f"'forecast' forecasts from the week after the last week "
                                 f"of history ({last}); start the horizon after it, or choose `empirical`"))
-    start = dt.datetime.combine(s.horizon.start, dt.time())
-    before = weeks[weeks < start].unique()
+    # every model draws from (or, for the warm-up, replays) the weeks before the first simulated day
+    first_day = s.horizon.start - dt.timedelta(weeks=s.horizon.warmup_weeks)
+    before = weeks[weeks < dt.datetime.combine(first_day, dt.time())].unique()
     if len(before) < s.demand.history_weeks:
         problems.append(Problem(file, "demand.history_weeks",
                                 f"{s.demand.history_weeks}: the network has only {len(before)} weeks of history "
-                                f"before horizon.start {s.horizon.start}"))
+                                f"before the first simulated day {first_day} (horizon.start {s.horizon.start} "
+                                f"less {s.horizon.warmup_weeks} warm-up weeks): ask for fewer weeks, or shorten "
+                                "the warm-up"))
     return problems

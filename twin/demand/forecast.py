@@ -216,7 +216,8 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
 
 def _candidates(members: pd.DataFrame, promoted: bool) -> list[str]:
     """The methods a family's series call for (module docstring, step 2)."""
-    if members["seasonal_strength"].median() >= SEASONAL:
+    strength = members["seasonal_strength"].dropna()  # undefined for a series that never changes
+    if len(strength) and strength.median() >= SEASONAL:
         return [*SEASONAL_CANDIDATES, *(["gbm"] if promoted else [])]
     candidates = list(dict.fromkeys(m for p in members["pattern"] for m in CANDIDATES[p]))
     return candidates + ["gbm"] if promoted and "gbm" not in candidates else candidates

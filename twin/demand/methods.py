@@ -392,9 +392,13 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
         e = scores(forecasts[forecasts[ENSEMBLE].notna()], history, [ENSEMBLE], season_length)
         e["group"] = e["unique_id"].map(groups)
         s = pd.concat([s, e], ignore_index=True)
-    table = (s[(s["cutoff"] < last) & s["method"].isin([*methods, ENSEMBLE])].groupby(["group", "method"])[metric]
-             .mean().rename(column).reset_index())
-    chosen = table.loc[table.groupby("group")[column].idxmin()].set_index("group")["method"]
+    means = s[(s["cutoff"] < last) & s["method"].isin([*methods, ENSEMBLE])].groupby(["group", "method"])
+    table = means[metric].mean().rename(column).reset_index()
+    # MASE and RMSSE are undefined for a series that never changes (its naive scale is 0;
+    # Hyndman & Koehler 2006): a group with no defined score is ranked by MAE instead
+    undefined = table.groupby("group")[column].transform("count") == 0
+    rank = table[column].where(~undefined, means["mae"].mean().to_numpy())
+    chosen = table.loc[rank.groupby(table["group"]).idxmin()].set_index("group")["method"]
     final = s[s["cutoff"] == last]
     picked = final[final["method"] == final["group"].map(chosen)].assign(method="chosen")
     holdout = pd.concat([picked, final[final["method"].isin(BENCHMARKS)]], ignore_index=True)
