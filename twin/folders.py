@@ -72,8 +72,12 @@ def replace_folder(new: Path, folder: Path) -> None:
     if not check_writable(folder).exists():
         new.rename(folder)
         return
-    old = check_writable(folder.with_name(folder.name + ".replaced"))
-    shutil.rmtree(old, ignore_errors=True)
+    old = folder.with_name(folder.name + ".replaced")
+    if old.exists():  # a replacement cut off before its last step: ours only if it carries the marker
+        if not (old / MARKER).is_file():
+            raise InputError([Problem(str(old), "", "is in the way of replacing the folder beside it, and sop-twin "
+                                                    "did not write it: move or delete it yourself")])
+        shutil.rmtree(old)
     folder.rename(old)
     new.rename(folder)
     shutil.rmtree(old)
