@@ -147,26 +147,30 @@ MODE_ORDER = {"decide": 0, "review": 1, "auto": 2}  # what needs a person comes 
 def decision_summary(decisions: pd.DataFrame, replications: int) -> pd.DataFrame:
     """The decision log over replications, one row per scenario x rule x entity: in how
     many replications it fired, when first (median date), how often per replication, and
-    the mean cost impact per replication; ``decide`` rows first, then ``review``, ``auto``."""
+    per replication the mean cost of the action and the revenue at stake had it not been
+    answered; ``decide`` rows first, then ``review``, ``auto``."""
     columns = ["scenario", "mode", "rule", "entity", "action", "owner", "fired in", "first (median)",
-               "firings per rep", "cost impact per rep"]
+               "firings per rep", "action cost per rep", "revenue at stake per rep"]
     if decisions.empty:
         return pd.DataFrame(columns=columns)
     keys = ["scenario", "mode", "rule", "entity", "action", "owner"]
     per_rep = decisions.groupby(keys + ["replication"], sort=False).agg(
-        first=("date", "min"), firings=("date", "size"), cost=("cost_impact", "sum"))
+        first=("date", "min"), firings=("date", "size"), cost=("action_cost", "sum"),
+        at_stake=("revenue_at_stake", lambda v: v.sum(min_count=1)))
     g = per_rep.groupby(level=keys, sort=False)
     out = pd.DataFrame({
         "fired in": g.size().map(lambda k: f"{k} of {replications}"),
         "first (median)": g["first"].agg(lambda d: pd.to_datetime(pd.Series(d)).median().date()),
         "firings per rep": g["firings"].sum() / replications,
-        "cost impact per rep": g["cost"].sum(min_count=1) / replications,
+        "action cost per rep": g["cost"].sum(min_count=1) / replications,
+        "revenue at stake per rep": g["at_stake"].sum(min_count=1) / replications,
         "_fired": g.size(),
     }).reset_index()
     out = out.sort_values(["scenario", "mode", "_fired"], key=lambda c: c.map(MODE_ORDER) if c.name == "mode" else c,
                           ascending=[True, True, False], kind="stable")
     out["firings per rep"] = out["firings per rep"].map("{:.2f}".format)
-    out["cost impact per rep"] = out["cost impact per rep"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+    for money in ("action cost per rep", "revenue at stake per rep"):
+        out[money] = out[money].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
     return out[columns].reset_index(drop=True)
 
 

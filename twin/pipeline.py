@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from twin.sim import SimInput
     from twin.sim.inputs import WeeklyForecast
     from twin.sim.rules import Rule
+    from twin.sim.spikes import DetectorSettings
 
 Progress = Callable[[str, str], None]
 
@@ -176,6 +177,13 @@ def weekly_forecast(result: ForecastResult, loaded: LoadedScenario, axes: Axes, 
 # --- the twin's inputs and the plan --------------------------------------------------------
 
 
+def detector_settings(sc: Scenario) -> DetectorSettings:
+    """The scenario's ``spike_detector:`` as the twin uses it."""
+    from twin.sim.spikes import DetectorSettings
+
+    return DetectorSettings(**sc.spike_detector.model_dump())
+
+
 def sim_rules(sc: Scenario) -> tuple[Rule, ...]:
     """The scenario's touchless rules as the twin checks them (owners and due days resolved)."""
     from twin.sim.rules import Rule
@@ -190,6 +198,7 @@ def sim_inputs(loaded: LoadedScenario, result: ForecastResult | None = None,
     forecast (made here unless given) and rules."""
     from twin.sim import compile_inputs
     from twin.sim.demand import DemandModel
+    from twin.sim.spikes import calibrate
 
     sc = loaded.scenario
     axes, actual, known = timelines(loaded)
@@ -198,9 +207,12 @@ def sim_inputs(loaded: LoadedScenario, result: ForecastResult | None = None,
         result = result if result is not None else forecast(loaded, progress)
         weekly = weekly_forecast(result, loaded, axes, actual.first_day, actual.days)
     d = sc.demand
-    return compile_inputs(loaded.network, axes, actual, known, name=sc.name, start=sc.horizon.start,
-                          demand=DemandModel(d.model, d.cv, d.dispersion, d.scale), history_weeks=d.history_weeks,
-                          supply=sc.supply, rules=sim_rules(sc), forecast=weekly)
+    inp = compile_inputs(loaded.network, axes, actual, known, name=sc.name, start=sc.horizon.start,
+                         demand=DemandModel(d.model, d.cv, d.dispersion, d.scale), history_weeks=d.history_weeks,
+                         supply=sc.supply, rules=sim_rules(sc), forecast=weekly)
+    if any(r.trigger == "demand_spike" for r in inp.rules):
+        inp = replace(inp, spike_detector=calibrate(inp, detector_settings(sc)))
+    return inp
 
 
 def prepare(loaded: LoadedScenario, options: SolverOptions | None = None, result: ForecastResult | None = None,

@@ -301,7 +301,7 @@ DECISION_SCHEMA = pa.schema([
     ("replication", pa.int64()), ("date", pa.date32()), ("rule", pa.string()), ("trigger", pa.string()),
     ("entity", pa.string()), ("value", pa.float64()), ("threshold", pa.string()), ("action", pa.string()),
     ("mode", pa.string()), ("done", pa.bool_()), ("owner", pa.string()), ("due", pa.date32()),
-    ("cost_impact", pa.float64()), ("detail", pa.string())])
+    ("action_cost", pa.float64()), ("revenue_at_stake", pa.float64()), ("detail", pa.string())])
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path, decisions: bool) -> None:

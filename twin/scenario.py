@@ -332,7 +332,8 @@ Event = Annotated[Union[EVENT_MODELS], Field(discriminator="type")]
 # --- touchless rules -----------------------------------------------------------------------
 
 TRIGGERS = {
-    "demand_spike": "percent by which a family's demand over the last `window_weeks` weeks exceeds its forecast",
+    "demand_spike": "when the spike detector signals a family's demand running away from expected: the percent "
+                    "above (below: negative) expected one can be `confidence` % sure of",
     "supplier_delay": "days late of a supplier's latest dispatch (its usual lateness and any supplier_delay)",
     "competitor_entry": "percent of volume a competitor entering takes, in the week it enters",
 }
@@ -368,14 +369,23 @@ class Rule(_Strict):
                     "done, options prepared for an executive")
     owner: str | None = Field(None, description="who owns the decision (default: by action)")
     due_days: int | None = Field(None, ge=0, description="days to act (default: auto 0, review 7, decide 14)")
-    window_weeks: int = Field(4, ge=1, le=26, description="demand_spike: weeks of demand compared with the forecast")
-    min_z: float = Field(3.0, ge=0, description="demand_spike: a deviation within this many standard deviations "
-                                                "of the forecast's own error is noise, not a spike")
+    confidence: float = Field(90.0, ge=0, lt=100, description="demand_spike: how sure (%) the rule must be of the "
+                                                             "spike's size; 0 acts on the estimate itself")
     overtime_hours_per_day: float = Field(8.0, gt=0, le=24, description="approve_overtime: extra hours a line may "
                                                                         "work per day")
     donor_cover_days: float = Field(14.0, ge=0, description="reroute_stock: days of its own forecast demand a "
                                                             "donor hub keeps")
     duration_weeks: int = Field(4, ge=1, le=52, description="how long an approval lasts, and the rule rests")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_fields(cls, data: Any) -> Any:
+        gone = [f for f in ("window_weeks", "min_z") if isinstance(data, dict) and f in data]
+        if gone:
+            raise ValueError(f"{' and '.join(f'`{f}`' for f in gone)} no longer exist: demand spikes are found by the "
+                             "spike detector (the scenario's `spike_detector:` sets its false-alarm rate) and sized "
+                             "with the rule's `confidence`; delete them")
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -397,9 +407,23 @@ class Rule(_Strict):
         return self.due_days if self.due_days is not None else DEFAULT_DUE_DAYS[self.mode]
 
 
+class SpikeDetector(_Strict):
+    """How the weekly review tells a demand spike from noise (``twin.sim.spikes``): a CUSUM
+    per family on the weekly forecast errors, its thresholds set from the demand model's own
+    draws so that, in a year without spikes, it signals for a family in `false_alarm_pct` %
+    of years (rises and drops each)."""
+
+    false_alarm_pct: float = Field(2.5, gt=0, le=50, description="percent of spike-free years in which a family's "
+                                                                  "rise (and, apart, its drop) is signalled")
+    tuned_to_sd: float = Field(1.0, gt=0, le=10, description="the shift, in weekly noise standard deviations, "
+                                                             "found fastest")
+
+
 # The S&OP playbook: what a scenario gets when it says nothing under `policies:`.
+# A spike answered with overtime must be more than 1 % and not surely over 5 %; it goes to
+# an executive when one can be 90 % sure it is over 5 %.
 DEFAULT_POLICIES = (
-    Rule(name="Demand spike under 5 %: approve overtime", trigger="demand_spike", above=2, below=5,
+    Rule(name="Demand spike under 5 %: approve overtime", trigger="demand_spike", above=1, below=5,
          action="approve_overtime", mode="auto"),
     Rule(name="Demand spike over 5 %: executive decision", trigger="demand_spike", above=5,
          action="escalate", mode="decide"),
@@ -428,6 +452,7 @@ class Scenario(_Strict):
         default_factory=dict, description="patches to network rows: {table: {row ID: {column: value}}}")
     policies: list[Rule] = Field(default_factory=lambda: list(DEFAULT_POLICIES),
                                  description="touchless rules (default: the S&OP playbook; [] for none)")
+    spike_detector: SpikeDetector = Field(default_factory=SpikeDetector)
     montecarlo: MonteCarlo = Field(default_factory=MonteCarlo)
 
 

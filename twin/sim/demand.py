@@ -39,24 +39,63 @@ def draw_demand(inp: SimInput, rng: np.random.Generator) -> np.ndarray:
     mu = inp.mean_demand_per_day * model.scale
     if model.model == "expected":
         return _mean_without_events(inp)
-    if model.model == "forecast":
-        base = inp.weekly_expected * model.scale  # (weeks, M, S)
-        pick = rng.integers(0, inp.weekly_errors.shape[0], size=base.shape)
-        error = np.take_along_axis(inp.weekly_errors, pick, axis=0)
-        weekly = np.where(inp.weekly_known[:, None, None], base, np.maximum(base + error, 0.0))
-        return _spread(np.rint(weekly), rng)[:T]
-    if model.model == "empirical":
-        weeks = -(-T // 7)
-        W = inp.demand_window.shape[0]
-        pick = rng.integers(0, W, size=(weeks, M, S))
-        weekly = np.take_along_axis(inp.demand_window, pick, axis=0)  # (weeks, M, S)
-        return _spread(_rescale(weekly, model.scale, rng), rng)[:T]
+    if model.model in ("forecast", "empirical"):
+        return _spread(_weeks(inp, rng, ()), rng)[:T]
     if model.model == "poisson":
         return rng.poisson(mu, size=(T, M, S)).astype(float)
     if model.model == "normal":
         return np.maximum(0.0, np.rint(rng.normal(mu, model.cv * mu, size=(T, M, S))))
     k = model.dispersion
     return rng.negative_binomial(k, k / (k + mu), size=(T, M, S)).astype(float)
+
+
+def _weeks(inp: SimInput, rng: np.random.Generator, lead: tuple[int, ...]) -> np.ndarray:
+    """Whole weekly units of the forecast or empirical model, shape ``lead + (weeks, M, S)``
+    (the weeks covering the simulated days): forecast plus a resampled backtest error,
+    rounded and floored at zero (history weeks as they were), or resampled history weeks."""
+    model = inp.demand
+    if model.model == "forecast":
+        base = inp.weekly_expected * model.scale  # (weeks, M, S)
+        error = inp.weekly_errors[rng.integers(0, inp.weekly_errors.shape[0], size=lead + base.shape),
+                                  np.arange(base.shape[1])[:, None], np.arange(base.shape[2])]
+        return np.where(inp.weekly_known[:, None, None], base, np.rint(np.maximum(base + error, 0.0)))
+    W, M, S = inp.demand_window.shape
+    pick = rng.integers(0, W, size=lead + (-(-inp.days // 7), M, S))
+    weekly = inp.demand_window[pick, np.arange(M)[:, None], np.arange(S)]
+    return _rescale(weekly, model.scale, rng)
+
+
+def draw_weeks(inp: SimInput, rng: np.random.Generator, years: int) -> np.ndarray:
+    """``years`` independent draws of the weekly demand :func:`draw_demand` makes, without
+    events, shape ``(years, weeks, M, S)``: what the spike detector is calibrated on
+    (``twin.sim.spikes``). A week's total has the distribution of the daily draw's week."""
+    model, weeks = inp.demand, inp.days // 7
+    mu = inp.mean_demand_per_day * model.scale
+    size = (years, weeks, *mu.shape)
+    if model.model in ("forecast", "empirical"):
+        return _weeks(inp, rng, (years,))[:, :weeks]
+    if model.model == "expected":
+        return np.broadcast_to(7 * mu, size).copy()
+    if model.model == "poisson":  # a sum of 7 Poisson days is Poisson
+        return rng.poisson(7 * mu, size=size).astype(float)
+    if model.model == "normal":  # rounded and truncated each day: draw the days
+        days = rng.normal(mu, model.cv * mu, size=(years, weeks, 7, *mu.shape))
+        return np.maximum(0.0, np.rint(days)).sum(axis=2)
+    k = model.dispersion  # a sum of 7 NB(k, p) days is NB(7k, p)
+    return rng.negative_binomial(7 * k, k / (k + mu), size=size).astype(float)
+
+
+def weekly_noise_variance(inp: SimInput) -> np.ndarray:
+    """Variance of each week's demand per market x SKU under the demand model, without
+    events, shape ``(weeks, M, S)``: for the forecast model the variance of the weekly draw
+    itself (its rounding and zero floor included; 0 for history weeks), otherwise
+    :func:`weekly_variance` every week."""
+    weeks = inp.days // 7
+    if inp.demand.model == "forecast":
+        base = inp.weekly_expected[:weeks] * inp.demand.scale
+        draws = np.rint(np.maximum(base[:, None] + inp.weekly_errors[None], 0.0))
+        return np.where(inp.weekly_known[:weeks, None, None], 0.0, draws.var(axis=1))
+    return np.broadcast_to(weekly_variance(inp), (weeks, *inp.mean_demand_per_day.shape))
 
 
 def weekly_variance(inp: SimInput) -> np.ndarray:

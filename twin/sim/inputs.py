@@ -22,6 +22,7 @@ from twin.timeline import Axes, Timeline
 if TYPE_CHECKING:
     from twin.sim.demand import DemandModel
     from twin.sim.rules import Rule
+    from twin.sim.spikes import Calibration
 
 POLICY_CODES = {"base_stock": 0, "sS": 1, "rQ": 2}
 SOURCE_PLANT, SOURCE_PARTNER, SOURCE_HUB = 0, 1, 2
@@ -148,6 +149,7 @@ class SimInput:
     weekly_known: np.ndarray | None = None     # (weeks,) True for weeks still in the history
     weekly_errors: np.ndarray | None = None    # (R, M, S) backtest errors (actual - forecast) to draw from
     weekly_mean: np.ndarray | None = None      # (weeks, M, S) mean of the forecast model's weekly draw
+    spike_detector: Calibration | None = None  # how demand spikes are told from noise (twin.sim.spikes)
     plan: PlanSchedule | None = None  # the capacity plan to execute (supply: plan)
 
     @property
@@ -265,10 +267,11 @@ def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline
     weekly_expected = weekly_known = weekly_errors = weekly_mean = None
     if demand.model == "forecast":
         weekly_expected, weekly_known, weekly_errors = forecast.expected, forecast.known, forecast.errors
-        # E[max(0, forecast x scale + error)]: what the draw averages, bias and zero floor included
+        # E[round(max(0, forecast x scale + error))]: what the draw averages, bias, zero floor
+        # and rounding included
         base = weekly_expected * demand.scale
         weekly_mean = np.where(weekly_known[:, None, None], base,
-                               np.maximum(base[:, None] + weekly_errors[None], 0.0).mean(axis=1))
+                               np.rint(np.maximum(base[:, None] + weekly_errors[None], 0.0)).mean(axis=1))
 
     partner_cost = np.full((len(partners), S), np.inf)
     for (partner, sku), r in net.partner_skus.iterrows():

@@ -8,16 +8,17 @@ rules only prepare the options. Every firing is one row of the decision log.
 Triggers, as measured at the review on day ``t``:
 
 demand_spike
-    Per family: 100 x (demand over the last ``window_weeks`` weeks / the demand expected
-    for those weeks - 1). Expected is the demand model's mean
+    Per family, only where the spike detector signals (:mod:`twin.sim.spikes`: a CUSUM of
+    the weekly errors against expected, calibrated to a false-alarm rate per family): the
+    spike's size one can be the rule's ``confidence`` % sure of, in percent of expected
+    (negative for a drop). Expected is the demand model's mean
     (:func:`~twin.sim.demand.mean_demand`: the forecast corrected by the mean of its
     backtest errors) times the demand factor of the events the plan knows of (a
     competitor's share loss and our pricing response, a demand shock marked
     ``known_to_plan``); the other demand shocks are surprises, so they show as spikes or
-    drops, and a forecast's known bias does not. A deviation within
-    ``min_z`` standard deviations of the demand model's own weekly noise
-    (:func:`~twin.sim.demand.weekly_variance`, summed over the family and the window) is
-    noise and never fires: an intermittent family's weekly swings are not spikes.
+    drops, and a forecast's known bias does not. Once a rule answers a family's spike, the
+    detector forgets the family's evidence and rests for the rule's ``duration_weeks``: an
+    answered spike is not a new one.
 supplier_delay
     Per supplier: days late of its dispatch since the last review (its usual lateness,
     drawn from its reliability, plus any ``supplier_delay`` event).
@@ -25,27 +26,32 @@ competitor_entry
     Per ``competitor_entry`` event, at the first review on or after it starts: the
     percent of volume it takes at our current price.
 
-Actions:
+Actions, each logged with two amounts: ``action_cost``, what the action costs (as done, or
+as proposed when a person decides; 0 for an action that does nothing), and
+``revenue_at_stake``, the revenue at stake if the trigger is not answered (NaN where not
+estimated):
 
 approve_overtime
     The lines that make the family may work ``overtime_hours_per_day`` more overtime for
-    ``duration_weeks`` (an extra shift). Cost impact: the spike's extra units over that
-    time, at the hours per unit of the fastest line and the lines' mean overtime rate.
+    ``duration_weeks`` (an extra shift). Cost: the spike's extra units over that time, at
+    the hours per unit of the fastest line and the lines' mean overtime rate. At stake: the
+    revenue of those extra units.
 reroute_stock
     For each SKU made with the late supplier's materials, the hubs that get it from such
     a plant are brought up towards the network's cover of it (units on hand / expected
     demand per day, over those hubs), by at most ``delay days`` of their expected demand,
     from hubs over a hub-to-hub lane that hold more: a donor keeps at least that cover
     and ``donor_cover_days`` of its own demand (a hub that gets the SKU elsewhere keeps
-    only the latter). Nothing moves when stock is already spread evenly. Cost impact:
-    transport of the units moved.
+    only the latter). Nothing moves when stock is already spread evenly. Cost: transport
+    of the units moved.
 prepare_pricing_options
     Nothing is done; the row lists the pricing strategies, each of which is a scenario
-    variant to compare. Cost impact: the revenue at stake (share lost x the revenue
-    expected before the entry in the markets entered, to the end of the horizon).
+    variant to compare. At stake: share lost x the revenue expected before the entry in
+    the markets entered, to the end of the horizon.
 escalate
-    Nothing is done; an executive decides. Cost impact: for a demand spike, the revenue
-    of the extra units at stake over the window (NaN otherwise: not estimated).
+    Nothing is done; an executive decides. At stake: for a demand spike, the revenue of
+    the extra units over ``duration_weeks`` should the spike last; for a competitor, as
+    above.
 """
 
 from __future__ import annotations
@@ -56,15 +62,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.sim.demand import mean_demand, weekly_variance
+from twin.sim.demand import mean_demand
 from twin.sim.inputs import SOURCE_PLANT, SimInput
+from twin.sim.spikes import Signal, SpikeDetector
 from twin.timeline import MarketEntry
 
 if TYPE_CHECKING:
     from twin.sim.model import Twin
 
 DECISION_COLUMNS = ["date", "rule", "trigger", "entity", "value", "threshold", "action", "mode", "done", "owner",
-                    "due", "cost_impact", "detail"]
+                    "due", "action_cost", "revenue_at_stake", "detail"]
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,7 @@ class Rule:
     due_days: int
     above: float | None = None
     below: float | None = None
-    window_weeks: int = 4
-    min_z: float = 3.0
+    confidence: float = 90.0
     overtime_hours_per_day: float = 8.0
     donor_cover_days: float = 14.0
     duration_weeks: int = 4
@@ -103,7 +109,13 @@ class RuleBook:
         self.mean = mean_demand(inp)  # (T, M, S), before any event
         known = inp.known.demand_factor
         self.expected = self.mean * known if known is not None else self.mean
-        self.weekly_variance = weekly_variance(inp).sum(axis=0)  # (S,)
+        self.detector = None
+        if any(r.trigger == "demand_spike" for r in self.rules):
+            if inp.spike_detector is None:
+                raise ValueError("demand_spike rules need the calibrated spike detector: use "
+                                 "twin.pipeline.sim_inputs()")
+            self.detector = SpikeDetector(inp, self.expected, inp.spike_detector)
+        self.signals: list[Signal] = []
         self.families = sorted(set(inp.families))
         fam = np.asarray(inp.families)
         self.family_skus = {f: fam == f for f in self.families}
@@ -114,38 +126,32 @@ class RuleBook:
 
     def review(self, twin: Twin, t: int) -> None:
         """Check every rule at the weekly review of day ``t``; fire and log where due."""
+        self.signals = self.detector.update(twin.demand, t) if self.detector is not None else []
+        answered: dict[str, int] = {}  # family -> day its spike's detector rests until
         for i, rule in enumerate(self.rules):
             for entity, value, context in self._measure(twin, rule, t):
                 if not rule.fires(value) or self.rest_until.get((i, entity), -1) > t:
                     continue
                 self.rest_until[(i, entity)] = t + 7 * rule.duration_weeks
+                if rule.trigger == "demand_spike":
+                    answered[entity] = max(answered.get(entity, t), t + 7 * rule.duration_weeks)
                 done = rule.mode != "decide"
-                cost, detail = self._act(twin, rule, t, entity, value, context, done)
+                cost, at_stake, detail = self._act(twin, rule, t, entity, value, context, done)
                 date = self.first_date + dt.timedelta(days=t)
                 self.log.append(dict(
                     date=date, rule=rule.name, trigger=rule.trigger, entity=entity, value=round(value, 3),
                     threshold=_threshold(rule), action=rule.action, mode=rule.mode, done=done, owner=rule.owner,
-                    due=date + dt.timedelta(days=rule.due_days), cost_impact=cost, detail=detail))
+                    due=date + dt.timedelta(days=rule.due_days), action_cost=cost, revenue_at_stake=at_stake,
+                    detail=detail))
+        for family, until in answered.items():
+            self.detector.rest(family, until)
         twin.supplier_late_seen[:] = 0.0  # each dispatch is reviewed once
 
     # --- triggers -----------------------------------------------------------------------
 
     def _measure(self, twin: Twin, rule: Rule, t: int) -> list[tuple[str, float, dict]]:
         if rule.trigger == "demand_spike":
-            days = min(7 * rule.window_weeks, t)
-            if days == 0:
-                return []
-            actual = twin.demand[t - days:t].sum(axis=(0, 1))  # (S,)
-            expected = self.expected[t - days:t].sum(axis=(0, 1))
-            out = []
-            for f, mask in self.family_skus.items():
-                e = expected[mask].sum()
-                deviation = actual[mask].sum() - e
-                noise = np.sqrt(self.weekly_variance[mask].sum() * days / 7)
-                if e > 0 and abs(deviation) > rule.min_z * noise:
-                    out.append((f, 100.0 * deviation / e,
-                                dict(days=days, extra=np.where(mask, actual - expected, 0.0))))
-            return out
+            return [(s.family, s.sure_pct(rule.confidence), dict(signal=s)) for s in self.signals]
         if rule.trigger == "supplier_delay":
             return [(self.inp.suppliers[u], float(late), dict(supplier=u))
                     for u, late in enumerate(twin.supplier_late_seen) if late > 0]
@@ -155,40 +161,50 @@ class RuleBook:
     # --- actions ------------------------------------------------------------------------
 
     def _act(self, twin: Twin, rule: Rule, t: int, entity: str, value: float, context: dict,
-             done: bool) -> tuple[float, str]:
-        """Do the rule's action (when ``done``); return its cost impact and a sentence."""
+             done: bool) -> tuple[float, float, str]:
+        """Do the rule's action (when ``done``); return what it costs, the revenue at stake
+        and a sentence."""
         inp = self.inp
+        if rule.trigger == "demand_spike":
+            signal: Signal = context["signal"]
+            days = 7 * rule.duration_weeks
+            extra = np.maximum(signal.extra, 0.0) / (7 * signal.weeks) * days  # units should the spike last
+            at_stake = float(extra @ inp.price)
+            since = self.first_date + dt.timedelta(days=signal.since_day)
+            seen = (f"{entity} demand {signal.change_pct:+.1f} % against expected over the {signal.weeks} "
+                    f"week{'s' if signal.weeks > 1 else ''} from {since:%d %b %Y}; {rule.confidence:g} % sure of "
+                    f"{value:+.1f} %")
         if rule.action == "approve_overtime":
             lines = self.family_lines[entity]
-            days = 7 * rule.duration_weeks
             if done:  # (lines are picked by index: a copy, so assign back)
                 window = twin.extra_overtime[t:t + days, lines]
                 twin.extra_overtime[t:t + days, lines] = np.maximum(window, rule.overtime_hours_per_day)
-            extra = np.maximum(context["extra"], 0.0) / context["days"] * days  # units over the approval
             hours = float(np.minimum((extra * np.where(np.isfinite(self.fastest_hours), self.fastest_hours,
                                                        0.0)).sum(),
                                      rule.overtime_hours_per_day * days * len(lines)))
             cost = hours * float(inp.overtime_cost_per_hour[lines].mean())
             names = ", ".join(inp.lines[line] for line in lines)
-            return cost, (f"{'Approved' if done else 'Proposed'}: {rule.overtime_hours_per_day:g} h/day more "
-                          f"overtime on {names} for {rule.duration_weeks} weeks; about {hours:,.0f} h expected")
+            return cost, at_stake, (f"{seen}. {'Approved' if done else 'Proposed'}: {rule.overtime_hours_per_day:g} "
+                                    f"h/day more overtime on {names} for {rule.duration_weeks} weeks; about "
+                                    f"{hours:,.0f} h expected")
         if rule.action == "reroute_stock":
             moved, cost, moves = self._reroute(twin, t, context["supplier"], value, rule.donor_cover_days, done)
             what = "Moved" if done else "Could move"
             if not moved:
-                return 0.0, "No other hub has stock to spare for the hubs that depend on this supplier"
-            return cost, f"{what} {moved:,.0f} units between hubs: " + "; ".join(moves)
+                return 0.0, float("nan"), "No other hub has stock to spare for the hubs that depend on this supplier"
+            return cost, float("nan"), f"{what} {moved:,.0f} units between hubs: " + "; ".join(moves)
         if rule.action == "prepare_pricing_options":
             entry: MarketEntry = context["entry"]
             options = "; ".join(f"{o.name} (price {o.price_change_pct:+g} %, volume x{o.volume_factor:.2f})"
                                 for o in entry.options)
-            return self._revenue_at_stake(entry), (
+            return 0.0, self._revenue_at_stake(entry), (
                 f"Options for an executive, each a scenario variant: {options}. This run: {entry.chosen}")
-        # escalate
+        # escalate: nothing is done, so nothing is spent
         if rule.trigger == "demand_spike":
-            extra = np.maximum(context["extra"], 0.0)
-            return float(extra @ inp.price), f"Executive decision: {entity} demand {value:+.1f} % against expected"
-        return float("nan"), f"Executive decision: {rule.trigger} on {entity} at {value:g}"
+            return 0.0, at_stake, f"Executive decision: {seen}"
+        if rule.trigger == "competitor_entry":
+            return 0.0, self._revenue_at_stake(context["entry"]), f"Executive decision: {entity} takes {value:g} %"
+        return 0.0, float("nan"), f"Executive decision: {rule.trigger} on {entity} at {value:g}"
 
     def _reroute(self, twin: Twin, t: int, u: int, delay_days: float, donor_cover_days: float,
                  done: bool) -> tuple[float, float, list[str]]:
