@@ -109,6 +109,11 @@ BROKEN_SCENARIOS = [
     ("rule thresholds the wrong way round", {"policies": [dict(RULE, above=5, below=2)]},
      ["policies[0]", "`above` (5.0) must be less than `below` (2.0)"]),
     ("rule typo", {"policies": [dict(RULE, treshold=3)]}, ["policies[0].treshold", "unknown key", "above"]),
+    ("rule written for the fixed-window spike test", {"policies": [dict(RULE, window_weeks=4, min_z=3)]},
+     ["policies[0]", "`window_weeks` and `min_z` no longer exist", "spike_detector:", "`confidence`", "delete them"]),
+    ("rule confidence of 100 %", {"policies": [dict(RULE, confidence=100)]}, ["policies[0].confidence", "100"]),
+    ("spike detector false-alarm rate of 0", {"spike_detector": {"false_alarm_pct": 0}},
+     ["spike_detector.false_alarm_pct", "greater than 0"]),
 ]
 
 
