@@ -183,12 +183,18 @@ def _solve_standard_form(model: pyo.ConcreteModel, options: SolverOptions) -> tu
     started = time.perf_counter()
     h.run()
     status = _status_name(h.getModelStatus())
-    if status.startswith("solver_error") and options.algorithm != "ipm":
-        # dual simplex can lose its factorisation on a degenerate plan (seen on a six-week
-        # port closure: "Increasing Markowitz threshold", then a solve error); the interior
-        # point method, with crossover to a basis, solves the same LP
+    # Dual simplex can lose its factorisation on a degenerate plan (seen on a six-week port
+    # closure: "Increasing Markowitz threshold", then a solve error), and presolve can leave
+    # a reduced LP that neither simplex nor the interior point method solves (seen on a
+    # competitor entry at 6 % share loss, a point of the sensitivity runs): the same LP
+    # without presolve, or by the interior point method with crossover, solves.
+    retries = [{"presolve": "off"}] + ([{"presolve": "choose", "solver": "ipm"}] if options.algorithm != "ipm" else [])
+    for retry in retries:
+        if not status.startswith("solver_error"):
+            break
         h.clearSolver()
-        h.setOptionValue("solver", "ipm")
+        for key, value in retry.items():
+            h.setOptionValue(key, value)
         h.run()
         status = _status_name(h.getModelStatus())
     solve_seconds = time.perf_counter() - started

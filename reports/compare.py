@@ -22,6 +22,8 @@ import pyarrow.dataset as ds
 from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct
 from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
 from twin.errors import InputError, Problem
+from twin.scenario import ASSUMPTION_BOUNDS
+from twin.sensitivity import Assumption, BreakEven, Subject, break_evens
 
 TAIL = 0.05  # the risk register's tail: the worst 1 in 20 replications
 BAND = (0.10, 0.50, 0.90)  # the inventory and backlog bands: P10, median, P90
@@ -46,6 +48,11 @@ class Run:
     @property
     def strategy(self) -> str | None:
         return self.meta.get("strategy")
+
+    @property
+    def moved(self) -> dict[str, Any] | None:
+        """For a run that moves one assumption of another (``twin.sensitivity``): which, to what."""
+        return self.meta.get("sensitivity")
 
 
 def read_run(folder: str | Path) -> Run:
@@ -81,6 +88,7 @@ class Comparison:
     hidden: pd.DataFrame      # SKUs with revenue whose error the total hides
     balance: pd.DataFrame     # scenario, then each run's balance.csv (twin.balance): per family and month
     promise: pd.DataFrame     # the plan's promised fill rate beside the twin's, with the gap by source
+    sensitivity: pd.DataFrame  # sensitivity.csv: each run that moved one assumption, with its margin
 
     @property
     def baseline(self) -> str:
@@ -92,8 +100,11 @@ class Comparison:
 
 
 def compare(folders: list[str | Path]) -> Comparison:
-    """Read run folders (the first is the baseline) and compute the report's tables."""
-    runs = [read_run(f) for f in folders]
+    """Read run folders (the first is the baseline) and compute the report's tables. Runs
+    that move an assumption of another (``twin.sensitivity``) are not scenarios of their own:
+    they make the sensitivity table."""
+    read = [read_run(f) for f in folders]
+    runs = [r for r in read if r.moved is None]
     names = [r.name for r in runs]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -108,14 +119,37 @@ def compare(folders: list[str | Path]) -> Comparison:
         runs=runs, kpis=kpis, table=comparison_table(kpis, runs[0].name, paired),
         risks=risk_register(kpis, {r.name: r.meta.get("fill_rate_targets", {}) for r in runs}),
         bands=pd.concat(bands, ignore_index=True), line_weeks=pd.concat(weeks, ignore_index=True),
-        decisions=pd.concat([_decisions(r) for r in runs], ignore_index=True),
+        decisions=_concat([_decisions(r) for r in runs]),
         bottlenecks=bottleneck_table(runs, kpis),
         weak_points=_csv(runs[0].folder / "weak_points.csv"),
         accuracy=forecast_accuracy(runs[0].folder / "forecast"),
         hidden=_csv(runs[0].folder / "forecast" / "hidden.csv"),
         balance=pd.concat([_csv(r.folder / "balance.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
         promise=promise_table(runs, kpis),
+        sensitivity=sensitivity_table([r for r in read if r.moved is not None]),
     )
+
+
+SENSITIVITY_COLUMNS = ["of", "assumption", "event", "field", "strategy", "unit", "base", "low", "high", "point",
+                       "value", "unchanged", "replications", "margin", "margin_low", "margin_high", "scenario",
+                       "folder"]
+
+
+def sensitivity_table(moved: list[Run]) -> pd.DataFrame:
+    """``sensitivity.csv``: per run that moved one assumption, which and to what, and its
+    mean margin with the 95 % interval (its replications share the scenario's seed)."""
+    rows = []
+    for run in moved:
+        k = _parquet(run, "kpis")
+        margin = summarise(k[(k["scope"] == "total") & (k["kpi"] == "margin")].assign(scenario=run.name)).iloc[0]
+        rows.append(run.moved | {"unchanged": "; ".join(run.moved["unchanged"]), "replications": int(margin["n"]),
+                                 "margin": margin["mean"], "margin_low": margin["ci_low"],
+                                 "margin_high": margin["ci_high"], "scenario": run.name, "folder": str(run.folder)})
+    frame = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+    # one order whatever order the folders came in: by scenario, event, strategy, field, value
+    order = frame.assign(strategy=frame["strategy"].fillna("")).sort_values(["of", "event", "strategy", "field",
+                                                                             "value"], kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
 
 
 GAP_PARTS = ("bucketing", "demand", "lead_times", "breakdowns")  # twin.agreement.SOURCES, bucketing first
@@ -142,6 +176,13 @@ def promise_table(runs: list[Run], kpis: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows, columns=["scenario", "plan", "twin", "twin_low", "twin_high", "split_twin",
                                        *GAP_PARTS])
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other; empty ones (a run in which no rule fired) add no rows
+    and, unlike in pandas' concat, do not decide the columns' types."""
+    rows = [f for f in frames if len(f)]
+    return pd.concat(rows, ignore_index=True) if rows else frames[0]
 
 
 def _parquet(run: Run, table: str) -> pd.DataFrame:
@@ -312,15 +353,136 @@ def forecast_accuracy(folder: Path) -> pd.DataFrame:
     return out
 
 
-def recommendation(c: Comparison, max_below: float = 0.10) -> list[str]:
+MAX_BELOW = 0.10  # a strategy qualifies when it misses the service target in at most this share of replications
+NAMED_RISKS = 2   # the risks the recommendation names
+
+
+def _ranked(c: Comparison, names: list[str], max_below: float) -> tuple[list[str], bool]:
+    """Strategies best first: by mean margin among those whose probability of missing the
+    service target is at most ``max_below``; if none qualifies, all by fill rate. And
+    whether any qualified."""
+    total = c.table[c.table["scope"] == "total"].set_index(["scenario", "kpi"])
+    risks = c.risks.set_index("scenario")
+    ok = [n for n in names if not risks.loc[n, "p_below_target"] > max_below]
+    by = "margin" if ok else "fill_rate"
+    return sorted(ok or names, key=lambda n: -total.loc[(n, by), "mean"]), bool(ok)
+
+
+def subjects(c: Comparison, max_below: float = MAX_BELOW) -> list[Subject]:
+    """What the recommendation speaks of: each competitor entry's choice of strategy (the
+    best of :func:`_ranked` recommended), and the :data:`NAMED_RISKS` scenarios that are
+    not a choice and lose the most margin against the baseline."""
+    total = c.table[c.table["scope"] == "total"].set_index(["scenario", "kpi"])
+    groups: dict[str, list[Run]] = {}
+    for run in c.runs[1:]:
+        groups.setdefault(run.group, []).append(run)
+    out, threats = [], []
+    for group, members in groups.items():
+        if len(members) < 2 or any(m.strategy is None for m in members):
+            threats += [m.name for m in members]
+            continue
+        names = [m.name for m in members]
+        out.append(Subject("choice", group, _ranked(c, names, max_below)[0][0], tuple(names)))
+    losing = sorted((n for n in threats if total.loc[(n, "margin"), "delta"] < 0),
+                    key=lambda n: total.loc[(n, "margin"), "delta"])
+    return out + [Subject("risk", n, n, (n,)) for n in losing[:NAMED_RISKS]]
+
+
+def _margins(c: Comparison) -> pd.Series:
+    """Mean margin per scenario run."""
+    total = c.table[(c.table["scope"] == "total") & (c.table["kpi"] == "margin")]
+    return total.set_index("scenario")["mean"]
+
+
+def _assumption(row: Any) -> Assumption:
+    strategy = row.strategy if isinstance(row.strategy, str) else None
+    return Assumption(int(row.event), row.field, strategy, row.assumption, float(row.base), float(row.low),
+                      float(row.high))
+
+
+def curves(c: Comparison, subject: Subject) -> dict[str, tuple[Assumption, dict[str, dict[float, float]]]]:
+    """Per assumption moved for a subject: the assumption, and each of the subject's
+    scenarios' mean margin at every value run (its own where a value leaves its inputs
+    as they were); values at which some scenario's margin is unknown are left out."""
+    s = c.sensitivity[c.sensitivity["of"].isin(subject.members)] if len(c.sensitivity) else c.sensitivity
+    margins = _margins(c)
+    out = {}
+    for label, rows in s.groupby("assumption", sort=False):
+        a = _assumption(rows.iloc[0])
+        table: dict[str, dict[float, float]] = {m: {a.base: float(margins[m])} for m in subject.members}
+        for value, at in rows.groupby("value"):
+            run = at.set_index("of")["margin"]
+            unchanged = {m for u in at["unchanged"].fillna("") for m in u.split("; ") if m}
+            if all(m in run.index or m in unchanged for m in subject.members):
+                for m in subject.members:
+                    table[m][float(value)] = float(run[m]) if m in run.index else float(margins[m])
+        out[label] = (a, {m: dict(sorted(v.items())) for m, v in table.items()})
+    return out
+
+
+def break_even_results(c: Comparison) -> list[tuple[Subject, Assumption, BreakEven]]:
+    """Per choice and assumption, on each side of its value: where another strategy starts
+    to earn more than the recommended one (``twin.sensitivity.break_evens``)."""
+    out = []
+    for subject in subjects(c):
+        if subject.kind != "choice":
+            continue
+        for label, (a, table) in curves(c, subject).items():
+            bounds = ASSUMPTION_BOUNDS[a.field][:2]
+            out += [(subject, a, b) for b in break_evens(table, subject.best, a.base, bounds, label)]
+    return out
+
+
+def tornado_table(c: Comparison) -> pd.DataFrame:
+    """Per subject and assumption: the recommended strategy's mean margin (a risk's margin
+    against the baseline) at the low end of the range, at the value written and at the high
+    end; ``swing`` is the distance between the two ends. Largest swing first per subject."""
+    margins = _margins(c)
+    rows = []
+    for subject in subjects(c):
+        offset = float(margins[c.baseline]) if subject.kind == "risk" else 0.0
+        for label, (a, table) in curves(c, subject).items():
+            m = table[subject.best]
+            if a.low not in m or a.high not in m:
+                continue
+            rows.append({"subject": subject.group, "kind": subject.kind, "scenario": subject.best, "assumption": label,
+                         "measure": "margin against the baseline" if subject.kind == "risk" else "margin",
+                         "low": a.low, "base": a.base, "high": a.high, "low_text": a.text(a.low),
+                         "base_text": a.text(a.base), "high_text": a.text(a.high), "at_low": m[a.low] - offset,
+                         "at_base": m[a.base] - offset, "at_high": m[a.high] - offset,
+                         "swing": abs(m[a.high] - m[a.low])})
+    frame = pd.DataFrame(rows, columns=["subject", "kind", "scenario", "assumption", "measure", "low", "base", "high",
+                                        "low_text", "base_text", "high_text", "at_low", "at_base", "at_high", "swing"])
+    return frame.sort_values(["subject", "swing"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def break_even_table(c: Comparison) -> pd.DataFrame:
+    """``break_even.csv``: per choice, assumption and side, the value at which the
+    recommended strategy stops being best and which strategy then earns more, or the
+    farthest value run if it stays best up to there."""
+    strategy = {r.name: r.strategy for r in c.runs}
+    rows = [{"subject": s.group, "recommended": strategy[s.best], "assumption": a.label, "value_written": a.base,
+             "side": b.side, "break_even": b.value if b.value is not None else math.nan,
+             "then_best": strategy[b.winner] if b.winner else "", "farthest_run": b.end,
+             "text": (f"{a.label} {'below' if b.side == 'low' else 'above'} {a.text(b.value)}" if b.value is not None
+                      else f"{a.label} down to {a.text(b.end)}" if b.side == "low"
+                      else f"{a.label} up to {a.text(b.end)}")}
+            for s, a, b in break_even_results(c)]
+    return pd.DataFrame(rows, columns=["subject", "recommended", "assumption", "value_written", "side", "break_even",
+                                       "then_best", "farthest_run", "text"])
+
+
+def recommendation(c: Comparison, max_below: float = MAX_BELOW) -> list[str]:
     """The report's first paragraph, sentence by sentence, every number from ``c.table``,
-    ``c.risks`` or ``c.bottlenecks``.
+    ``c.risks``, ``c.bottlenecks`` or ``c.sensitivity``.
 
     A strategy (one of a competitor entry's pricing options) is recommended when it has the
     highest mean margin among its group's strategies whose probability of missing the
     service target is at most ``max_below``; if none qualifies, the one with the best fill
-    rate. A scenario that is not a choice (a port closure) is a risk: the worst ones by
-    margin are named with what they cost."""
+    rate. Where its assumptions were moved (``twin.sensitivity``), what it rests on, the
+    simulation noise apart from the assumptions' range, and the break-even. A scenario that
+    is not a choice (a port closure) is a risk: the worst ones by margin are named with
+    what they cost, and how much that depends on its assumptions."""
     total = c.table[c.table["scope"] == "total"].set_index(["scenario", "kpi"])
     risks = c.risks.set_index("scenario")
     base = c.baseline
@@ -328,41 +490,40 @@ def recommendation(c: Comparison, max_below: float = 0.10) -> list[str]:
     out = [f"{called}: fill rate {fmt_pct(total.loc[(base, 'fill_rate'), 'mean'])}, margin "
            f"{fmt_money(total.loc[(base, 'margin'), 'mean'])} over {c.replications} replications"
            + _risk_clause(risks, base) + "."]
-    groups: dict[str, list[Run]] = {}
-    for run in c.runs[1:]:
-        groups.setdefault(run.group, []).append(run)
-    threats = []
-    for group, members in groups.items():
-        if len(members) < 2 or any(m.strategy is None for m in members):
-            threats += [m.name for m in members]
+    strategy = {r.name: r.strategy for r in c.runs}
+    tornado, evens = tornado_table(c), break_even_table(c)
+    named = [s for s in subjects(c, max_below) if s.kind == "risk"]
+    for subject in subjects(c, max_below):
+        if subject.kind != "choice":
             continue
-        names = [m.name for m in members]
-        ok = [n for n in names if not risks.loc[n, "p_below_target"] > max_below]
-        by = "margin" if ok else "fill_rate"
-        ranked = sorted(ok or names, key=lambda n: -total.loc[(n, by), "mean"])
+        ranked, ok = _ranked(c, list(subject.members), max_below)
         best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
-        label = next(m.strategy for m in members if m.name == best)
-        sentence = (f"For {group}, choose “{label}”: margin {fmt_money(total.loc[(best, 'margin'), 'mean'])} "
+        sentence = (f"For {subject.group}, choose “{strategy[best]}”: margin "
+                    f"{fmt_money(total.loc[(best, 'margin'), 'mean'])} "
                     f"({fmt_delta_money(total.loc[(best, 'margin'), 'delta'])} against the baseline), fill rate "
                     f"{fmt_pct(total.loc[(best, 'fill_rate'), 'mean'])}" + _risk_clause(risks, best))
         if runner is not None:
             gap = _paired_gap(c.kpis, best, runner, "margin")
-            other = next(m.strategy for m in members if m.name == runner)
-            sentence += (f"; it earns {fmt_money(gap[0])} more margin than “{other}” (95 % CI "
+            sentence += (f"; it earns {fmt_money(gap[0])} more margin than “{strategy[runner]}” (95 % CI "
                          f"{fmt_money(gap[1])} to {fmt_money(gap[2])})"
                          + ("" if gap[1] > 0 else ", a difference these replications cannot tell from zero: "
                             "run more (--until-precision margin=...) before deciding"))
         if not ok:
             sentence += f"; no strategy keeps the risk of missing the service target under {fmt_pct(max_below, 0)}"
         out.append(sentence + ".")
-    losing = [n for n in threats if total.loc[(n, "margin"), "delta"] < 0]
-    shown = sorted(losing, key=lambda n: total.loc[(n, "margin"), "delta"])[:2]
-    for name in shown:
+        out += _assumption_sentences(total.loc[(best, "margin")], tornado[tornado["subject"] == subject.group],
+                                     evens[evens["subject"] == subject.group])
+    for subject in named:
+        name = subject.best
         m, f = total.loc[(name, "margin")], total.loc[(name, "fill_rate")]
         mark = "" if m["separated"] else " (not distinguishable from zero)"
-        out.append(f"{'The biggest risk' if name == shown[0] else 'Next'} is {name}: margin "
-                   f"{fmt_delta_money(m['delta'])}{mark}, fill rate {fmt_delta_pt(f['delta'])}"
-                   + _risk_clause(risks, name) + ".")
+        sentence = (f"{'The biggest risk' if subject is named[0] else 'Next'} is {name}: margin "
+                    f"{fmt_delta_money(m['delta'])}{mark}, fill rate {fmt_delta_pt(f['delta'])}"
+                    + _risk_clause(risks, name))
+        for t in tornado[tornado["subject"] == subject.group].itertuples():
+            sentence += (f"; with its {t.assumption} from {t.low_text} to {t.high_text} (as written "
+                         f"{t.base_text}), margin {fmt_delta_money(t.at_low)} to {fmt_delta_money(t.at_high)}")
+        out.append(sentence + ".")
     b = c.bottlenecks[c.bottlenecks["scenario"] == base]
     if len(b) and b.iloc[0]["plan_text"]:
         r = b.iloc[0]
@@ -373,6 +534,36 @@ def recommendation(c: Comparison, max_below: float = 0.10) -> list[str]:
     if waiting:
         out.append(f"Waiting for a person's decision: {waiting} (the decision log below).")
     return out
+
+
+def _assumption_sentences(margin: pd.Series, tornado: pd.DataFrame, evens: pd.DataFrame) -> list[str]:
+    """What a recommended strategy rests on: its assumptions as written, the simulation
+    noise on its margin under them apart from how far their ranges move it, and the values
+    at which it stops being best."""
+    if tornado.empty:
+        return []
+    written = ", ".join(f"{t.assumption} {t.base_text}" for t in tornado.itertuples())
+    low = min(tornado["at_low"].min(), tornado["at_high"].min())
+    high = max(tornado["at_low"].max(), tornado["at_high"].max())
+    noise = (margin["ci_high"] - margin["ci_low"]) / 2
+    out = [f"It rests on {written}. Under these assumptions its margin is known to ±{fmt_money(noise)} (95 %: the "
+           f"simulation's noise); moved one at a time over their ranges (the tornado chart), the assumptions take it "
+           f"from {fmt_money(low)} to {fmt_money(high)}."]
+    stops = [f"{r.text} (then “{r.then_best}” earns more)" for r in evens.itertuples() if not math.isnan(r.break_even)]
+    holds = {}
+    for r in evens[evens["break_even"].isna()].itertuples():
+        holds.setdefault(r.assumption, []).append(r)
+    whole = [a for a, rs in holds.items() if len(rs) == 2]
+    if stops:
+        out.append(f"It stops being best at {_and(stops)}" + (f"; it stays best over the whole range of {_and(whole)}"
+                                                               if whole else "") + ".")
+    elif whole:
+        out.append(f"It stays best over the whole range of every assumption moved ({_and(whole)}).")
+    return out
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def decision_rates(c: Comparison) -> pd.DataFrame:

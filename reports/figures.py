@@ -188,3 +188,47 @@ def utilisation_heatmap(line_weeks: pd.DataFrame, start: str | None = None) -> F
         cax = fig.add_axes((0.915, 0.15, 0.015, 0.7))
         fig.colorbar(image, cax=cax).set_label("% of regular hours", fontsize=8)
     return fig
+
+
+def tornado(rows: pd.DataFrame) -> Figure:
+    """One panel per subject (a choice's recommended strategy, a named risk): per key
+    assumption a bar from its margin at the low end of the range to the high end, around
+    the margin as written (the vertical line), the widest on top; each end labelled with
+    the value it was run at. An assumption that does not move the subject shows no bar.
+
+    ``rows`` as :func:`reports.compare.tornado_table`."""
+    from matplotlib.ticker import FuncFormatter
+
+    from reports.formats import fmt_money
+
+    subjects = list(dict.fromkeys(rows["subject"]))
+    counts = [int((rows["subject"] == s).sum()) for s in subjects]
+    fig = Figure(figsize=(9, sum(0.5 * n + 1.1 for n in counts) + 0.4))
+    axes = fig.subplots(len(subjects), 1, squeeze=False, height_ratios=[n + 1.2 for n in counts])[:, 0]
+    for ax, subject in zip(axes, subjects):
+        r = rows[rows["subject"] == subject].sort_values("swing", kind="stable")
+        y = np.arange(len(r))
+        base = float(r["at_base"].iloc[0])
+        for i, t in zip(y, r.itertuples()):
+            if t.at_low == t.at_high == t.at_base:
+                ax.annotate(f"does not move it ({t.low_text} to {t.high_text})", (base, i), xytext=(4, 0),
+                            textcoords="offset points", va="center", fontsize=8, color="dimgray")
+                continue
+            for end, value, text in ((t.at_low, t.low, t.low_text), (t.at_high, t.high, t.high_text)):
+                ax.barh(i, end - base, left=base, height=0.55, color="tab:blue" if value < t.base else "tab:orange")
+                ax.annotate(text, (end, i), xytext=(4 if end >= base else -4, 0), textcoords="offset points",
+                            ha="left" if end >= base else "right", va="center", fontsize=8)
+        ax.axvline(base, color="black", lw=1)
+        ax.set_yticks(y, [_label(f"{t.assumption} (as written {t.base_text})", 40) for t in r.itertuples()],
+                      fontsize=8)
+        ax.set_ylim(-0.7, len(r) - 0.3)
+        spread = max(float((r[["at_low", "at_high"]] - base).abs().to_numpy().max()), 1.0)
+        ax.set_xlim(base - 1.35 * spread, base + 1.35 * spread)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_money(v)))
+        kind = r["measure"].iloc[0]
+        ax.set_xlabel(f"{kind} (blue: the low end of the range, orange: the high end)", fontsize=8)
+        ax.set_title(_label(f"{r['scenario'].iloc[0]}: {kind} over each assumption's range", 90), fontsize=10,
+                     loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig

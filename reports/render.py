@@ -10,12 +10,15 @@ Layout of a report folder::
                       P5/P50/P95, and against the baseline: delta, its 95 % interval,
                       whether that excludes zero, whether it is paired (same seed)
     risks.csv         the risk register per scenario
+    sensitivity.csv   (``twin compare``) each run that moved one key assumption, with its margin
+    break_even.csv    per choice, assumption and side: where the recommended strategy stops being best
     bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
     balance.csv       the S&OP balance per scenario x family x month x measure: plan, twin
                       mean and P10-P90 (``twin.balance``)
     decisions.csv     the decision log over replications per scenario, decisions for a person first
-    figures/*.png     service, costs, inventory and backlog, line utilisation
+    figures/*.png     service, costs, inventory and backlog, line utilisation, the tornado
     runs/             (``twin compare``) the run folders the report was made from
+    sensitivity/      (``twin compare``) the run folders that moved one assumption each
 
 Every text that comes from a scenario file goes through Jinja2's autoescape (HTML) or
 :func:`_md` (Markdown): a scenario named ``<script>`` is shown, not run.
@@ -39,7 +42,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.compare import GAP_PARTS, Comparison, decision_rates, recommendation
+from reports.compare import GAP_PARTS, Comparison, break_even_table, decision_rates, recommendation, tornado_table
 from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_delta, format_value
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
@@ -122,7 +125,13 @@ def make_figures(c: Comparison) -> dict[str, Figure]:
     }
     if len(c.line_weeks):
         out["line_utilisation"] = figures.utilisation_heatmap(c.line_weeks, start)
+    tornado = tornado_table(c)
+    if len(tornado):
+        out["tornado"] = figures.tornado(tornado)
     return out
+
+
+ASSUMPTION_FIGURES = ("tornado",)  # shown with the recommendation, not among the other figures
 
 
 FIGURE_CAPTIONS = {
@@ -131,6 +140,10 @@ FIGURE_CAPTIONS = {
     "inventory_backlog": "Units on hand at the hubs and in backlog: the median replication and its P10–P90 band.",
     "line_utilisation": "Hours worked / regular hours available per line and week, mean over replications; "
                         "above 100 % is overtime; grey: the line is down all week.",
+    "tornado": "The recommended strategy's mean margin (a risk's, against the baseline) with each key assumption "
+               "moved alone to the low (blue) and high (orange) end of its range, the others as written; the "
+               "vertical line is the margin as written. Same seed and replications: the bars are the "
+               "assumptions' doing, not noise.",
 }
 
 
@@ -179,6 +192,7 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
     })
     tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
+              "assumptions": assumption_table(c),
               "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
               if len(c.weak_points) else pd.DataFrame()}
     if len(c.promise):
@@ -206,6 +220,37 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             "SKU": h["sku"], "share of revenue": h["revenue_share"].map(lambda v: fmt_pct(v, 1)),
             "WAPE": h["wape"].map("{:.0f} %".format), "total WAPE": h["total_wape"].map("{:.0f} %".format)})
     return tables
+
+
+def assumption_table(c: Comparison) -> pd.DataFrame:
+    """Per subject and key assumption: its range, the margin at each end and as written, and
+    for a choice where the recommended strategy stops being best (``sensitivity.csv`` and
+    ``break_even.csv`` hold every run and value)."""
+    t, evens = tornado_table(c), break_even_table(c)
+    if t.empty:
+        return pd.DataFrame()
+    stops = {}
+    for r in evens.itertuples():
+        if not math.isnan(r.break_even):
+            stops.setdefault((r.subject, r.assumption), []).append(f"{r.text} (then “{r.then_best}”)")
+    return pd.DataFrame({
+        "recommendation or risk": t["scenario"], "assumption": t["assumption"], "as written": t["base_text"],
+        "range": [f"{lo} to {hi}" for lo, hi in zip(t["low_text"], t["high_text"])], "measure": t["measure"],
+        "at the low end": [fmt_money(v) for v in t["at_low"]], "with all as written": [fmt_money(v) for v in t["at_base"]],
+        "at the high end": [fmt_money(v) for v in t["at_high"]],
+        "stops being best at": ["; ".join(stops.get((s, a), [])) or ("stays best over the range" if k == "choice"
+                                                                      else "–")
+                                for s, a, k in zip(t["subject"], t["assumption"], t["kind"])],
+    })
+
+
+def sensitivity_note(c: Comparison) -> str:
+    """How many runs the assumptions took, of how many replications."""
+    s = c.sensitivity
+    if s.empty:
+        return ""
+    return (f"{len(s)} more runs of {int(s['replications'].max())} replications each, with the seed of the run each "
+            "varies (sensitivity.csv lists them; twin compare --no-sensitivity skips them).")
 
 
 BALANCE_NOTE = ("Per product family and month, units: the plan beside the twin's mean over the replications "
@@ -263,6 +308,9 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     write_csv(c.table, partial / "kpis.csv")
     write_csv(c.risks, partial / "risks.csv")
     write_csv(c.bottlenecks, partial / "bottlenecks.csv")
+    if len(c.sensitivity):
+        write_csv(c.sensitivity, partial / "sensitivity.csv")
+        write_csv(break_even_table(c), partial / "break_even.csv")
     if len(c.balance):
         write_csv(c.balance[["scenario", *BALANCE_COLUMNS]], partial / "balance.csv")
     tables = report_tables(c)
@@ -275,7 +323,8 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
             images[name] = base64.b64encode(png).decode("ascii")
     context = dict(title=title, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), c=c,
                    recommendation=recommendation(c), kpis=kpi_rows(c), tables=tables, balance=balance_tables(c),
-                   balance_note=BALANCE_NOTE, images=images,
+                   balance_note=BALANCE_NOTE, images=images, assumption_figures=ASSUMPTION_FIGURES,
+                   sensitivity_note=sensitivity_note(c),
                    captions=FIGURE_CAPTIONS, replications=c.replications)
     (partial / "report.md").write_text(markdown(context))
     env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
@@ -321,7 +370,13 @@ def markdown(ctx: dict) -> str:
     c: Comparison = ctx["c"]
     parts = [f"# {_md(ctx['title'])}\n", f"Generated {ctx['generated']}; {ctx['replications']} replications per "
              f"scenario; baseline: {_md(c.baseline)}.\n", "## Recommendation\n",
-             " ".join(_md(s) for s in ctx["recommendation"]) + "\n", "## Key figures\n",
+             " ".join(_md(s) for s in ctx["recommendation"]) + "\n"]
+    if len(ctx["tables"]["assumptions"]):
+        parts += ["## What the recommendation rests on\n", _md(ctx["sensitivity_note"]) + "\n",
+                  _md_table(ctx["tables"]["assumptions"]),
+                  *[f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"]
+                    if n in ASSUMPTION_FIGURES]]
+    parts += ["## Key figures\n",
              "Mean, 95 % interval in brackets; Δ against the baseline with ● where its 95 % interval excludes "
              "zero.\n"]
     header = ["KPI"] + [r.name for r in c.runs]
@@ -336,7 +391,7 @@ def markdown(ctx: dict) -> str:
         for scenario, frame in ctx["balance"].items():
             parts += [f"### {_md(scenario)}\n", _md_table(frame)]
     parts.append("## Figures\n")
-    parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"]]
+    parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"] if n not in ASSUMPTION_FIGURES]
     t = ctx["tables"]
     for key, heading in (("promise", "The plan's promise and the twin"), ("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
                          ("risks", "Risk register"), ("weak_points", "Single points of failure"),

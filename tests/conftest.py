@@ -1,7 +1,9 @@
-"""Shared helpers: a one-hub network written from a few numbers, for analytic tests."""
+"""Shared helpers: a one-hub network written from a few numbers, for analytic tests, and a
+report page opened in headless Chromium."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -121,3 +123,47 @@ def forecast_cache(tmp_path_factory):
     mp.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("forecast-cache")))
     yield
     mp.undo()
+
+
+def _chromium() -> str:
+    path = os.environ.get("SOP_TWIN_CHROMIUM", "/usr/bin/chromium")
+    if not Path(path).exists():
+        pytest.fail(f"Chromium is not at {path}: `make test` installs Debian's chromium package")
+    return path
+
+
+def open_in_chromium(page_file: Path, screenshot: Path | None = None, pdf: Path | None = None) -> dict:
+    """Load a file in headless Chromium; return what the page did: console messages, page
+    errors, requests, dialogs, and facts read off the rendered page; optionally save a
+    full-page screenshot and print the page to PDF, as a user's "Save as PDF" does."""
+    from playwright.sync_api import sync_playwright
+
+    seen: dict = {"console": [], "errors": [], "requests": [], "dialogs": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
+            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on("request", lambda r: seen["requests"].append(r.url))
+            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+            page.goto(page_file.resolve().as_uri(), wait_until="load")
+            seen["images"] = page.eval_on_selector_all(
+                "figure img",
+                "els => els.map(e => [e.complete && e.naturalWidth > 0, e.getBoundingClientRect().width])")
+            seen["kpi_rows"] = page.locator("#kpi-table tbody tr").count()
+            seen["kpi_visible"] = page.locator("#kpi-table").is_visible()
+            seen["scripts"] = page.locator("script").count()
+            seen["headers"] = page.locator("#kpi-table thead th").all_inner_texts()
+            seen["title"] = page.title()
+            seen["assumption_rows"] = page.locator("#assumption-table tbody tr").count()
+            seen["tornado_visible"] = page.locator("#assumptions #figure-tornado img").is_visible()
+            if screenshot is not None:
+                page.screenshot(path=str(screenshot), full_page=True)
+            if pdf is not None:
+                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+        finally:
+            browser.close()
+    return seen

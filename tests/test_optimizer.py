@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS
 from plan_instances import alike_markets as alike_markets_instance
 from plan_instances import one_line, p_and_t, red_tomato
 
@@ -172,3 +173,18 @@ def test_alike_markets_are_solved_as_one_and_split_back_exactly():
     sent = to_markets.groupby(["destination", "item", "arrival_period"])["units"].sum()
     got = mk[mk["delivered_units"] > 1e-6].set_index(["market", "sku", "period"])["delivered_units"]
     np.testing.assert_allclose(sent.reindex(got.index).to_numpy(), got.to_numpy(), rtol=1e-12)
+
+
+def test_a_plan_highs_presolve_leaves_unsolvable_is_solved_without_it():
+    """The plan of the competitor's "Match at -8 %" at a 6 % share loss (a point of the
+    sensitivity runs): after presolve, dual simplex and the interior point method both end
+    in HiGHS's kSolveError (highspy 1.x, seen 2026-12-02); the same LP without presolve is
+    optimal, and make_plan retries it that way."""
+    from twin.pipeline import prepare
+    from twin.scenario import load_scenario, variants
+    from twin.sensitivity import key_assumptions
+
+    match = variants(load_scenario(SCENARIOS / "new_competitor.yaml"))[1]
+    share = next(a for a in key_assumptions(match) if a.label == "share loss")
+    _, plan = prepare(share.at(match, 6.0))
+    assert plan.status == "optimal"

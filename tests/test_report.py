@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, write_scenario, write_single_hub
+from conftest import SCENARIOS, open_in_chromium, write_scenario, write_single_hub
 
 from reports.formats import fmt_delta_pt, format_value
 from reports.render import REPORT_KPIS
@@ -31,10 +30,13 @@ HOSTILE_DESCRIPTION = ('<img src=x onerror="alert(2)"> ![pixel](https://evil.exa
 @pytest.fixture(scope="module")
 def shipped_report(tmp_path_factory) -> Path:
     """`twin compare` on the baseline, the port closure and the competitor's three
-    strategies, 4 replications each."""
+    strategies, 4 replications each. Without the runs that test the recommendation's
+    assumptions (a plan each, 150 s here): test_sensitivity renders those on a small
+    competitor instance."""
     out = tmp_path_factory.mktemp("compare")
     files = [str(SCENARIOS / f) for f in ("baseline.yaml", "port_closure.yaml", "new_competitor.yaml")]
-    assert main(["compare", *files, "-n", "4", "--workers", "2", "--out", str(out), "--explain-gap", "-q"]) == 0
+    assert main(["compare", *files, "-n", "4", "--workers", "2", "--out", str(out), "--explain-gap",
+                 "--no-sensitivity", "-q"]) == 0
     return out
 
 
@@ -49,48 +51,6 @@ def hostile_report(tmp_path_factory) -> Path:
     assert main(["compare", str(base), str(bad), "-n", "3", "--workers", "1", "--out", str(root / "out"),
                  "-q"]) == 0
     return root / "out"
-
-
-def _chromium() -> str:
-    path = os.environ.get("SOP_TWIN_CHROMIUM", "/usr/bin/chromium")
-    if not Path(path).exists():
-        pytest.fail(f"Chromium is not at {path}: `make test` installs Debian's chromium package")
-    return path
-
-
-def open_in_chromium(page_file: Path, screenshot: Path | None = None, pdf: Path | None = None) -> dict:
-    """Load a file in headless Chromium; return what the page did: console messages, page
-    errors, requests, dialogs, and facts read off the rendered page; optionally save a
-    full-page screenshot and print the page to PDF, as a user's "Save as PDF" does."""
-    from playwright.sync_api import sync_playwright
-
-    seen: dict = {"console": [], "errors": [], "requests": [], "dialogs": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
-            page.goto(page_file.resolve().as_uri(), wait_until="load")
-            seen["images"] = page.eval_on_selector_all(
-                "figure img",
-                "els => els.map(e => [e.complete && e.naturalWidth > 0, e.getBoundingClientRect().width])")
-            seen["kpi_rows"] = page.locator("#kpi-table tbody tr").count()
-            seen["kpi_visible"] = page.locator("#kpi-table").is_visible()
-            seen["scripts"] = page.locator("script").count()
-            seen["headers"] = page.locator("#kpi-table thead th").all_inner_texts()
-            seen["title"] = page.title()
-            if screenshot is not None:
-                page.screenshot(path=str(screenshot), full_page=True)
-            if pdf is not None:
-                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
-        finally:
-            browser.close()
-    return seen
 
 
 def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(shipped_report):

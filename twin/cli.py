@@ -191,7 +191,7 @@ def _compare(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("out") / "compare")
     executor = pipeline.executor(args.workers, args.cluster)
     try:
-        written = pipeline.compare(args.scenarios, out, executor, seed=args.seed,
+        written = pipeline.compare(args.scenarios, out, executor, seed=args.seed, sensitivity=not args.no_sensitivity,
                                    **_run_options(args, brief=True))
     finally:
         executor.close()
@@ -336,6 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/compare)")
     _overwrite_argument(p)
     _explain_gap_argument(p)
+    p.add_argument("--no-sensitivity", action="store_true",
+                   help="skip the runs that test the recommendation's assumptions: by default each key assumption "
+                        "of each competitor entry's strategies and of the two worst risks (share loss, elasticity, "
+                        "a spike's size, a closure's length) is run at both ends of its range (the scenario's "
+                        "`ranges:`, else ±50 %%), and again at each break-even found, for the tornado chart and "
+                        "the break-even (two to four runs per assumption and strategy it moves; the report says "
+                        "how many)")
     _monte_carlo_arguments(p)
     _solver_arguments(p)
     p.set_defaults(func=_compare)

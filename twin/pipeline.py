@@ -18,8 +18,9 @@ Long steps report to an optional ``progress(stage, message)`` callback (stages:
 ``scenario`` as a comparison starts each file, ``forecast`` before a forecast is made,
 ``plan`` when a plan is made, ``warning`` for what a planner must know (a solve cut off
 at its time limit, a precision not reached), ``resume`` when a run continues on disk,
-``precision`` when a run's intervals are as narrow as asked, ``run`` when a run folder is
-finished); a web page shows them, the command prints them.
+``precision`` when a run's intervals are as narrow as asked, ``sensitivity`` before the
+runs that test a recommendation's assumptions, ``run`` when a run folder is finished); a
+web page shows them, the command prints them.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str, str], None]
 
 __all__ = ["load", "validate", "executor", "timelines", "forecast", "forecast_scenario", "sim_inputs", "prepare",
-           "plan_scenario", "simulate", "run_scenario", "compare", "report", "RunWritten", "PlanWritten",
-           "ForecastWritten", "MOST_REPLICATIONS"]
+           "plan_scenario", "simulate", "run_scenario", "compare", "vary_assumptions", "report", "RunWritten",
+           "PlanWritten", "ForecastWritten", "MOST_REPLICATIONS"]
 
 load = load_scenario
 validate = validate_files
@@ -350,10 +351,6 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     ``explain_gap`` (replications per run, 0: not) splits the gap between the plan's
     promised fill rate and the twin's by source into ``gap.csv`` (:func:`explain_gap`).
     """
-    from twin.agreement import plan_fill_rate
-    from twin.balance import balance_tables
-    from twin.planning import solver_options
-    from twin.results import RunFolder, fingerprint, precision_reached, run_to_folder
     from twin.weak_points import single_points_of_failure
 
     loaded = load_scenario(path)
@@ -366,64 +363,88 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     if not resume:  # every variant's folder before the first runs (a folder of each strategy)
         for folder_path in folders:
             check_out(folder_path, overwrite, resumable=True)
-    given = {k: v for k, v in (solver or {}).items() if v is not None}  # solver options that make the plan
     written = []
     for variant, folder_path in zip(runs, folders):
-        sc = variant.scenario
-        started = time.perf_counter()
-        identity = ({"fingerprint": fingerprint(variant), "seed": seed} | ({"solver": given} if given else {})
-                    | ({"deterministic": True} if deterministic else {}))
-        folder = RunFolder(folder_path, identity, resume=resume, overwrite=overwrite)
-        try:
-            if folder.done:
-                _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
-                                         "already done")
-            try:
-                result = forecast(variant, progress)
-                inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
-            except BaseException:
-                folder.abandon()
-                raise
-            if plan is not None and on_plan is not None:
-                on_plan(plan, sc.name)
-            tables = {}
-            if deterministic:
-                from twin.agreement import deterministic as expected_world, deterministic_against_plan
-
-                inp = expected_world(inp)
-                if plan is not None:  # the same replication the run folder gets, kept whole here
-                    tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
-            total = run_to_folder(inp, folder, n, seed, executor, progress=bars, precision=precision, most=most)
-            reached = precision_reached(folder, precision) if precision else None
-            if reached is not None:
-                _say_precision(progress, sc.name, reached, total, most)
-            tables |= balance_tables(plan, folder.partial, sc.horizon.start,
-                                     variant.network.products["family"].to_dict())
-            if explain_gap and plan is not None and not deterministic:
-                _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
-                                      "replications x 8 runs)")
-                tables["gap"] = _gap(plan, inp, explain_gap, seed, executor)
-            seconds = time.perf_counter() - started
-            meta = dict(scenario=sc.name, description=sc.description, scenario_file=str(path),
-                        group=loaded.scenario.name, strategy=sc.name.split(": ", 1)[1] if len(runs) > 1 else None,
-                        start=str(sc.horizon.start), supply=sc.supply, seed=seed, deterministic=deterministic,
-                        solver=given or None, executor=executor.where, workers=executor.workers,
-                        seconds=round(seconds, 3),
-                        until_precision={r.kpi: {"asked": precision[r.kpi][0], "relative": precision[r.kpi][1],
-                                                 "target": r.target, "half_width": r.half_width, "met": bool(r.met)}
-                                         for r in reached.itertuples()} if reached is not None else None,
-                        fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
-                        plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
-                        sop_twin=version("sop-twin"))
-            folder.finish(meta, plan, result, weak_points, tables)
-        finally:
-            folder.release()  # the next process may write it, whether this run finished or not
-        written.append(RunWritten(folder_path, sc.name, total, seed, seconds, plan))
-        planned = f"plan {plan.status}, " if plan is not None else ""
-        _say(progress, "run", f"{sc.name}: {planned}{total} replication{'s' if total != 1 else ''}, seed {seed}, "
-                              f"{seconds:.1f} s on "
-                              f"{executor.workers} worker(s), {executor.where}")
+        written.append(_run_variant(
+            variant, folder_path, executor, file=str(path), group=loaded.scenario.name,
+            strategy=variant.scenario.name.split(": ", 1)[1] if len(runs) > 1 else None, replications=n, seed=seed,
+            resume=resume, overwrite=overwrite, solver=solver, precision=precision, most=most, bars=bars,
+            progress=progress, deterministic=deterministic, explain_gap=explain_gap, on_plan=on_plan,
+            weak_points=weak_points))
     return written
+
+
+def _run_variant(variant: LoadedScenario, folder_path: Path, executor: Executor, *, file: str, group: str,
+                 strategy: str | None, replications: int, seed: int, resume: bool = False, overwrite: bool = False,
+                 solver: dict | None = None, precision: dict[str, tuple[float, bool]] | None = None,
+                 most: int = 10_000, bars: bool = False, progress: Progress | None = None,
+                 deterministic: bool = False, explain_gap: int = 0,
+                 on_plan: Callable[[Plan, str], None] | None = None, weak_points: pd.DataFrame | None = None,
+                 moved: dict | None = None) -> RunWritten:
+    """Plan and simulate one scenario (a variant of a file) into one run folder
+    (:func:`run_scenario` says what the options do); ``moved`` is what ``twin.sensitivity``
+    changed in it, recorded in ``run.json``."""
+    from twin.agreement import plan_fill_rate
+    from twin.balance import balance_tables
+    from twin.planning import solver_options
+    from twin.results import RunFolder, fingerprint, precision_reached, run_to_folder
+    from twin.weak_points import single_points_of_failure
+
+    sc = variant.scenario
+    given = {k: v for k, v in (solver or {}).items() if v is not None}  # solver options that make the plan
+    started = time.perf_counter()
+    identity = ({"fingerprint": fingerprint(variant), "seed": seed} | ({"solver": given} if given else {})
+                | ({"deterministic": True} if deterministic else {}))
+    folder = RunFolder(folder_path, identity, resume=resume, overwrite=overwrite)
+    try:
+        if folder.done:
+            _say(progress, "resume", f"{sc.name}: resuming {folder.partial}, {len(folder.done)} replications "
+                                     "already done")
+        try:
+            result = forecast(variant, progress)
+            inp, plan = prepare(variant, solver_options(sc.planning, **(solver or {})), result, progress)
+        except BaseException:
+            folder.abandon()
+            raise
+        if plan is not None and on_plan is not None:
+            on_plan(plan, sc.name)
+        tables = {}
+        if deterministic:
+            from twin.agreement import deterministic as expected_world, deterministic_against_plan
+
+            inp = expected_world(inp)
+            if plan is not None:  # the same replication the run folder gets, kept whole here
+                tables["plan_vs_twin"] = deterministic_against_plan(plan, inp, seed)
+        total = run_to_folder(inp, folder, replications, seed, executor, progress=bars, precision=precision,
+                              most=most)
+        reached = precision_reached(folder, precision) if precision else None
+        if reached is not None:
+            _say_precision(progress, sc.name, reached, total, most)
+        tables |= balance_tables(plan, folder.partial, sc.horizon.start, variant.network.products["family"].to_dict())
+        if explain_gap and plan is not None and not deterministic:
+            _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
+                                  "replications x 8 runs)")
+            tables["gap"] = _gap(plan, inp, explain_gap, seed, executor)
+        seconds = time.perf_counter() - started
+        meta = dict(scenario=sc.name, description=sc.description, scenario_file=file, group=group, strategy=strategy,
+                    start=str(sc.horizon.start), supply=sc.supply, seed=seed, deterministic=deterministic,
+                    solver=given or None, executor=executor.where, workers=executor.workers,
+                    seconds=round(seconds, 3),
+                    until_precision={r.kpi: {"asked": precision[r.kpi][0], "relative": precision[r.kpi][1],
+                                             "target": r.target, "half_width": r.half_width, "met": bool(r.met)}
+                                     for r in reached.itertuples()} if reached is not None else None,
+                    fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
+                    plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
+                    sensitivity=moved, sop_twin=version("sop-twin"))
+        if weak_points is None:
+            weak_points = single_points_of_failure(variant.network)
+        folder.finish(meta, plan, result, weak_points, tables)
+    finally:
+        folder.release()  # the next process may write it, whether this run finished or not
+    planned = f"plan {plan.status}, " if plan is not None else ""
+    _say(progress, "run", f"{sc.name}: {planned}{total} replication{'s' if total != 1 else ''}, seed {seed}, "
+                          f"{seconds:.1f} s on {executor.workers} worker(s), {executor.where}")
+    return RunWritten(folder_path, sc.name, total, seed, seconds, plan)
 
 
 def _say_precision(progress: Progress | None, name: str, reached: pd.DataFrame, total: int, most: int) -> None:
@@ -457,11 +478,13 @@ def _check_before_comparing(paths: list[str | Path]) -> None:
 
 
 def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, seed: int | None = None,
-            **options) -> list[RunWritten]:
+            sensitivity: bool = True, **options) -> list[RunWritten]:
     """Run every scenario file into ``out/runs/<file name>`` with one seed (the first file's
     unless given): replication i of every scenario sees the same demand draws and
     breakdowns (common random numbers), so the differences from the first, the baseline,
-    are paired. ``options`` go to :func:`run_scenario`."""
+    are paired. Then, unless not ``sensitivity``, the runs that move each assumption the
+    recommendation rests on (:func:`vary_assumptions`), into ``out/sensitivity``.
+    ``options`` go to :func:`run_scenario`."""
     stems = [Path(p).stem for p in paths]
     if len(set(stems)) < len(stems):
         raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
@@ -476,7 +499,54 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
     for i, (path, stem) in enumerate(zip(paths, stems), 1):
         _say(options.get("progress"), "scenario", f"Scenario {i} of {len(paths)}: {path}")
         written += run_scenario(path, Path(out) / "runs" / stem, executor, seed=seed, **options)
+    if sensitivity:
+        written += vary_assumptions(paths, written, Path(out) / "sensitivity", executor,
+                                    **{k: options[k] for k in ("resume", "overwrite", "solver", "bars", "progress")
+                                       if k in options})
     return written
+
+
+def vary_assumptions(paths: list[str | Path], written: list[RunWritten], out: Path, executor: Executor,
+                     **options) -> list[RunWritten]:
+    """The runs that test what the comparison of ``written`` (the first the baseline)
+    recommends (``twin.sensitivity``): each key assumption of each choice and named risk at
+    both ends of its range, then at each break-even found; each with the seed and
+    replications of the run it varies, into ``out/<scenario>/<assumption>-<value>``.
+    ``options`` (resume, overwrite, solver, bars, progress) as for :func:`run_scenario`."""
+    from optimizer import PlanError
+    from reports.compare import break_even_results, compare as compare_runs, subjects
+    from twin.sensitivity import first_points, refinements
+
+    loaded = {v.scenario.name: (v, str(path)) for path in paths for v in variants(load_scenario(path))}
+    baseline_events = tuple(load_scenario(paths[0]).scenario.events)
+    base = {w.scenario: w for w in written}
+    progress = options.get("progress")
+
+    def run_points(points) -> list[RunWritten]:
+        if points:
+            _say(progress, "sensitivity", f"Testing the recommendation's assumptions: {len(points)} more run"
+                                          f"{'s' if len(points) > 1 else ''} of {base[points[0].of].replications} "
+                                          "replications each (--no-sensitivity skips them)")
+        done = []
+        for point in points:
+            variant, file = loaded[point.of]
+            moved = point.assumption.at(variant, point.value)
+            folder = out / slug(point.of) / slug(f"{point.assumption.label} {point.assumption.text(point.value)}")
+            try:
+                done.append(_run_variant(moved, folder, executor, file=file, group=moved.scenario.name, strategy=None,
+                                         replications=base[point.of].replications, seed=base[point.of].seed,
+                                         moved=point.meta, **options))
+            except PlanError as exc:  # an assumption at an extreme of its range may have no plan: the rest stands
+                _say(progress, "warning", f"{moved.scenario.name}: no plan ({exc}); the tornado and the break-even "
+                                          "go without this value")
+        return done
+
+    variants_of = {name: v for name, (v, _) in loaded.items()}
+    first = run_points(first_points(subjects(compare_runs([w.folder for w in written])), variants_of,
+                                    baseline_events))
+    c = compare_runs([w.folder for w in written + first])
+    done = {(r.of, r.assumption, float(r.value)) for r in c.sensitivity.itertuples()}
+    return first + run_points(refinements(variants_of, break_even_results(c), done))
 
 
 def report(folders: list[Path], out: str | Path, overwrite: bool = False) -> tuple[Comparison, Path]:

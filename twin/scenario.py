@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -144,16 +145,63 @@ def slug(text: str) -> str:
 KNOWN_TO_PLAN_BY_DEFAULT = {"demand_shock": False}
 
 
+# The numbers of each event type a recommendation rests on: ``twin.sensitivity`` moves
+# each over its range (``ranges:``, else ±50 %) for the tornado chart and the break-even.
+KEY_ASSUMPTIONS: dict[str, dict[str, str]] = {
+    "competitor_entry": {"share_loss_pct": "share loss", "elasticity": "price elasticity"},
+    "demand_shock": {"change_pct": "demand change"},
+    "port_closure": {"days": "closure length"},
+    "lane_closure": {"days": "closure length"},
+    "line_outage": {"days": "outage length"},
+    "site_outage": {"days": "outage length"},
+    "supplier_delay": {"delay_days": "delay"},
+    "capacity_change": {"change_pct": "capacity change"},
+    "cost_change": {"change_pct": "cost change"},
+}
+STRATEGY_ASSUMPTIONS = {"share_loss_pct": "share loss"}  # a pricing strategy's own, where it sets one
+# field -> the least and most a moved assumption may be, and whether it is whole
+ASSUMPTION_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "share_loss_pct": (0, 99, False), "elasticity": (-10, 0, False), "change_pct": (-99, 1000, False),
+    "days": (1, 3650, True), "delay_days": (1, 365, True)}
+RANGES_DESCRIPTION = ("the least and most each key assumption may be, for the tornado chart and the break-even, e.g. "
+                      "{share_loss_pct: [6, 20]} (default: ±50 % of its value)")
+
+
+def _check_ranges(ranges: dict[str, tuple[float, float]], values: dict[str, float], allowed: dict[str, str]) -> None:
+    """A declared range names a key assumption and holds its value, inside what it may be."""
+    for name, (low, high) in ranges.items():
+        if name not in allowed:
+            raise ValueError(f"ranges: {name!r} is not a key assumption here; give one of {sorted(allowed)}")
+        least, most, _ = ASSUMPTION_BOUNDS[name]
+        if not least <= low <= values[name] <= high <= most:
+            raise ValueError(f"ranges.{name}: [{low:g}, {high:g}] must hold its value {values[name]:g}, from "
+                             f"{low:g} up, within {least:g} to {most:g}")
+
+
 class _Event(_Strict):
     known_to_plan: bool | None = Field(
         None, description="the capacity plan knows of the event in advance and plans for it (default: true for "
                           "every event type but demand_shock, a surprise); the twin always meets it")
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description=RANGES_DESCRIPTION)
 
     @property
     def plan_knows(self) -> bool:
         if self.known_to_plan is not None:
             return self.known_to_plan
         return KNOWN_TO_PLAN_BY_DEFAULT.get(self.type, True)
+
+    def assumption(self, name: str) -> float:
+        """The value of one of the event's key assumptions (a window's ``days`` however given)."""
+        if name == "days":
+            given = self.days is not None or self.end is not None  # else _Window says what to give
+            return float((self.end_date - self.start).days) if given else math.nan
+        return float(getattr(self, name))
+
+    @model_validator(mode="after")
+    def _ranges_hold_values(self):
+        allowed = KEY_ASSUMPTIONS.get(self.type, {})
+        _check_ranges(self.ranges, {n: self.assumption(n) for n in self.ranges if n in allowed}, allowed)
+        return self
 
 
 class _Window(_Event):
@@ -263,6 +311,16 @@ class PricingStrategy(_Strict):
         0.0, gt=-100, description="change in the cost of delivering to the entered markets, in % (better "
                                   "service, e.g. express delivery, costs more)")
     description: str = Field("", description="what the strategy means for customers")
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description=RANGES_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _ranges_hold_values(self):
+        if "share_loss_pct" in self.ranges and self.share_loss_pct is None:
+            raise ValueError("ranges.share_loss_pct: the strategy has no share_loss_pct of its own (it takes the "
+                             "event's): give one, or move the range to the event")
+        _check_ranges(self.ranges, {n: getattr(self, n) for n in self.ranges if n in STRATEGY_ASSUMPTIONS},
+                      STRATEGY_ASSUMPTIONS)
+        return self
 
 
 class CompetitorEntry(_Event):
