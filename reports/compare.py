@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
+from scipy import stats
 
 from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct
 from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
@@ -89,6 +90,7 @@ class Comparison:
     balance: pd.DataFrame     # scenario, then each run's balance.csv (twin.balance): per family and month
     promise: pd.DataFrame     # the plan's promised fill rate beside the twin's, with the gap by source
     sensitivity: pd.DataFrame  # sensitivity.csv: each run that moved one assumption, with its margin
+    service: pd.DataFrame     # service.csv: per scenario and market, P(fill rate < the market's target)
 
     @property
     def baseline(self) -> str:
@@ -113,11 +115,13 @@ def compare(folders: list[str | Path]) -> Comparison:
     kpis = pd.concat([_parquet(r, "kpis").assign(scenario=r.name) for r in runs], ignore_index=True)
     kpis["scenario"] = pd.Categorical(kpis["scenario"], categories=names)
     kpis = kpis[["scenario", "replication", "kpi", "scope", "entity", "value"]]
+    kpis = pd.concat([kpis, per_unit_delivered(kpis)], ignore_index=True)
     paired = [r.name for r in runs if r.meta.get("seed") == runs[0].meta.get("seed")]
     bands, weeks = zip(*(_series_tables(r) for r in runs))
+    targets = {r.name: r.meta.get("fill_rate_targets", {}) for r in runs}
     return Comparison(
         runs=runs, kpis=kpis, table=comparison_table(kpis, runs[0].name, paired),
-        risks=risk_register(kpis, {r.name: r.meta.get("fill_rate_targets", {}) for r in runs}),
+        risks=risk_register(kpis, targets), service=market_service(kpis, targets),
         bands=pd.concat(bands, ignore_index=True), line_weeks=pd.concat(weeks, ignore_index=True),
         decisions=_concat([_decisions(r) for r in runs]),
         bottlenecks=bottleneck_table(runs, kpis),
@@ -150,6 +154,25 @@ def sensitivity_table(moved: list[Run]) -> pd.DataFrame:
     order = frame.assign(strategy=frame["strategy"].fillna("")).sort_values(["of", "event", "strategy", "field",
                                                                              "value"], kind="stable").index
     return frame.loc[order].reset_index(drop=True)
+
+
+COST_KPIS = ("cost_total", "cost_materials", "cost_regular_time", "cost_overtime", "cost_outsourcing",
+             "cost_transport", "cost_holding", "cost_shortage")
+PER_UNIT = {k: "cost_per_unit_delivered" if k == "cost_total" else f"{k}_per_unit" for k in COST_KPIS}
+
+
+def per_unit_delivered(kpis: pd.DataFrame) -> pd.DataFrame:
+    """Each replication's costs per unit delivered (``cost_per_unit_delivered`` for the
+    total, ``<cost kind>_per_unit`` for each kind): a cost is judged by these, so a scenario
+    that loses sales never looks better for spending less."""
+    total = kpis[(kpis["scope"] == "total") & kpis["kpi"].isin(COST_KPIS + ("shipped_units",))]
+    wide = total.pivot_table(index=["scenario", "replication"], columns="kpi", values="value", observed=True)
+    shipped = wide.pop("shipped_units").where(lambda v: v > 0)
+    per_unit = wide.div(shipped, axis=0).rename(columns=PER_UNIT)
+    tidy = per_unit.rename_axis(columns="kpi").stack().rename("value").reset_index()
+    tidy = tidy.assign(scope="total", entity="all")[["scenario", "replication", "kpi", "scope", "entity", "value"]]
+    tidy["scenario"] = pd.Categorical(tidy["scenario"], categories=kpis["scenario"].cat.categories)
+    return tidy
 
 
 GAP_PARTS = ("bucketing", "demand", "lead_times", "breakdowns")  # twin.agreement.SOURCES, bucketing first
@@ -218,23 +241,51 @@ def comparison_table(kpis: pd.DataFrame, baseline: str, paired: list[str] | None
     return summary.merge(deltas, on=KEYS, how="left")
 
 
-def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """Per scenario: the probability that service falls below target and the tail.
+TAIL_FEWEST = 10  # a tail made of fewer replications than this is flagged as rough
 
-    - ``service_target``: the mean of the markets' fill-rate targets; ``p_below_target``:
-      the share of replications whose network fill rate is under it;
+
+def chance_bounds(misses: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a probability seen ``misses`` times in ``n`` trials: exact
+    (beta quantiles), never narrower than its nominal level. With 0 misses in 30 the upper
+    end is 11.6 %, so 30 replications cannot show a chance under 10 %."""
+    if n == 0:
+        return math.nan, math.nan
+    tail = (1 - confidence) / 2
+    low = 0.0 if misses == 0 else float(stats.beta.ppf(tail, misses, n - misses + 1))
+    high = 1.0 if misses == n else float(stats.beta.ppf(1 - tail, misses + 1, n - misses))
+    return low, high
+
+
+def quantile_bounds(values: np.ndarray, q: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval of the ``q`` quantile from order statistics (the ranks a
+    binomial(n, q) count puts around it); an end beyond the replications is NaN."""
+    v, n = np.sort(values), len(values)
+    tail = (1 - confidence) / 2
+    low, high = int(stats.binom.ppf(tail, n, q)), int(stats.binom.ppf(1 - tail, n, q)) + 1
+    return (float(v[low - 1]) if low >= 1 else math.nan), (float(v[high - 1]) if high <= n else math.nan)
+
+
+def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Per scenario: the probability that service falls below target, and the tail.
+
+    - ``service_target``: the mean of the markets' fill-rate targets (each market's own is
+      in :func:`market_service`); ``p_below_target``: the share of replications whose
+      network fill rate is under it, with its exact 95 % interval (``_low``, ``_high``);
     - ``p_any_market_below``: the share of replications in which at least one market's
-      fill rate is under its own target, and the market most often under (``worst_market``,
-      ``p_worst_market_below``);
-    - ``fill_rate_p5``: the fill rate of a bad year (5th percentile);
-    - ``margin_p5`` and ``margin_cvar5``: the margin of a bad year and the mean margin of
-      the worst 5 % of replications (at least one): the conditional value at risk;
+      fill rate is under its own target, with its interval, and the market most often under
+      (``worst_market``, ``p_worst_market_below``);
+    - ``fill_rate_p5``: the fill rate of a bad year (5th percentile), and ``margin_p5``
+      with its distribution-free 95 % interval (NaN where an end is beyond the replications);
+    - ``margin_cvar5``: the mean margin of the worst 5 % of replications (at least one):
+      the conditional value at risk; ``tail_replications`` says how many make it, and
+      ``tail_rough`` that they are fewer than :data:`TAIL_FEWEST`;
     - ``cost_total_p95``, ``lost_sales_p95``: the cost and lost units of a bad year.
     """
     rows = []
     for scenario, k in kpis.groupby("scenario", observed=True, sort=False):
         total = k[k["scope"] == "total"].pivot_table(index="replication", columns="kpi", values="value",
                                                      observed=True)
+        n = len(total)
         market_targets = pd.Series(targets.get(str(scenario), {}), dtype=float)
         target = float(market_targets.mean()) if len(market_targets) else math.nan
         markets = k[(k["scope"] == "market") & (k["kpi"] == "fill_rate")].pivot_table(
@@ -243,19 +294,46 @@ def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> p
         worst = below.mean().sort_values(ascending=False, kind="stable") if below.shape[1] else pd.Series(dtype=float)
         margin = np.sort(total["margin"].to_numpy())
         tail = max(1, int(math.ceil(TAIL * len(margin))))
+        misses = int((total["fill_rate"] < target).sum()) if not math.isnan(target) else None
+        any_market = int(below.any(axis=1).sum()) if below.shape[1] else None
+        p_low, p_high = chance_bounds(misses, n) if misses is not None else (math.nan, math.nan)
+        a_low, a_high = chance_bounds(any_market, n) if any_market is not None else (math.nan, math.nan)
+        m_low, m_high = quantile_bounds(margin, 0.05)
         rows.append({
-            "scenario": str(scenario), "replications": len(total), "service_target": target,
-            "p_below_target": float((total["fill_rate"] < target).mean()) if not math.isnan(target) else math.nan,
-            "p_any_market_below": float(below.any(axis=1).mean()) if below.shape[1] else math.nan,
+            "scenario": str(scenario), "replications": n, "service_target": target,
+            "p_below_target": misses / n if misses is not None else math.nan,
+            "p_below_target_low": p_low, "p_below_target_high": p_high,
+            "p_any_market_below": any_market / n if any_market is not None else math.nan,
+            "p_any_market_below_low": a_low, "p_any_market_below_high": a_high,
             "worst_market": str(worst.index[0]) if len(worst) else "",
             "p_worst_market_below": float(worst.iloc[0]) if len(worst) else math.nan,
             "fill_rate_p5": float(np.percentile(total["fill_rate"], 5)),
-            "margin_p5": float(np.percentile(margin, 5)),
+            "margin_p5": float(np.percentile(margin, 5)), "margin_p5_low": m_low, "margin_p5_high": m_high,
             "margin_cvar5": float(margin[:tail].mean()),
+            "tail_replications": tail, "tail_rough": tail < TAIL_FEWEST,
             "cost_total_p95": float(np.percentile(total["cost_total"], 95)),
             "lost_sales_p95": float(np.percentile(total["lost_sales_units"], 95)),
         })
     return pd.DataFrame(rows)
+
+
+def market_service(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """``service.csv``: per scenario and market, the market's fill-rate target as the network
+    gives it, the mean fill rate, and the probability (share of replications, with its exact
+    95 % interval) that the market's fill rate falls below its target."""
+    fill = kpis[(kpis["scope"] == "market") & (kpis["kpi"] == "fill_rate")]
+    rows = []
+    for (scenario, market), v in fill.groupby(["scenario", "entity"], observed=True, sort=False):
+        target = targets.get(str(scenario), {}).get(str(market), math.nan)
+        values = v["value"].to_numpy()
+        misses = int((values < target).sum())
+        low, high = chance_bounds(misses, len(values)) if not math.isnan(target) else (math.nan, math.nan)
+        rows.append({"scenario": str(scenario), "market": str(market), "target": target,
+                     "fill_rate": float(values.mean()), "replications": len(values),
+                     "p_below_target": misses / len(values) if not math.isnan(target) else math.nan,
+                     "p_below_target_low": low, "p_below_target_high": high})
+    return pd.DataFrame(rows, columns=["scenario", "market", "target", "fill_rate", "replications", "p_below_target",
+                                       "p_below_target_low", "p_below_target_high"])
 
 
 def _series_tables(run: Run) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -510,6 +588,10 @@ def recommendation(c: Comparison, max_below: float = MAX_BELOW) -> list[str]:
                             "run more (--until-precision margin=...) before deciding"))
         if not ok:
             sentence += f"; no strategy keeps the risk of missing the service target under {fmt_pct(max_below, 0)}"
+        elif risks.loc[best, "p_below_target_high"] >= max_below:
+            sentence += (f"; {risks.loc[best, 'replications']} replications cannot show that its chance of missing "
+                         f"the service target is under {fmt_pct(max_below, 0)} (at 95 % confidence): run more "
+                         "(-n, or --until-precision fill_rate=...) before relying on it")
         out.append(sentence + ".")
         out += _assumption_sentences(total.loc[(best, "margin")], tornado[tornado["subject"] == subject.group],
                                      evens[evens["subject"] == subject.group])
@@ -605,11 +687,17 @@ def _waiting_decisions(c: Comparison, replications: pd.Series, often: float = 0.
 
 
 def _risk_clause(risks: pd.DataFrame, name: str) -> str:
+    """Service against target as a count with the chance's 95 % upper bound (a chance is
+    never claimed lower than the replications show), and the margin's tail with how many
+    replications make it."""
     r = risks.loc[name]
+    misses = round(r["p_below_target"] * r["replications"]) if not math.isnan(r["p_below_target"]) else 0
     service = "" if math.isnan(r["service_target"]) else \
-        f"service below its {fmt_pct(r['service_target'], 0)} target in {fmt_pct(r['p_below_target'], 0)} of " \
-        "replications, "
-    return f"; {service}margin in the worst 5 % {fmt_money(r['margin_cvar5'])}"
+        f"service below its {fmt_pct(r['service_target'], 0)} target in {misses} of {r['replications']} " \
+        f"replications (the chance is at most {fmt_pct(r['p_below_target_high'], 1)} at 95 % confidence), "
+    n = r["tail_replications"]
+    rough = f", from {n} replication{'s' if n > 1 else ''} only" if r["tail_rough"] else ""
+    return f"; {service}margin in the worst 5 % {fmt_money(r['margin_cvar5'])}{rough}"
 
 
 def _paired_gap(kpis: pd.DataFrame, a: str, b: str, kpi: str) -> tuple[float, float, float]:

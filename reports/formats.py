@@ -20,6 +20,18 @@ def fmt_money(v: float) -> str:
     return f"{sign}${a:,.0f}"
 
 
+def fmt_money2(v: float) -> str:
+    """A price-like amount to the cent: "$12.34"; never "−$0.00"."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    cents = round(v, 2)
+    return f"{'−' if cents < 0 else ''}${abs(cents):,.2f}"
+
+
+def fmt_delta_money2(v: float) -> str:
+    return ("+" if round(v, 2) >= 0 else "") + fmt_money2(v)
+
+
 def fmt_delta_money(v: float) -> str:
     return ("+" if v >= 0 else "") + fmt_money(v)
 
@@ -47,6 +59,7 @@ FORMATS = {  # format -> (value, delta)
     "pct2": (lambda v: fmt_pct(v, 2), fmt_delta_pt),
     "pct1": (lambda v: fmt_pct(v, 1), fmt_delta_pt),
     "money": (fmt_money, fmt_delta_money),
+    "money2": (fmt_money2, fmt_delta_money2),
     "units": (fmt_units, fmt_delta_units),
 }
 

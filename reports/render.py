@@ -9,7 +9,9 @@ Layout of a report folder::
     kpis.csv          per scenario x KPI x scope x entity: n, mean, se, 95 % interval,
                       P5/P50/P95, and against the baseline: delta, its 95 % interval,
                       whether that excludes zero, whether it is paired (same seed)
-    risks.csv         the risk register per scenario
+    risks.csv         the risk register per scenario: chances with their exact 95 % intervals, tails
+                      with how many replications make them
+    service.csv       per scenario x market: the target as given, P(fill rate < target) and its interval
     sensitivity.csv   (``twin compare``) each run that moved one key assumption, with its margin
     break_even.csv    per choice, assumption and side: where the recommended strategy stops being best
     bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
@@ -42,19 +44,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.compare import GAP_PARTS, Comparison, break_even_table, decision_rates, recommendation, tornado_table
+from reports.compare import GAP_PARTS, PER_UNIT, Comparison, break_even_table, decision_rates, recommendation, tornado_table
 from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_delta, format_value
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
 from twin.folders import check_out, mark
 from twin.spreadsheet import write_csv
 
-# kpi, label, format, which way is better (+1 up, -1 down, 0 neither)
+# kpi, label, format, which way is better (+1 up, -1 down, 0 neither); margin leads
 REPORT_KPIS = [
+    ("margin", "Margin", "money", +1),
     ("fill_rate", "Fill rate", "pct2", +1),
     ("order_line_service", "Order lines served in full", "pct2", +1),
     ("revenue", "Revenue", "money", +1),
-    ("margin", "Margin", "money", +1),
+    ("cost_per_unit_delivered", "Cost per unit delivered", "money2", -1),
     ("cost_total", "Total cost", "money", -1),
     *[(f"cost_{k}", f"· {COST_LABELS[k]}", "money", -1)
       for k in figures.COST_KINDS],
@@ -99,10 +102,12 @@ def kpi_rows(c: Comparison) -> list[dict]:
             if run.name == c.baseline or pd.isna(r.get("delta")):
                 cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, value=float(r["mean"])))
                 continue
+            # a cost is judged per unit delivered: a scenario that sells less never looks better for spending less
+            judged = total.loc[(PER_UNIT[kpi], run.name)] if (PER_UNIT.get(kpi), run.name) in total.index else r
             tone = ""
-            if bool(r["separated"]) and better:
-                tone = "good" if better * r["delta"] > 0 else "bad"
-            elif bool(r["separated"]):
+            if bool(judged["separated"]) and better:
+                tone = "good" if better * judged["delta"] > 0 else "bad"
+            elif bool(judged["separated"]):
                 tone = "moved"
             cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, format_delta(kind, r["delta"]),
                               f"{format_delta(kind, r['delta_low'])} to {format_delta(kind, r['delta_high'])}",
@@ -171,17 +176,26 @@ def decision_matrix(c: Comparison) -> pd.DataFrame:
 
 def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
     """The tables the report shows, ready to print (formatted strings), by section."""
+    r = c.risks
     risks = pd.DataFrame({
-        "scenario": c.risks["scenario"],
-        "P(fill rate < target)": c.risks["p_below_target"].map(lambda v: fmt_pct(v, 0)),
-        "P(a market < its target)": c.risks["p_any_market_below"].map(lambda v: fmt_pct(v, 0)),
+        "scenario": r["scenario"],
+        "P(fill rate < target), 95 % interval": [_chance(*v) for v in
+                                                  zip(r["p_below_target"], r["p_below_target_low"],
+                                                      r["p_below_target_high"])],
+        "P(a market < its target), 95 % interval": [_chance(*v) for v in
+                                                     zip(r["p_any_market_below"], r["p_any_market_below_low"],
+                                                         r["p_any_market_below_high"])],
         "market most often short": [f"{m} ({fmt_pct(p, 0)})" if m and p > 0 else "none" for m, p in
-                                    zip(c.risks["worst_market"], c.risks["p_worst_market_below"])],
-        "fill rate, bad year (P5)": c.risks["fill_rate_p5"].map(lambda v: fmt_pct(v, 2)),
-        "margin, bad year (P5)": c.risks["margin_p5"].map(fmt_money),
-        "margin, worst 5 % (CVaR)": c.risks["margin_cvar5"].map(fmt_money),
-        "cost, bad year (P95)": c.risks["cost_total_p95"].map(fmt_money),
-        "lost sales, bad year (P95)": c.risks["lost_sales_p95"].map(fmt_units),
+                                    zip(r["worst_market"], r["p_worst_market_below"])],
+        "fill rate, bad year (P5)": r["fill_rate_p5"].map(lambda v: fmt_pct(v, 2)),
+        "margin, bad year (P5), 95 % interval": [
+            f"{fmt_money(v)} ({fmt_money(lo) if not math.isnan(lo) else 'below the worst replication'} to "
+            f"{fmt_money(hi)})" for v, lo, hi in zip(r["margin_p5"], r["margin_p5_low"], r["margin_p5_high"])],
+        "margin, worst 5 % (CVaR)": [f"{fmt_money(v)} ({n} replication{'s' if n > 1 else ''}{': rough' if rough else ''})"
+                                     for v, n, rough in zip(r["margin_cvar5"], r["tail_replications"],
+                                                            r["tail_rough"])],
+        "cost, bad year (P95)": r["cost_total_p95"].map(fmt_money),
+        "lost sales, bad year (P95)": r["lost_sales_p95"].map(fmt_units),
     })
     b = c.bottlenecks
     bottlenecks = pd.DataFrame({
@@ -191,7 +205,7 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(fmt_units),
         "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
     })
-    tables = {"risks": risks, "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
+    tables = {"risks": risks, "service": market_table(c), "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
               "assumptions": assumption_table(c),
               "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
               if len(c.weak_points) else pd.DataFrame()}
@@ -220,6 +234,25 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             "SKU": h["sku"], "share of revenue": h["revenue_share"].map(lambda v: fmt_pct(v, 1)),
             "WAPE": h["wape"].map("{:.0f} %".format), "total WAPE": h["total_wape"].map("{:.0f} %".format)})
     return tables
+
+
+def _chance(p: float, low: float, high: float) -> str:
+    """A probability seen in the replications with its exact 95 % interval: "0 % (0 % to 11.6 %)"."""
+    return "–" if math.isnan(p) else f"{fmt_pct(p, 0)} ({fmt_pct(low, 1)} to {fmt_pct(high, 1)})"
+
+
+def market_table(c: Comparison) -> pd.DataFrame:
+    """Per market (its target as the network gives it), one column per scenario: the chance
+    that the market's fill rate falls below its target, with its exact 95 % interval."""
+    if c.service.empty:
+        return pd.DataFrame()
+    s = c.service.assign(cell=[_chance(*v) for v in zip(c.service["p_below_target"], c.service["p_below_target_low"],
+                                                        c.service["p_below_target_high"])])
+    wide = s.pivot_table(index=["market", "target"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=[r.name for r in c.runs if r.name in wide.columns])
+    wide = wide.reset_index().rename_axis(columns=None)
+    wide["target"] = wide["target"].map(lambda v: fmt_pct(v, 1))
+    return wide
 
 
 def assumption_table(c: Comparison) -> pd.DataFrame:
@@ -307,6 +340,7 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     (partial / "figures").mkdir(parents=True)
     write_csv(c.table, partial / "kpis.csv")
     write_csv(c.risks, partial / "risks.csv")
+    write_csv(c.service, partial / "service.csv")
     write_csv(c.bottlenecks, partial / "bottlenecks.csv")
     if len(c.sensitivity):
         write_csv(c.sensitivity, partial / "sensitivity.csv")
@@ -378,7 +412,7 @@ def markdown(ctx: dict) -> str:
                     if n in ASSUMPTION_FIGURES]]
     parts += ["## Key figures\n",
              "Mean, 95 % interval in brackets; Δ against the baseline with ● where its 95 % interval excludes "
-             "zero.\n"]
+             "zero (for a cost: where its change per unit delivered does).\n"]
     header = ["KPI"] + [r.name for r in c.runs]
     body = []
     for row in ctx["kpis"]:
@@ -394,7 +428,8 @@ def markdown(ctx: dict) -> str:
     parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"] if n not in ASSUMPTION_FIGURES]
     t = ctx["tables"]
     for key, heading in (("promise", "The plan's promise and the twin"), ("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
-                         ("risks", "Risk register"), ("weak_points", "Single points of failure"),
+                         ("risks", "Risk register"), ("service", "Service per market against its target"),
+                         ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),
                          ("hidden", "What the total hides: SKUs with revenue and a high error")):
         if key in t:

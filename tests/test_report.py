@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS, open_in_chromium, write_scenario, write_single_hub
 
+from reports.compare import PER_UNIT, chance_bounds, quantile_bounds
 from reports.formats import fmt_delta_pt, format_value
 from reports.render import REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
@@ -172,6 +173,10 @@ def test_every_number_in_the_kpi_table_is_traceable_to_kpis_csv(shipped_report):
     for scenario, t in total.groupby(level="scenario"):
         assert risks.loc[scenario, "p_below_target"] == pytest.approx((t["fill_rate"] < 0.95).mean())
         assert risks.loc[scenario, "margin_cvar5"] == pytest.approx(t["margin"].min())  # 4 reps: the worst one
+        assert risks.loc[scenario, "tail_replications"] == 1 and risks.loc[scenario, "tail_rough"]
+        # and the cost per unit delivered the cost rows are judged by
+        assert key.loc[(scenario, "cost_per_unit_delivered", "total", "all"), "mean"] == \
+            pytest.approx((t["cost_total"] / t["shipped_units"]).mean())
 
 
 def test_recommendation_names_the_best_strategy_with_its_margin(shipped_report):
@@ -201,7 +206,8 @@ def test_report_rebuilds_from_stored_runs_without_running(shipped_report, tmp_pa
 
 
 def test_kpi_cells_mark_only_separated_deltas(shipped_report):
-    """A delta is highlighted exactly when kpis.csv says its interval excludes zero."""
+    """A delta is highlighted exactly when kpis.csv says its interval excludes zero; a cost's
+    when its change per unit delivered does."""
     page = (shipped_report / "report.html").read_text()
     table = pd.read_csv(shipped_report / "kpis.csv").set_index(KEYS)
     for match in re.finditer(r'data-scenario="([^"]+)" data-kpi="([^"]+)"[^>]*>(.*?)</td>', page, re.S):
@@ -211,7 +217,8 @@ def test_kpi_cells_mark_only_separated_deltas(shipped_report):
             assert "delta" not in body
             continue
         marked = "●" in body
-        assert marked == bool(table.loc[(scenario, kpi, "total", "all"), "separated"]), (scenario, kpi)
+        judged = PER_UNIT.get(kpi, kpi)  # a cost by its change per unit delivered
+        assert marked == bool(table.loc[(scenario, judged, "total", "all"), "separated"]), (scenario, kpi)
 
 
 def test_a_report_of_the_baseline_alone(hostile_report, tmp_path):
@@ -288,3 +295,65 @@ def test_the_plans_promise_and_the_gap_by_source_trace_to_the_runs(shipped_repor
         cells = printed[meta["scenario"]]
         assert cells[0] == format_value("pct2", gap["plan"])
         assert cells[2:6] == [fmt_delta_pt(gap[p]) for p in ("bucketing", "demand", "lead_times", "breakdowns")]
+
+
+def test_chances_carry_clopper_pearson_intervals_as_rs_binom_test():
+    """Exact binomial intervals as R's binom.test gives them: 0 of 30 -> 0 to 11.57 % (so 30
+    replications without a miss cannot show a chance under 10 %), 3 of 30 -> 2.11 % to
+    26.53 %, 30 of 30 -> 88.43 % to 100 %."""
+    assert chance_bounds(0, 30) == (0.0, pytest.approx(0.1157033, abs=1e-7))
+    assert chance_bounds(3, 30) == (pytest.approx(0.02111714, abs=1e-8), pytest.approx(0.26528845, abs=1e-8))
+    assert chance_bounds(30, 30) == (pytest.approx(0.8842967, abs=1e-7), 1.0)
+
+
+def test_the_p5_interval_covers_the_true_quantile_in_95_percent_of_samples():
+    """The order-statistic interval of a 5th percentile from 200 draws of a standard normal
+    holds its true value (-1.645) in at least 95 % of 2,000 samples (it is conservative:
+    the ranks are whole), and says "beyond the replications" rather than invent an end when
+    there are too few (30: no replication lies below the interval's lower rank)."""
+    rng = np.random.default_rng(7)
+    truth = -1.6448536269514722
+    held = [lo <= truth <= hi for lo, hi in (quantile_bounds(rng.standard_normal(200), 0.05) for _ in range(2000))]
+    assert 0.95 <= np.mean(held) <= 0.99
+    low, high = quantile_bounds(rng.standard_normal(30), 0.05)
+    assert math.isnan(low) and not math.isnan(high)
+
+
+def test_no_chance_is_claimed_lower_than_the_replications_show(shipped_report):
+    """With 4 replications and no miss, the recommendation says 0 of 4 and that the chance
+    is at most 60.2 % (R's binom.test(0, 4)), and that 4 replications cannot show it under
+    10 %; the tail of 1 replication is flagged; each market's chance is in service.csv
+    against its own target, as the network gives it."""
+    paragraph = (shipped_report / "report.md").read_text().split("## Recommendation\n", 1)[1].split("##", 1)[0]
+    assert "in 0 of 4 replications (the chance is at most 60.2 % at 95 % confidence)" in paragraph
+    assert "4 replications cannot show that its chance of missing the service target is under 10 %" in paragraph
+    assert ", from 1 replication only" in paragraph
+    service = pd.read_csv(shipped_report / "service.csv")
+    markets = pd.read_csv(SCENARIOS / "reference" / "markets.csv").set_index("market")["fill_rate_target"]
+    assert len(service) == 5 * len(markets)
+    assert (service["target"].to_numpy() == service["market"].map(markets).to_numpy()).all()
+    assert (service["p_below_target_high"] >= service["p_below_target"]).all()
+    page = (shipped_report / "report.html").read_text()
+    assert "rough" in page and 'id="service-table"' in page
+
+
+def test_a_scenario_that_sells_less_never_looks_better_on_cost(tmp_path):
+    """Half the demand: total cost falls (fewer units moved), yet cost per unit delivered
+    rises (the same stock held for half the sales), so the cost cells are marked worse, not
+    better, and margin leads the table."""
+    net = write_single_hub(tmp_path / "net", base_stock=60)
+    base = write_scenario(tmp_path / "base.yaml", net, name="Base")
+    half = write_scenario(tmp_path / "half.yaml", net, name="Half demand", extends="base.yaml",
+                          events=[dict(type="demand_shock", change_pct=-50, start="2026-01-05", days=364)])
+    out = tmp_path / "out"
+    assert main(["compare", str(base), str(half), "-n", "4", "--workers", "1", "--out", str(out), "-q"]) == 0
+    table = pd.read_csv(out / "kpis.csv").set_index(KEYS)
+    cost = table.loc[("Half demand", "cost_total", "total", "all")]
+    unit = table.loc[("Half demand", "cost_per_unit_delivered", "total", "all")]
+    assert cost["delta"] < 0 and cost["separated"] and unit["delta"] > 0 and unit["separated"]
+    parser = _Cells()
+    parser.feed((out / "report.html").read_text())
+    assert next(iter(parser.cells))[1] == "margin"
+    page = (out / "report.html").read_text()
+    cell = re.search(r'data-scenario="Half demand" data-kpi="cost_total"[^>]*>(.*?)</td>', page, re.S).group(1)
+    assert 'class="delta bad"' in cell and "good" not in cell
