@@ -225,3 +225,26 @@ def test_a_demand_history_that_never_changes_is_forecast(tmp_path, single_hub):
     assert out.returncode == 0 and out.stderr == "", out.stderr
     methods = pd.read_csv(tmp_path / "run" / "forecast" / "methods.csv")
     assert methods["method"].notna().all()
+
+
+def test_more_scenario_variants_than_the_cap_are_refused_before_any_run(tmp_path):
+    """Two competitor entries of 8 strategies each would be 64 runs: `twin validate` and
+    `twin run` name the file, the events, the count and the flag that raises the cap
+    (default 50), and nothing is written; with --max-variants 64 the file validates."""
+    import yaml
+
+    strategies = [{"name": f"Option {i}", "price_change_pct": p} for i, p in enumerate(range(-8, 8, 2))]
+    entry = {"type": "competitor_entry", "share_loss_pct": 10, "elasticity": -1.5, "strategies": strategies}
+    doc = {"extends": str(SCENARIOS / "baseline.yaml"), "name": "Two entrants",
+           "events": [entry | {"markets": ["M05"], "start": "2027-06-07"},
+                      entry | {"markets": ["M09"], "start": "2027-09-06"}]}
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    said = twin("validate", str(path))
+    assert said.returncode == 1, said.stdout + said.stderr
+    assert (f"{path}: events[0].strategies, events[1].strategies: 64 scenario variants (8 x 8 pricing strategies), "
+            "more than 50") in said.stdout and "--max-variants 64" in said.stdout
+    run = twin("run", str(path), "-n", "1", "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "64 scenario variants" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()
+    assert twin("validate", str(path), "--max-variants", "64").returncode == 0

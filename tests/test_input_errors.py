@@ -232,3 +232,26 @@ def test_cli_validate_lists_problems_without_traceback(tmp_path, net):
     assert out.returncode == 1
     assert f"{good}: OK" in out.stdout and "horizn" in out.stdout and "not a UTF-8" in out.stdout
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_history_too_short_for_the_backtests_is_located_before_any_forecast(tmp_path):
+    """30 weeks of history cannot hold 4 backtest windows of 13 weeks (53 weeks at least):
+    statsforecast's cross-validation would stop `twin forecast` with an internal error.
+    Validation names the series and the settings instead, and `twin forecast` (whatever
+    the scenario's demand model) says the same before it forecasts; fewer, shorter windows
+    fit."""
+    net = write_single_hub(tmp_path / "net", history_weeks=30)
+    fields = dict(demand={"model": "forecast", "history_weeks": 8})
+    bad = write_scenario(tmp_path / "bad.yaml", net, **fields)
+    [problem] = validate_files([bad])[str(bad)]
+    assert problem.where == "forecasting.backtest_windows"
+    assert "need at least 53 weeks of history per series; 1 series have fewer (weeks): A/M (30)" in problem.message
+    empirical = write_scenario(tmp_path / "empirical.yaml", net, demand={"model": "empirical", "history_weeks": 8})
+    assert validate_files([empirical])[str(empirical)] == []
+    out = subprocess.run([sys.executable, "-m", "twin", "forecast", str(empirical), "--out", str(tmp_path / "f")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "A/M (30)" in out.stderr and "internal error" not in out.stderr, out.stderr
+    assert not (tmp_path / "f").exists()
+    fits = write_scenario(tmp_path / "fits.yaml", net, forecasting={"backtest_windows": 2, "window_weeks": 8},
+                          **fields)
+    assert validate_files([fits])[str(fits)] == []

@@ -35,7 +35,7 @@ def _validate(args: argparse.Namespace) -> int:
     from twin import pipeline
 
     bad = 0
-    for file, problems in pipeline.validate(args.files).items():
+    for file, problems in pipeline.validate(args.files, args.max_variants).items():
         if problems:
             bad += 1
             print(f"{file}: {len(problems)} problem(s)")
@@ -137,6 +137,7 @@ def _run_options(args: argparse.Namespace, brief: bool = False) -> dict:
             print()
 
     return dict(replications=args.replications, resume=args.resume, overwrite=args.overwrite,
+                most_variants=args.max_variants,
                 deterministic=getattr(args, "deterministic", False),
                 explain_gap=min(args.replications or 20, 20) if getattr(args, "explain_gap", False) else 0,
                 solver=_solver(args), precision=_precision(args.until_precision),
@@ -276,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check scenario files: schema, extends chain, network tables and IDs. "
                                    "Lists every problem with its file and place; exits 1 if any file is bad.")
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
+    _variants_argument(p)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("forecast", help="choose forecasting methods per family, forecast, report accuracy",
@@ -374,7 +376,16 @@ def _explain_gap_argument(p: argparse.ArgumentParser) -> None:
                         "shows it")
 
 
+def _variants_argument(p: argparse.ArgumentParser) -> None:
+    from twin import pipeline
+
+    p.add_argument("--max-variants", type=int, default=pipeline.MOST_VARIANTS, metavar="N",
+                   help=f"refuse a scenario file whose competitor entries' pricing strategies make more than N "
+                        f"scenario variants, each a run of its own (default {pipeline.MOST_VARIANTS})")
+
+
 def _monte_carlo_arguments(p: argparse.ArgumentParser) -> None:
+    _variants_argument(p)
     p.add_argument("-n", "--replications", type=int, metavar="REPS",
                    help="replications (default: the scenario's montecarlo.replications)")
     p.add_argument("--seed", type=int, metavar="S", help="seed (default: the scenario's montecarlo.seed)")

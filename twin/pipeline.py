@@ -26,6 +26,7 @@ web page shows them, the command prints them.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -39,7 +40,8 @@ import pandas as pd
 
 from twin.errors import InputError, Problem
 from twin.folders import check_out, mark
-from twin.scenario import MOST_REPLICATIONS, LoadedScenario, Scenario, load_scenario, slug, validate_files, variants
+from twin.scenario import (MOST_REPLICATIONS, MOST_VARIANTS, LoadedScenario, Scenario, backtest_history_problems,
+                           load_scenario, slug, validate_files, variants)
 from twin.timeline import Axes, Timeline, compile_timeline
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ Progress = Callable[[str, str], None]
 
 __all__ = ["load", "validate", "executor", "timelines", "forecast", "forecast_scenario", "sim_inputs", "prepare",
            "plan_scenario", "simulate", "run_scenario", "compare", "vary_assumptions", "report", "RunWritten",
-           "PlanWritten", "ForecastWritten", "MOST_REPLICATIONS"]
+           "PlanWritten", "ForecastWritten", "MOST_REPLICATIONS", "MOST_VARIANTS"]
 
 load = load_scenario
 validate = validate_files
@@ -138,6 +140,9 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     check_out(out, overwrite)  # before the work: it is written only at the end
     loaded = load_scenario(path)
     sc, net = loaded.scenario, loaded.network
+    short = backtest_history_problems(sc, net, loaded.file)  # whatever its demand model: it forecasts here
+    if short:
+        raise InputError(short)
     started = time.perf_counter()
     result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
     seconds = time.perf_counter() - started
@@ -334,7 +339,8 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
                  seed: int | None = None, resume: bool = False, overwrite: bool = False, solver: dict | None = None,
                  precision: dict[str, tuple[float, bool]] | None = None, most: int = 10_000,
                  bars: bool = False, progress: Progress | None = None, deterministic: bool = False,
-                 explain_gap: int = 0, on_plan: Callable[[Plan, str], None] | None = None) -> list[RunWritten]:
+                 explain_gap: int = 0, on_plan: Callable[[Plan, str], None] | None = None,
+                 most_variants: int = MOST_VARIANTS) -> list[RunWritten]:
     """Plan and simulate one scenario file into run folders (``twin.results``): once per
     pricing strategy of a competitor entry, each into a subfolder named after it.
 
@@ -350,11 +356,12 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     breakdowns as expected availability) and writes ``plan_vs_twin.csv`` beside the KPIs.
     ``explain_gap`` (replications per run, 0: not) splits the gap between the plan's
     promised fill rate and the twin's by source into ``gap.csv`` (:func:`explain_gap`).
+    More variants than ``most_variants`` are refused before any run.
     """
     from twin.weak_points import single_points_of_failure
 
     loaded = load_scenario(path)
-    runs = variants(loaded)  # one per pricing strategy of a competitor entry, else the scenario itself
+    runs = variants(loaded, most_variants)  # one per pricing strategy of a competitor entry, else the scenario
     mc = loaded.scenario.montecarlo
     n = 1 if deterministic else replications or mc.replications
     seed = seed if seed is not None else mc.seed
@@ -458,14 +465,14 @@ def _say_precision(progress: Progress | None, name: str, reached: pd.DataFrame, 
                                   "ask for a wider interval")
 
 
-def _check_before_comparing(paths: list[str | Path]) -> None:
+def _check_before_comparing(paths: list[str | Path], most_variants: int) -> None:
     """Every file's problems, and names two scenarios share, in one error before the first
     run: not after an hour of runs."""
     problems: list[Problem] = []
     files: dict[str, list[str]] = {}
     for path in paths:
         try:
-            for variant in variants(load_scenario(path)):
+            for variant in variants(load_scenario(path), most_variants):
                 files.setdefault(variant.scenario.name, []).append(str(path))
         except InputError as exc:
             problems += exc.problems
@@ -489,7 +496,7 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
     if len(set(stems)) < len(stems):
         raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
                                   "stored by file name under runs/")])
-    _check_before_comparing(paths)
+    _check_before_comparing(paths, options.get("most_variants", MOST_VARIANTS))
     seed = seed if seed is not None else load_scenario(paths[0]).scenario.montecarlo.seed
     # before any work: the runs go under it, the report into it
     out = check_out(out, options.get("overwrite", False) or options.get("resume", False), resumable=True)
@@ -517,7 +524,8 @@ def vary_assumptions(paths: list[str | Path], written: list[RunWritten], out: Pa
     from reports.compare import break_even_results, compare as compare_runs, subjects
     from twin.sensitivity import first_points, refinements
 
-    loaded = {v.scenario.name: (v, str(path)) for path in paths for v in variants(load_scenario(path))}
+    # the runs it varies have run: their variants passed the cap already
+    loaded = {v.scenario.name: (v, str(path)) for path in paths for v in variants(load_scenario(path), sys.maxsize)}
     baseline_events = tuple(load_scenario(paths[0]).scenario.events)
     base = {w.scenario: w for w in written}
     progress = options.get("progress")

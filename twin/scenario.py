@@ -31,6 +31,7 @@ from twin.network import Network, load_network
 
 Scalar = Union[str, int, float, bool, None]
 MOST_REPLICATIONS = 1_000_000  # per run: beyond it the KPI tables alone outgrow a machine's memory
+MOST_VARIANTS = 50  # scenario variants of one file (pricing strategies multiply): each is a run of its own
 # the days a horizon, its warm-up and its history may span: pandas' timestamps end in 2262,
 # and lead times, forecasts and the fiscal calendar reach past the horizon
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
@@ -528,13 +529,26 @@ class LoadedScenario:
         return LoadedScenario(self.scenario.model_copy(update=fields), self.network, self.file)
 
 
-def variants(loaded: LoadedScenario) -> list[LoadedScenario]:
+def variants(loaded: LoadedScenario, most: int = MOST_VARIANTS) -> list[LoadedScenario]:
     """One scenario per combination of pricing strategies of its ``competitor_entry`` events
-    (the scenario itself when it has none or one), each named after its strategies."""
+    (the scenario itself when it has none or one), each named after its strategies.
+
+    Raises
+    ------
+    InputError
+        When they would be more than ``most`` (each is a run of its own: two entries of 50
+        strategies would be 2,500 runs), saying how many and how to raise the cap.
+    """
     entries = [(i, ev) for i, ev in enumerate(loaded.scenario.events)
                if isinstance(ev, CompetitorEntry) and ev.strategy is None and len(ev.strategies) > 1]
     if not entries:
         return [loaded]
+    count = math.prod(len(ev.strategies) for _, ev in entries)
+    if count > most:
+        raise InputError([Problem(loaded.file, ", ".join(f"events[{i}].strategies" for i, _ in entries),
+                                  f"{count:,} scenario variants ({' x '.join(str(len(ev.strategies)) for _, ev in entries)}"
+                                  f" pricing strategies), more than {most:,}: each is a run of its own; give fewer "
+                                  f"strategies, or raise the cap with --max-variants {count}")])
     out = []
     for combo in itertools.product(*(ev.strategies for _, ev in entries)):
         events = list(loaded.scenario.events)
@@ -569,12 +583,13 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     return LoadedScenario(scenario, network, file)
 
 
-def validate_files(paths: list[str | Path]) -> dict[str, list[Problem]]:
-    """Problems per file (an empty list for a good file). Never raises on bad input."""
+def validate_files(paths: list[str | Path], most_variants: int = MOST_VARIANTS) -> dict[str, list[Problem]]:
+    """Problems per file (an empty list for a good file), more scenario variants than
+    ``most_variants`` included. Never raises on bad input."""
     out: dict[str, list[Problem]] = {}
     for p in paths:
         try:
-            load_scenario(p)
+            variants(load_scenario(p), most_variants)
             out[str(p)] = []
         except InputError as exc:
             out[str(p)] = exc.problems
@@ -694,6 +709,25 @@ def _model_in(annotation: Any, node: Any) -> type[BaseModel]:
     return None  # type: ignore[return-value]
 
 
+def backtest_history_problems(s: Scenario, net: Network, file: str) -> list[Problem]:
+    """Every demand series must be longer than the backtest's windows (``backtest_windows``
+    origins, ``window_weeks`` apart, each forecasting ``window_weeks``): a shorter one leaves
+    no week to fit on before the first origin."""
+    f = s.forecasting
+    need = f.backtest_windows * f.window_weeks + 1
+    lengths = net.demand_history.groupby(level=["sku", "market"]).size()
+    short = lengths[lengths < need]
+    if short.empty:
+        return []
+    named = ", ".join(f"{sku}/{market} ({n})" for (sku, market), n in short.head(5).items())
+    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+    return [Problem(file, "forecasting.backtest_windows",
+                    f"{f.backtest_windows} windows of {f.window_weeks} weeks need at least {need} weeks of history per "
+                    f"series; {len(short)} series have fewer (weeks): {named}{more}; ask for fewer or shorter "
+                    "windows (forecasting.backtest_windows, forecasting.window_weeks), or choose another demand "
+                    "model")]
+
+
 def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem]:
     """IDs the scenario names must exist in its network."""
     problems: list[Problem] = []
@@ -739,6 +773,8 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
                                     f"{choices(sorted(families))}"))
     weeks = net.demand_history.index.get_level_values("week")
     last = weeks.max().date()
+    if s.demand.model == "forecast":
+        problems += backtest_history_problems(s, net, file)
     if s.demand.model == "forecast" and s.horizon.start <= last:
         problems.append(Problem(file, "demand.model", f"'forecast' forecasts from the week after the last week "
                                 f"of history ({last}); start the horizon after it, or choose `empirical`"))
