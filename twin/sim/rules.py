@@ -64,7 +64,7 @@ import numpy as np
 
 from twin.sim.demand import mean_demand
 from twin.sim.inputs import SOURCE_PLANT, SimInput
-from twin.sim.spikes import Signal, SpikeDetector
+from twin.sim.spikes import Signal, SpikeDetector, families
 from twin.timeline import MarketEntry
 
 if TYPE_CHECKING:
@@ -116,11 +116,9 @@ class RuleBook:
                                  "twin.pipeline.sim_inputs()")
             self.detector = SpikeDetector(inp, self.expected, inp.spike_detector)
         self.signals: list[Signal] = []
-        self.families = sorted(set(inp.families))
-        fam = np.asarray(inp.families)
-        self.family_skus = {f: fam == f for f in self.families}
+        names, onehot = families(inp)
         makes = np.isfinite(inp.hours_per_unit)  # (L, S)
-        self.family_lines = {f: np.flatnonzero(makes[:, m].any(axis=1)) for f, m in self.family_skus.items()}
+        self.family_lines = {f: np.flatnonzero(makes[:, onehot[:, i] > 0].any(axis=1)) for i, f in enumerate(names)}
         self.fastest_hours = np.where(makes, inp.hours_per_unit, np.inf).min(axis=0)  # (S,)
         self.entries = inp.timeline.entries
 
