@@ -148,6 +148,55 @@ def test_every_problem_is_listed_not_only_the_first(tmp_path, net):
     assert "horizn" in text and "demand.model" in text and "demand.cv" in text
 
 
+def test_schema_overrides_ids_and_dates_in_one_pass(tmp_path, net):
+    """Issue 18: one file with six mistakes took three rounds of `twin validate` (schema, then
+    overrides, then IDs). A bad part of the schema no longer hides the others' checks."""
+    path = write_scenario(tmp_path / "s.yaml", net,
+                          demand={"model": "poisson", "history_weeks": 52, "scale": -1},  # schema
+                          overrides={"lines": {"L9": {"hours_per_week": 10}}},  # an override's row
+                          forecasting={"methods": {"NOPE": "ets"}},  # an ID
+                          events=[{"type": "line_outage", "line": "L99", "start": "2026-02-02", "days": 3},  # an ID
+                                  {"type": "line_outage", "line": "L", "start": "2031-02-03", "days": 3},  # a date
+                                  {"type": "supplier_delay", "supplier": "S", "start": "2026-02-02", "days": 3,
+                                   "delay_days": -3}])  # schema
+    text = problems_of(path)
+    for expected in ("demand.scale", "overrides.lines.L9", "forecasting.methods.NOPE", "events[0].line",
+                     "events[1].start", "events[2].delay_days"):
+        assert expected in text, f"{expected} missing from:\n{text}"
+    assert len(validate_files([path])[str(path)]) == 6, text
+
+
+def test_unknown_key_of_an_event_lists_that_event_types_keys(tmp_path, net):
+    path = write_scenario(tmp_path / "s.yaml", net, events=[{"type": "line_outage", "line": "L", "start": "2026-02-02",
+                                                            "duration_days": 3}])
+    text = problems_of(path)
+    assert "events[0].duration_days: unknown key" in text and "line" in text.split("valid:")[1]
+    assert "change_pct" not in text, "the keys of a line outage, not of a demand shock"
+
+
+def test_schema_version_of_each_file(tmp_path, net):
+    """A file written for an earlier schema loads where nothing it uses changed, else says
+    what changed since; one for a newer sop-twin says so, alone; each file of an `extends:`
+    chain has its own version."""
+    base = write_scenario(tmp_path / "base.yaml", net, schema_version=2)
+    old_ok = tmp_path / "old_ok.yaml"
+    old_ok.write_text("schema_version: 1\nextends: base\nname: old but fine\n")
+    assert load_scenario(old_ok).scenario.name == "old but fine"
+    old = tmp_path / "old.yaml"
+    old.write_text("schema_version: 1\nextends: base\npolicies:\n  - {name: S, trigger: demand_spike, above: 1, "
+                   "action: approve_overtime, mode: auto, window_weeks: 4}\n")
+    text = problems_of(old)
+    assert "policies[0]: `window_weeks` no longer exists" in text
+    assert f"{old}: schema_version: 1: the file is written for schema 1" in text and "set schema_version: 2" in text
+    assert str(base) not in text, "the base file is written for the current schema"
+    new = tmp_path / "new.yaml"
+    new.write_text("schema_version: 3\nextends: base\nfuture_key: 1\n")
+    problems = validate_files([new])[str(new)]
+    assert len(problems) == 1 and "written for a newer sop-twin" in str(problems[0]), problems
+    (tmp_path / "odd.yaml").write_text("schema_version: two\nextends: base\n")
+    assert "schema_version: 'two': a whole number from 1 to 2" in problems_of(tmp_path / "odd.yaml")
+
+
 def test_extends_merges_and_detects_cycles(tmp_path, net):
     base = write_scenario(tmp_path / "base.yaml", net)
     child = tmp_path / "child.yaml"

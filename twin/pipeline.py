@@ -140,7 +140,7 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     check_out(out, overwrite)  # before the work: it is written only at the end
     loaded = load_scenario(path)
     sc, net = loaded.scenario, loaded.network
-    short = backtest_history_problems(sc, net, loaded.file)  # whatever its demand model: it forecasts here
+    short = backtest_history_problems(sc.forecasting, net, loaded.file)  # whatever its demand model: it forecasts here
     if short:
         raise InputError(short)
     started = time.perf_counter()

@@ -4,10 +4,14 @@ The whole schema is in this module. Unknown keys fail; every error names the fil
 YAML path, the bad value and what would be valid. A scenario may ``extends:`` another
 (its path relative to the extending file, ``.yaml`` optional): mappings merge key by key,
 the extending file wins, and lists (``events``) are replaced whole. ``network:`` paths are
-relative to the file that writes them.
+relative to the file that writes them. Each file may say which version of the schema it
+is written for (``schema_version:``, not inherited; default :data:`SCHEMA_VERSION`): one
+written for an earlier version loads if nothing it uses has changed, else its errors end
+with what changed since (:data:`SCHEMA_CHANGES`).
 
 A minimal scenario::
 
+    schema_version: 2
     name: Baseline
     network: reference
     horizon: {start: 2027-01-04, weeks: 52}
@@ -23,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from twin.demand.methods import METHODS
 from twin.errors import InputError, Problem, choices
@@ -32,6 +36,11 @@ from twin.network import Network, load_network
 Scalar = Union[str, int, float, bool, None]
 MOST_REPLICATIONS = 1_000_000  # per run: beyond it the KPI tables alone outgrow a machine's memory
 MOST_VARIANTS = 50  # scenario variants of one file (pricing strategies multiply): each is a run of its own
+SCHEMA_VERSION = 2  # the scenario schema this sop-twin reads; a file says which it is written for
+SCHEMA_CHANGES = {  # version -> what a file written for the version before must change
+    2: "touchless rules (`policies:`) lost `window_weeks` and `min_z`: the spike detector (`spike_detector:`) "
+       "finds spikes and a rule's `confidence` sizes them; delete both keys",
+}
 # the days a horizon, its warm-up and its history may span: pandas' timestamps end in 2262,
 # and lead times, forecasts and the fiscal calendar reach past the horizon
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
@@ -441,7 +450,7 @@ class Rule(_Strict):
     def _removed_fields(cls, data: Any) -> Any:
         gone = [f for f in ("window_weeks", "min_z") if isinstance(data, dict) and f in data]
         if gone:
-            raise ValueError(f"{' and '.join(f'`{f}`' for f in gone)} no longer exist: demand spikes are found by the "
+            raise ValueError(f"{' and '.join(f'`{f}`' for f in gone)} no longer exist{'s' * (len(gone) == 1)}: demand spikes are found by the "
                              "spike detector (the scenario's `spike_detector:` sets its false-alarm rate) and sized "
                              "with the rule's `confidence`; delete them")
         return data
@@ -568,19 +577,89 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         With every problem located by file and YAML path.
     """
     path = Path(path)
-    data = _read_chain(path, ())
+    versions: dict[str, int] = {}
+    data = _read_chain(path, (), versions)
     file = str(path)
+    problems: list[Problem] = []
     try:
-        scenario = Scenario.model_validate(data)
+        scenario: Scenario | None = Scenario.model_validate(data)
+        parts = _Parts(scenario.horizon, list(enumerate(scenario.events)), scenario.forecasting, scenario.demand)
     except ValidationError as exc:
-        raise InputError([_problem(file, e, data) for e in exc.errors()]) from None
-    if not scenario.network.is_dir():
-        raise InputError([Problem(file, "network", f"{str(data['network'])!r}: network folder not found")])
-    network = load_network(scenario.network, scenario.overrides, overrides_file=file)
-    problems = _check_against_network(scenario, network, file)
+        problems += [_problem(file, e, data) for e in exc.errors()]
+        scenario, parts = None, _valid_parts(data)
+    # one pass: the network, the overrides and the IDs are checked whatever the schema found
+    network = _network_for_checks(data, file, problems)
+    if network is not None:
+        problems += _check_against_network(parts, network, file)
     if problems:
-        raise InputError(problems)
+        raise InputError(problems + _since(versions))
+    assert scenario is not None and network is not None  # no problem: both were made
     return LoadedScenario(scenario, network, file)
+
+
+def _since(versions: dict[str, int]) -> list[Problem]:
+    """For each file of a chain written for an earlier schema: what changed since, so that a
+    file that no longer loads says what to change."""
+    return [Problem(f, "schema_version", f"{v}: the file is written for schema {v}, this sop-twin reads schema "
+                                         f"{SCHEMA_VERSION}; since then: " + "; ".join(
+                                             f"({n}) {SCHEMA_CHANGES[n]}" for n in range(v + 1, SCHEMA_VERSION + 1))
+                    + f"; then set schema_version: {SCHEMA_VERSION}")
+            for f, v in versions.items() if v < SCHEMA_VERSION]
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The parts of a scenario the network checks read, each None (events: left out) where
+    the schema refused it."""
+
+    horizon: Horizon | None
+    events: list[tuple[int, Any]]  # (index in the file, event)
+    forecasting: Forecasting | None
+    demand: Demand | None
+
+
+def _valid_parts(data: dict[str, Any]) -> _Parts:
+    """The parts of a scenario the schema refused as a whole that are valid on their own, so
+    that one pass also checks their IDs and dates against the network."""
+
+    def valid(model: Any, value: Any) -> Any:
+        try:
+            return TypeAdapter(model).validate_python(value)
+        except ValidationError:
+            return None
+
+    events = data.get("events")
+    return _Parts(horizon=valid(Horizon, data.get("horizon")),
+                  events=[(i, ev) for i, raw in enumerate(events if isinstance(events, list) else [])
+                          if (ev := valid(Event, raw)) is not None],
+                  forecasting=valid(Forecasting, data.get("forecasting", {})),
+                  demand=valid(Demand, data.get("demand", {})))
+
+
+def _network_for_checks(data: dict[str, Any], file: str, problems: list[Problem]) -> Network | None:
+    """The scenario's network with its overrides, its problems added to ``problems``. With
+    bad overrides the IDs are still checked, against the network as shipped (overrides patch
+    rows, they never add any); None when there is no network to check against."""
+    folder, overrides = data.get("network"), data.get("overrides")
+    if not isinstance(folder, str):
+        return None  # missing or not a path: the schema said so
+    if not Path(folder).is_dir():
+        problems.append(Problem(file, "network", f"{folder!r}: network folder not found"))
+        return None
+    if not isinstance(overrides, dict) or not all(isinstance(rows, dict) and all(isinstance(cells, dict)
+                                                                                 for cells in rows.values())
+                                                  for rows in overrides.values()):
+        overrides = None  # not {table: {row: {column: value}}}: the schema said so
+    try:
+        return load_network(folder, overrides, overrides_file=file)
+    except InputError as exc:
+        problems += exc.problems
+    if not overrides:
+        return None
+    try:
+        return load_network(folder)
+    except InputError:
+        return None  # the network's own problems are listed already
 
 
 def validate_files(paths: list[str | Path], most_variants: int = MOST_VARIANTS) -> dict[str, list[Problem]]:
@@ -609,7 +688,9 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
-def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _read_chain(path: Path, seen: tuple[Path, ...], versions: dict[str, int]) -> dict[str, Any]:
+    """The file's data merged over the files it extends; each file's own ``schema_version``
+    (not inherited: each file is written for one) goes into ``versions``."""
     file = str(path)
     if not path.is_file():
         raise InputError([Problem(file, "", "scenario file not found")])
@@ -628,6 +709,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError([Problem(file, "", "empty file; a scenario needs at least `name`, `network` and `horizon`")])
     if not isinstance(data, dict):
         raise InputError([Problem(file, "", f"a scenario is a mapping of keys, not a {type(data).__name__}")])
+    versions[file] = _schema_version(file, data.pop("schema_version", SCHEMA_VERSION))
     if isinstance(data.get("network"), str):
         data["network"] = str((path.parent / data["network"]).resolve())
     parent = data.pop("extends", None)
@@ -644,7 +726,20 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError([Problem(file, "extends", f"{parent!r}: scenarios extend each other in a cycle: {loop}")])
     if not parent_path.is_file():
         raise InputError([Problem(file, "extends", f"{parent!r}: no such scenario file ({parent_path})")])
-    return _merge(_read_chain(parent_path, chain), data)
+    return _merge(_read_chain(parent_path, chain, versions), data)
+
+
+def _schema_version(file: str, v: Any) -> int:
+    """The schema version a file says it is written for; one this sop-twin cannot read stops
+    here, before the schema's errors that would follow from it."""
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise InputError([Problem(file, "schema_version", f"{v!r}: a whole number from 1 to {SCHEMA_VERSION}, the "
+                                                          "scenario schema the file is written for")])
+    if v > SCHEMA_VERSION:
+        raise InputError([Problem(file, "schema_version", f"{v}: the file is written for a newer sop-twin (schema "
+                                                          f"{v}); this one reads schema 1 to {SCHEMA_VERSION}: "
+                                                          "upgrade sop-twin")])
+    return v
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -683,13 +778,15 @@ def _fields_at(loc: tuple, data: dict[str, Any]) -> list[str]:
     """Valid keys of the model found at ``loc`` in the scenario."""
     model: type[BaseModel] = Scenario
     node: Any = data
+    annotation: Any = None
     for part in loc:
-        node = node[part] if isinstance(node, (dict, list)) and (isinstance(part, int) or part in node) else None
-        if isinstance(part, int):
-            continue
-        ann = model.model_fields[part].annotation
-        model = _model_in(ann, node)
-    extra = {"extends"} if model is Scenario else set()
+        if isinstance(part, int):  # an item of a list: its model follows the item (an event's type)
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            annotation = model.model_fields[part].annotation
+            node = node.get(part) if isinstance(node, dict) else None
+        model = _model_in(annotation, node)
+    extra = {"extends", "schema_version"} if model is Scenario else set()
     return sorted(set(model.model_fields) | extra)
 
 
@@ -709,11 +806,10 @@ def _model_in(annotation: Any, node: Any) -> type[BaseModel]:
     return None  # type: ignore[return-value]
 
 
-def backtest_history_problems(s: Scenario, net: Network, file: str) -> list[Problem]:
+def backtest_history_problems(f: Forecasting, net: Network, file: str) -> list[Problem]:
     """Every demand series must be longer than the backtest's windows (``backtest_windows``
     origins, ``window_weeks`` apart, each forecasting ``window_weeks``): a shorter one leaves
     no week to fit on before the first origin."""
-    f = s.forecasting
     need = f.backtest_windows * f.window_weeks + 1
     lengths = net.demand_history.groupby(level=["sku", "market"]).size()
     short = lengths[lengths < need]
@@ -728,15 +824,17 @@ def backtest_history_problems(s: Scenario, net: Network, file: str) -> list[Prob
                     "model")]
 
 
-def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem]:
-    """IDs the scenario names must exist in its network."""
+def _check_against_network(s: _Parts, net: Network, file: str) -> list[Problem]:
+    """IDs the scenario names must exist in its network, its events' dates in its days and its
+    history long enough for its demand model; a part the schema refused is not checked."""
     problems: list[Problem] = []
     families = set(net.products["family"])
-    first = s.horizon.start - dt.timedelta(weeks=s.horizon.warmup_weeks)
-    last = s.horizon.start + dt.timedelta(weeks=s.horizon.weeks)
-    for i, ev in enumerate(s.events):
+    if s.horizon is not None:
+        first = s.horizon.start - dt.timedelta(weeks=s.horizon.warmup_weeks)
+        last = s.horizon.start + dt.timedelta(weeks=s.horizon.weeks)
+    for i, ev in s.events:
         where = f"events[{i}]"
-        if not first <= ev.start < last:
+        if s.horizon is not None and not first <= ev.start < last:
             problems.append(Problem(file, f"{where}.start", f"{ev.start}: outside the simulated days "
                                     f"{first} to {last - dt.timedelta(days=1)}"))
         if isinstance(ev, (LineOutage, CapacityChange)) and ev.line not in net.lines.index:
@@ -767,17 +865,21 @@ def _check_against_network(s: Scenario, net: Network, file: str) -> list[Problem
                 for j, v in enumerate(getattr(ev, key)):
                     if v not in set(valid):
                         problems.append(Problem(file, f"{where}.{key}[{j}]", f"{v!r}: unknown; {choices(valid)}"))
-    for family in s.forecasting.methods:
+    for family in s.forecasting.methods if s.forecasting is not None else ():
         if family not in families:
             problems.append(Problem(file, f"forecasting.methods.{family}", f"{family!r}: unknown family; "
                                     f"{choices(sorted(families))}"))
+    if s.demand is None:
+        return problems
+    if s.demand.model == "forecast" and s.forecasting is not None:
+        problems += backtest_history_problems(s.forecasting, net, file)
+    if s.horizon is None:
+        return problems
     weeks = net.demand_history.index.get_level_values("week")
-    last = weeks.max().date()
-    if s.demand.model == "forecast":
-        problems += backtest_history_problems(s, net, file)
-    if s.demand.model == "forecast" and s.horizon.start <= last:
+    history_end = weeks.max().date()
+    if s.demand.model == "forecast" and s.horizon.start <= history_end:
         problems.append(Problem(file, "demand.model", f"'forecast' forecasts from the week after the last week "
-                                f"of history ({last}); start the horizon after it, or choose `empirical`"))
+                                f"of history ({history_end}); start the horizon after it, or choose `empirical`"))
     # every model draws from (or, for the warm-up, replays) the weeks before the first simulated day
     first_day = s.horizon.start - dt.timedelta(weeks=s.horizon.warmup_weeks)
     before = weeks[weeks < dt.datetime.combine(first_day, dt.time())].unique()
