@@ -138,6 +138,63 @@ def test_an_output_folder_sop_twin_did_not_write_is_left_alone(tmp_path, single_
     assert not tmp_path.with_name(tmp_path.name + ".partial").exists()
 
 
+@pytest.fixture
+def disk(tmp_path):
+    """Factory: ``disk(options)`` mounts a small tmpfs (``ro``, ``size=8m``, ``nr_inodes=40``: a
+    real read-only or full file system) under tmp_path, unmounted after the test. Skips
+    where this user may not mount (the tests run as root in CI)."""
+    mounted = []
+
+    def mount(options: str):
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("command", [["plan"], ["run", "-n", "1"], ["forecast"], ["compare", "-n", "1"]])
+def test_a_read_only_or_full_disk_is_found_before_the_work(tmp_path, single_hub, disk, command):
+    """Issue 18: a read-only output folder or a full disk was an "internal error" (for `twin
+    plan`, after the solve). Now: exit 2 before any work, naming the folder and what to do."""
+    scenario = single_hub(supply="plan")
+    read_only, full = disk("ro,size=1m"), disk("size=8m")
+    for out, expected in ((read_only / "out", "cannot be written"), (read_only, "cannot be written"),
+                          (full / "out", "needs about 64 MB and its disk has 8 MB free")):
+        done = twin(command[0], str(scenario), *command[1:], "--out", str(out))
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"{out}: {expected}" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert "internal error" not in done.stderr
+        assert "plan optimal" not in done.stdout + done.stderr and "Forecasting" not in done.stderr, "before the work"
+
+
+def test_a_disk_that_fills_during_a_run_is_a_message_and_resumes(tmp_path, single_hub, disk):
+    """A file system that runs out of room during the run (here out of inodes: 40 files)
+    ends it with exit 73 naming the file and --resume; the finished batches stay in the
+    .partial, and the run resumes elsewhere-freed to the same KPIs as a run never cut."""
+    scenario = single_hub(supply="plan")
+    small = disk("size=100m,nr_inodes=40")
+    done = twin("run", str(scenario), "-n", "80", "--workers", "1", "--out", str(small / "run"), "-q")
+    assert done.returncode == 73, done.stdout + done.stderr
+    assert "cannot write" in done.stderr and "No space left on device" in done.stderr, done.stderr
+    assert "--resume" in done.stderr and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert (small / "run.partial").is_dir() and not (small / "run").exists(), "a cut run never looks finished"
+    batches = list((small / "run.partial" / "results" / "kpis").glob("*.parquet"))
+    assert batches, "the batches written before the disk filled are kept"
+    subprocess.run(["mount", "-o", "remount,nr_inodes=400", str(small)], check=True)  # the user frees room
+    resumed = twin("run", str(scenario), "-n", "80", "--workers", "1", "--out", str(small / "run"), "-q", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    whole = twin("run", str(scenario), "-n", "80", "--workers", "1", "--out", str(tmp_path / "whole"), "-q")
+    assert whole.returncode == 0, whole.stderr
+    assert (small / "run" / "kpis.csv").read_bytes() == (tmp_path / "whole" / "kpis.csv").read_bytes()
+
+
 def test_finished_output_is_replaced_only_with_overwrite(tmp_path, single_hub):
     """A plan, a run, a report and a comparison written once are refused the second time,
     exit 2, naming the folder and --overwrite (and --resume, where the command has it), with

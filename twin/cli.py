@@ -29,6 +29,7 @@ sop-twin: a digital twin of a manufacturing supply chain for S&OP.
 """
 EXIT_NO_PLAN = 3
 EXIT_REPLICATION_FAILED = 4
+EXIT_CANNOT_WRITE = 73  # sysexits' EX_CANTCREAT: a full disk or a folder that became read-only during the work
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -463,6 +464,15 @@ def main(argv: list[str] | None = None) -> int:
         if solve is not None and isinstance(exc, solve.PlanError):  # the scenario asks the impossible
             print(f"twin {args.command}: {exc}", file=sys.stderr)
             return EXIT_NO_PLAN
+        from twin.folders import DISK_FULL, NOT_WRITABLE
+
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL + NOT_WRITABLE:  # the user's disk, not a bug
+            print(f"twin {args.command}: cannot write {exc.filename or 'the output'}: {exc.strerror}: "
+                  + ("free some space" if exc.errno in DISK_FULL else "make it writable")
+                  + ", or give another --out; what was written is in a .partial folder, never taken for finished"
+                  + ("; finished batches are kept: run again with --resume to continue"
+                     if args.command in ("run", "compare") else ""), file=sys.stderr)
+            return EXIT_CANNOT_WRITE
         # a bug, not bad input: one line for the user, the traceback on request
         if args.debug:
             raise

@@ -12,15 +12,23 @@ names it, and nothing in it is touched. A folder being filled has one writer at 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl  # POSIX (Linux, macOS): flock, which a killed process cannot keep holding
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from twin.errors import FolderBusy, InputError, Problem
 
 MARKER = ".sop-twin"
 LOCK = ".lock"
+MB = 1 << 20
+LEAST_FREE = 64 * MB  # below this a disk is as good as full for any command's output
+RUN_BYTES = 16 * MB  # a run folder's plan, forecast and tables (the reference network: 7 MB)
+REPLICATION_BYTES = 128 << 10  # and per replication (the reference network: 50 KB of results, 10 KB of KPIs)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 _TEXT = "This folder was written by sop-twin, which may replace it when asked to write here again.\n"
 
 
@@ -45,12 +53,40 @@ def holds_output(folder: Path) -> bool:
     return folder.is_dir() and any(p.name not in (MARKER, LOCK) for p in folder.iterdir())
 
 
-def check_out(folder: str | Path, overwrite: bool = False, resumable: bool = False) -> Path:
+def run_bytes(replications: int) -> int:
+    """About what a run folder of ``replications`` needs on disk, generously."""
+    return RUN_BYTES + replications * REPLICATION_BYTES
+
+
+def check_room(folder: Path, need: int = LEAST_FREE) -> None:
+    """Before the work, an :class:`InputError` if ``folder`` cannot take the output: where it
+    goes (the folder, and beside it, its ``.partial``) cannot be written (a read-only folder or
+    disk), or its disk has less than ``need`` bytes free (at least :data:`LEAST_FREE`)."""
+    place = folder.parent
+    while not place.exists():  # the folders sop-twin will make
+        place = place.parent
+    for where in (place, folder) if folder.is_dir() else (place,):
+        try:
+            with tempfile.TemporaryFile(dir=where):  # unnamed where the OS can: nothing shows, nothing stays
+                pass
+        except OSError as exc:
+            raise InputError([Problem(str(folder), "", f"cannot be written: {where}: {exc.strerror}; give an --out "
+                                                       "where you may write")]) from None
+    need = max(need, LEAST_FREE)
+    free = shutil.disk_usage(place).free
+    if free < need:
+        raise InputError([Problem(str(folder), "", f"needs about {need / MB:,.0f} MB and its disk has "
+                                                   f"{free / MB:,.0f} MB free: free some space, or give an --out on "
+                                                   "another disk")])
+
+
+def check_out(folder: str | Path, overwrite: bool = False, resumable: bool = False, need: int = LEAST_FREE) -> Path:
     """``folder`` if a command may write its output there (module docstring): what an earlier
     run wrote is replaced only when ``overwrite``; ``resumable``: the command has ``--resume``,
-    which the message offers."""
+    which the message offers; and the place can take ``need`` bytes (:func:`check_room`)."""
     folder = check_writable(folder)
     if overwrite or not holds_output(folder):
+        check_room(folder, need)
         return folder
     written = dt.datetime.fromtimestamp((folder / MARKER).stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     raise InputError([Problem(str(folder), "", f"holds the output of an earlier sop-twin command (written "

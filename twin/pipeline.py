@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import InputError, Problem
-from twin.folders import check_out, mark
+from twin.folders import check_out, check_room, mark, run_bytes
 from twin.scenario import (MOST_REPLICATIONS, MOST_VARIANTS, LoadedScenario, Scenario, backtest_history_problems,
                            load_scenario, slug, validate_files, variants)
 from twin.timeline import Axes, Timeline, compile_timeline
@@ -367,9 +367,11 @@ def run_scenario(path: str | Path, out: str | Path, executor: Executor, *, repli
     seed = seed if seed is not None else mc.seed
     weak_points = single_points_of_failure(loaded.network)
     folders = [Path(out) if len(runs) == 1 else Path(out) / slug(v.scenario.name.split(": ", 1)[-1]) for v in runs]
-    if not resume:  # every variant's folder before the first runs (a folder of each strategy)
-        for folder_path in folders:
-            check_out(folder_path, overwrite, resumable=True)
+    for folder_path in folders:  # every variant's folder before the first runs (a folder of each strategy)
+        if resume:
+            check_room(folder_path, run_bytes(n))
+        else:
+            check_out(folder_path, overwrite, resumable=True, need=run_bytes(n))
     written = []
     for variant, folder_path in zip(runs, folders):
         written.append(_run_variant(
@@ -497,9 +499,11 @@ def compare(paths: list[str | Path], out: str | Path, executor: Executor, *, see
         raise InputError([Problem(" ".join(map(str, paths)), "", "each scenario file once, please: the runs are "
                                   "stored by file name under runs/")])
     _check_before_comparing(paths, options.get("most_variants", MOST_VARIANTS))
-    seed = seed if seed is not None else load_scenario(paths[0]).scenario.montecarlo.seed
+    first = load_scenario(paths[0]).scenario.montecarlo
+    seed = seed if seed is not None else first.seed
     # before any work: the runs go under it, the report into it
-    out = check_out(out, options.get("overwrite", False) or options.get("resume", False), resumable=True)
+    out = check_out(out, options.get("overwrite", False) or options.get("resume", False), resumable=True,
+                    need=len(paths) * run_bytes(options.get("replications") or first.replications))
     out.mkdir(parents=True, exist_ok=True)
     mark(out)
     written: list[RunWritten] = []
