@@ -311,9 +311,10 @@ def bottlenecks(plan: Plan, ix: Indices, partner_savings: dict[str, float] | Non
 
     Ranked by the value of one more hour in every period of the run (sum of shadow
     values). Each row carries a sentence a planner reads, e.g. "Line L3 (plant P1) is at
-    98 % of regular hours in periods 12–16; one more hour there is worth $41 per period;
-    the plan adds 120 overtime hours and outsources 500 units of its SKUs to X1 (saves
-    $9,800 over the horizon)".
+    98 % of regular hours in weeks 12–16 (...); one more hour of it in any one of these
+    weeks lowers the plan's cost by $41.00 (the mean over the 5 weeks; an hour more in each:
+    $205.00); the plan adds 120 overtime hours and outsources 500 units of its SKUs to X1
+    (outsourcing to X1 saves $9,800 over the horizon)".
     """
     labels = ix.data.periods
     order = {p: i for i, p in enumerate(labels)}
@@ -334,8 +335,11 @@ def bottlenecks(plan: Plan, ix: Indices, partner_savings: dict[str, float] | Non
             worth = run["hour_value"].mean()
             text = (f"Line {line} (plant {run['plant'].iloc[0]}) is at {run['utilisation'].max():.0%} of regular "
                     f"hours in {_span(period, labels, a, b)}; " + (
-                        f"one more hour there is worth ${worth:,.2f} per {period}" if worth > 0.005
-                        else "more hours there would not lower the cost (capacity elsewhere is as cheap)"))
+                        f"one more hour of it {_in_one(period, a, b)} {_gain(plan)} ${worth:,.2f}"
+                        + (f" (the mean over the {b - a + 1} {period}s; an hour more in each: "
+                           f"${run['hour_value'].sum():,.2f})" if b > a else "")
+                        if worth > 0.005 else "more hours there would not lower the cost (capacity elsewhere is as "
+                                              "cheap)"))
             extra = []
             if run["overtime_hours_used"].sum() > 0.5:
                 extra.append(f"the plan adds {run['overtime_hours_used'].sum():,.0f} overtime hours")
@@ -361,8 +365,9 @@ def bottlenecks(plan: Plan, ix: Indices, partner_savings: dict[str, float] | Non
             saving = savings.get(partner)
             period = ix.data.period_name
             text = (f"Partner {partner} is at capacity ({run['capacity_units'].iloc[0]:,.0f} units per {period}) in "
-                    f"{_span(period, labels, a, b)}; one more unit of its capacity is worth "
-                    f"${run['unit_value'].mean():,.2f}")
+                    f"{_span(period, labels, a, b)}; one more unit of its capacity {_in_one(period, a, b)} "
+                    f"{_gain(plan)} ${run['unit_value'].mean():,.2f}"
+                    + (f" (the mean over the {b - a + 1} {period}s)" if b > a else ""))
             if saving is not None and np.isfinite(saving):
                 text += f"; outsourcing to it saves ${saving:,.0f} over the horizon"
             rows.append(dict(kind="partner", resource=partner, first_period=labels[a], last_period=labels[b],
@@ -373,6 +378,15 @@ def bottlenecks(plan: Plan, ix: Indices, partner_savings: dict[str, float] | Non
                "value_all_periods", "overtime_hours", "outsourced_units", "text"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["value_all_periods", "peak_utilisation"], ascending=False, ignore_index=True)
+
+
+def _in_one(period: str, a: int, b: int) -> str:
+    return f"in that {period}" if a == b else f"in any one of these {period}s"
+
+
+def _gain(plan: Plan) -> str:
+    """What a shadow value does to the plan's objective, in words."""
+    return "lowers the plan's cost by" if plan.objective == "cost" else "raises the plan's margin by"
 
 
 def _span(name: str, labels: list, a: int, b: int) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 from scipy import stats
 
-from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_pct
+from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct
 from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
 from twin.errors import InputError, Problem
 from twin.scenario import ASSUMPTION_BOUNDS
@@ -583,7 +583,7 @@ def recommendation(c: Comparison, max_below: float = MAX_BELOW) -> list[str]:
         if runner is not None:
             gap = _paired_gap(c.kpis, best, runner, "margin")
             sentence += (f"; it earns {fmt_money(gap[0])} more margin than “{strategy[runner]}” (95 % CI "
-                         f"{fmt_money(gap[1])} to {fmt_money(gap[2])})"
+                         f"{fmt_money_range(gap[1], gap[2])})"
                          + ("" if gap[1] > 0 else ", a difference these replications cannot tell from zero: "
                             "run more (--until-precision margin=...) before deciding"))
         if not ok:
@@ -604,7 +604,7 @@ def recommendation(c: Comparison, max_below: float = MAX_BELOW) -> list[str]:
                     + _risk_clause(risks, name))
         for t in tornado[tornado["subject"] == subject.group].itertuples():
             sentence += (f"; with its {t.assumption} from {t.low_text} to {t.high_text} (as written "
-                         f"{t.base_text}), margin {fmt_delta_money(t.at_low)} to {fmt_delta_money(t.at_high)}")
+                         f"{t.base_text}), margin {fmt_money_range(t.at_low, t.at_high, delta=True)}")
         out.append(sentence + ".")
     b = c.bottlenecks[c.bottlenecks["scenario"] == base]
     if len(b) and b.iloc[0]["plan_text"]:
@@ -630,7 +630,7 @@ def _assumption_sentences(margin: pd.Series, tornado: pd.DataFrame, evens: pd.Da
     noise = (margin["ci_high"] - margin["ci_low"]) / 2
     out = [f"It rests on {written}. Under these assumptions its margin is known to ±{fmt_money(noise)} (95 %: the "
            f"simulation's noise); moved one at a time over their ranges (the tornado chart), the assumptions take it "
-           f"from {fmt_money(low)} to {fmt_money(high)}."]
+           f"from {fmt_money_range(low, high)}."]
     stops = [f"{r.text} (then “{r.then_best}” earns more)" for r in evens.itertuples() if not math.isnan(r.break_even)]
     holds = {}
     for r in evens[evens["break_even"].isna()].itertuples():

@@ -128,65 +128,113 @@ def cost_breakdown(costs: pd.DataFrame, baseline: str) -> Figure:
     return fig
 
 
-def inventory_and_backlog(bands: pd.DataFrame, start: str | None = None) -> Figure:
-    """Network inventory and backlog over the horizon, per scenario: the median replication
-    as a line, P10-P90 as a band. ``bands`` has ``scenario, metric, day, p10, p50, p90``."""
+PAGE = (11.0, 6.4)  # inches: a landscape A4 page less its margins and a heading, so printed it keeps its width
+
+
+def _grid(n: int) -> tuple[int, int]:
+    """Rows and columns of small multiples, at most three across."""
+    cols = min(n, 3)
+    return -(-n // cols), cols
+
+
+def _dates(days, start: str | None):
+    return pd.Timestamp(start) + pd.to_timedelta(days, unit="D") if start else days
+
+
+def over_time(bands: pd.DataFrame, metric: str, label: str, baseline: str, start: str | None = None) -> Figure:
+    """One small panel per scenario, on one scale, where nine lines on one chart would be a
+    tangle: the scenario's median replication and its P10–P90 band, the baseline's median in
+    grey in every other panel to compare against. ``bands`` has ``scenario, metric, day, p10,
+    p50, p90``."""
     names = list(dict.fromkeys(bands["scenario"]))
-    fig = Figure(figsize=(11, 6.8))
-    axes = fig.subplots(2, 1, sharex=True)
-    origin = pd.Timestamp(start) if start else None
-    for ax, metric, label in ((axes[0], "inventory_units", "on hand at the hubs, units"),
-                              (axes[1], "backlog_units", "backlog, units")):
-        for name, colour in zip(names, _colours(len(names))):
-            b = bands[(bands["scenario"] == name) & (bands["metric"] == metric)].sort_values("day")
-            x = origin + pd.to_timedelta(b["day"], unit="D") if origin is not None else b["day"]
-            ax.fill_between(x, b["p10"], b["p90"], color=colour, alpha=0.15, lw=0)
-            ax.plot(x, b["p50"], color=colour, lw=1.2, label=_label(name, 60))
-        ax.set_ylabel(label)
+    rows, cols = _grid(len(names))
+    fig = Figure(figsize=(PAGE[0], min(PAGE[1], 1.9 * rows + 1.0)))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    data = bands[bands["metric"] == metric].sort_values("day")
+    base = data[data["scenario"] == baseline]
+    for ax, name in zip(axes.ravel(), names):
+        b = data[data["scenario"] == name]
+        x = _dates(b["day"], start)
+        if name != baseline:
+            ax.plot(_dates(base["day"], start), base["p50"], color="0.55", lw=1.0, ls="--", label="baseline, median")
+        ax.fill_between(x, b["p10"], b["p90"], color="tab:blue", alpha=0.2, lw=0, label="P10–P90")
+        ax.plot(x, b["p50"], color="tab:blue", lw=1.4, label="median replication")
+        ax.set_title(_label(name, 45), fontsize=9, loc="left")
         ax.grid(alpha=0.3)
-    axes[0].set_title("Inventory and backlog over time: median replication, band P10–P90", fontsize=11, loc="left")
-    if origin is None:
-        axes[1].set_xlabel("day of the horizon")
-    handles, labels = axes[0].get_legend_handles_labels()
-    rows = -(-len(labels) // 4)
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.035 * rows + 0.01, 1, 1))
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("units", fontsize=8)
+    handles, labels = axes.ravel()[min(1, len(names) - 1)].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(f"{label}: median replication, band P10–P90; dashed: the baseline's median", fontsize=11,
+                 x=0.01, ha="left")
+    if start:
+        fig.autofmt_xdate()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
-def utilisation_heatmap(line_weeks: pd.DataFrame, start: str | None = None) -> Figure:
-    """Line utilisation by week, one panel per scenario, a shared colour scale: hours
-    worked / regular hours available (above 100 % is overtime; grey: the line is down). ``line_weeks`` has
-    ``scenario, line, day, utilisation``."""
-    names = list(dict.fromkeys(line_weeks["scenario"]))
-    cols = 1 if len(names) == 1 else 2
-    rows = -(-len(names) // cols)
-    lines = sorted(set(line_weeks["line"]))
-    fig = Figure(figsize=(6.0 * cols, 0.22 * len(lines) * rows + 1.0 * rows + 0.8))
-    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
-    image = None
+def utilisation_heatmap(line_weeks: pd.DataFrame, baseline: str, start: str | None = None) -> Figure:
+    """Line utilisation by week: the baseline's in full (hours worked / regular hours
+    available, a scale from 0 that shows every line; above 100 % is overtime; grey: the line
+    is down), then each other scenario as its change from the baseline in points, where nine
+    panels of the same colours would hide what differs. Scenarios that change no line-week
+    by a point or more are named, not drawn. ``line_weeks`` has ``scenario, line, day,
+    utilisation``."""
     from matplotlib import colormaps
 
-    cmap = colormaps["RdYlGn_r"].with_extremes(bad="#9aa5b1")  # grey: no regular hours (the line is down)
-    for ax, name in zip(axes.ravel(), names):
-        grid = line_weeks[line_weeks["scenario"] == name].pivot_table(index="line", columns="day",
-                                                                     values="utilisation").reindex(lines)
-        image = ax.imshow(grid.to_numpy() * 100, aspect="auto", cmap=cmap, vmin=50, vmax=120,
-                          interpolation="nearest")
+    lines = sorted(set(line_weeks["line"]))
+
+    def grid(name: str) -> pd.DataFrame:
+        return line_weeks[line_weeks["scenario"] == name].pivot_table(index="line", columns="day",
+                                                                     values="utilisation").reindex(lines) * 100
+
+    names = list(dict.fromkeys(line_weeks["scenario"]))
+    base = grid(baseline)
+    changes = {n: grid(n).reindex(columns=base.columns) - base for n in names if n != baseline}
+    same = [n for n, d in changes.items() if not (d.abs() >= 1).to_numpy().any()]
+    shown = [n for n in changes if n not in same]
+    rows, cols = _grid(1 + len(shown))
+    fig = Figure(figsize=(PAGE[0], min(PAGE[1], 0.2 * len(lines) * rows + 1.0 * rows + 1.0)))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+    weeks = base.columns.to_numpy()
+    ticks = list(range(0, len(weeks), 13))
+    labels = [(pd.Timestamp(start) + pd.Timedelta(days=int(weeks[t]))).strftime("%d %b") if start else f"w{t + 1}"
+              for t in ticks]
+    top = max(110.0, float(np.nanmax(base.to_numpy())) if base.notna().any().any() else 110.0)
+    level = colormaps["RdYlGn_r"].with_extremes(bad="#9aa5b1")  # grey: no regular hours (the line is down)
+    moved = np.concatenate([[5.0]] + [np.abs(changes[n].to_numpy()).ravel() for n in shown])
+    spread = max(5.0, float(np.nanpercentile(moved, 99)))  # one outage's ±70 would wash out the rest
+    change = colormaps["RdBu_r"].with_extremes(bad="#9aa5b1")
+    images = []
+    for ax, name in zip(axes.ravel(), [baseline] + shown):
+        if name == baseline:
+            images.append(ax.imshow(base.to_numpy(), aspect="auto", cmap=level, vmin=0, vmax=top,
+                                    interpolation="nearest"))
+            ax.set_title(_label(f"{name}: % of regular hours", 45), fontsize=9, loc="left")
+        else:
+            images.append(ax.imshow(changes[name].to_numpy(), aspect="auto", cmap=change, vmin=-spread,
+                                    vmax=spread, interpolation="nearest"))
+            ax.set_title(_label(f"{name}: change, points", 45), fontsize=9, loc="left")
         ax.set_yticks(range(len(lines)), lines, fontsize=7)
-        ax.set_title(_label(name, 60), fontsize=9, loc="left")
-        weeks = grid.columns.to_numpy()
-        ticks = list(range(0, len(weeks), 13))
-        ax.set_xticks(ticks, [(pd.Timestamp(start) + pd.Timedelta(days=int(weeks[t]))).strftime("%d %b")
-                              if start else f"w{t + 1}" for t in ticks], fontsize=7)
-    for ax in axes.ravel()[len(names):]:
+        ax.set_xticks(ticks, labels, fontsize=7)
+    for ax in axes.ravel()[1 + len(shown):]:
         ax.set_visible(False)
-    fig.suptitle("Line utilisation by week, % of regular hours (mean over replications)", fontsize=11, x=0.01,
+    note = f"; the same within a point as the baseline: {', '.join(same)}" if same else ""
+    fig.suptitle(_label("Line utilisation by week (mean over replications)" + note, 150), fontsize=10, x=0.01,
                  ha="left")
-    fig.tight_layout(rect=(0, 0, 0.9, 0.98))
-    if image is not None:
-        cax = fig.add_axes((0.915, 0.15, 0.015, 0.7))
-        fig.colorbar(image, cax=cax).set_label("% of regular hours", fontsize=8)
+    fig.tight_layout(rect=(0, 0.13, 1, 0.97))
+    bar = fig.add_axes((0.08, 0.07, 0.38, 0.02))
+    fig.colorbar(images[0], cax=bar, orientation="horizontal").set_label(
+        "baseline: % of regular hours (over 100: overtime)", fontsize=8)
+    if shown:
+        bar = fig.add_axes((0.56, 0.07, 0.38, 0.02))
+        fig.colorbar(images[1], cax=bar, orientation="horizontal", extend="both").set_label(
+            "others: change from the baseline, points (red: busier; beyond the ends: as the end)", fontsize=8)
+    for ax in fig.axes[-2:]:
+        ax.tick_params(labelsize=7)
     return fig
 
 
@@ -203,7 +251,7 @@ def tornado(rows: pd.DataFrame) -> Figure:
 
     subjects = list(dict.fromkeys(rows["subject"]))
     counts = [int((rows["subject"] == s).sum()) for s in subjects]
-    fig = Figure(figsize=(9, sum(0.5 * n + 1.1 for n in counts) + 0.4))
+    fig = Figure(figsize=(PAGE[0], sum(0.5 * n + 1.1 for n in counts) + 0.4))
     axes = fig.subplots(len(subjects), 1, squeeze=False, height_ratios=[n + 1.2 for n in counts])[:, 0]
     for ax, subject in zip(axes, subjects):
         r = rows[rows["subject"] == subject].sort_values("swing", kind="stable")

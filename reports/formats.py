@@ -8,16 +8,39 @@ from __future__ import annotations
 import math
 
 
+def _money_scale(a: float) -> tuple[float, str, int]:
+    """Divisor, suffix and decimals for an amount of size ``a``: $M, $k or $."""
+    if a >= 1e6:
+        return 1e6, "M", 2
+    if a >= 1e4:
+        return 1e3, "k", 0
+    return 1.0, "", 0
+
+
+def _money_in(v: float, scale: tuple[float, str, int]) -> str:
+    divisor, suffix, digits = scale
+    shown = round(abs(v) / divisor, digits)
+    return f"{'−' if v < 0 and shown else ''}${shown:,.{digits}f}{suffix}"
+
+
 def fmt_money(v: float) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    sign = "−" if v < 0 else ""
-    a = abs(v)
-    if a >= 1e6:
-        return f"{sign}${a / 1e6:,.2f}M"
-    if a >= 1e4:
-        return f"{sign}${a / 1e3:,.0f}k"
-    return f"{sign}${a:,.0f}"
+    return _money_in(v, _money_scale(abs(v)))
+
+
+def fmt_money_range(low: float, high: float, delta: bool = False) -> str:
+    """"$7,515 to $13k" is read wrong: both ends in the unit of the larger one ("$8k to $13k";
+    "−$1.20M to −$0.95M"), with signs for a ``delta``."""
+    if any(v is None or math.isnan(v) for v in (low, high)):
+        return "–"
+    scale = _money_scale(max(abs(low), abs(high)))
+    if scale[1] == "k" and max(abs(low), abs(high)) < 1e5:
+        scale = (1e3, "k", 1)  # "$0.4k to $13.0k": the small end does not read as nothing
+    ends = [_money_in(v, scale) for v in (low, high)]
+    if delta:
+        ends = [("+" if not e.startswith("−") else "") + e for e in ends]
+    return f"{ends[0]} to {ends[1]}"
 
 
 def fmt_money2(v: float) -> str:
@@ -62,6 +85,14 @@ FORMATS = {  # format -> (value, delta)
     "money2": (fmt_money2, fmt_delta_money2),
     "units": (fmt_units, fmt_delta_units),
 }
+
+
+def format_range(kind: str, low: float, high: float, delta: bool = False) -> str:
+    """An interval as the report prints it: "A to B", money in one unit (:func:`fmt_money_range`)."""
+    if kind == "money":
+        return fmt_money_range(float(low), float(high), delta)
+    show = format_delta if delta else format_value
+    return f"{show(kind, low)} to {show(kind, high)}"
 
 
 def format_value(kind: str, v: float) -> str:

@@ -45,7 +45,7 @@ from matplotlib.figure import Figure
 
 from reports import figures
 from reports.compare import GAP_PARTS, PER_UNIT, Comparison, break_even_table, decision_rates, recommendation, tornado_table
-from reports.formats import fmt_delta_pt, fmt_money, fmt_pct, fmt_units, format_delta, format_value
+from reports.formats import fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, fmt_units, format_delta, format_range, format_value
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
 from twin.folders import check_out, mark
@@ -98,7 +98,7 @@ def kpi_rows(c: Comparison) -> list[dict]:
             # a t-interval near a bound can cross it; a share of units served cannot, nor can a count
             low = r["ci_low"] if kpi == "margin" else max(r["ci_low"], 0.0)
             high = min(r["ci_high"], 1.0) if kind == "pct2" else r["ci_high"]
-            ci = "" if math.isnan(r["ci_low"]) else f"{format_value(kind, low)} to {format_value(kind, high)}"
+            ci = "" if math.isnan(r["ci_low"]) else format_range(kind, low, high)
             if run.name == c.baseline or pd.isna(r.get("delta")):
                 cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, value=float(r["mean"])))
                 continue
@@ -110,7 +110,7 @@ def kpi_rows(c: Comparison) -> list[dict]:
             elif bool(judged["separated"]):
                 tone = "moved"
             cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, format_delta(kind, r["delta"]),
-                              f"{format_delta(kind, r['delta_low'])} to {format_delta(kind, r['delta_high'])}",
+                              format_range(kind, r["delta_low"], r["delta_high"], delta=True),
                               tone, float(r["mean"])))
         rows.append({"kpi": kpi, "label": label, "cells": cells, "sub": label.startswith("·")})
     return rows
@@ -126,10 +126,11 @@ def make_figures(c: Comparison) -> dict[str, Figure]:
         "service": figures.service_distribution(fill.assign(scenario=fill["scenario"].astype(str)), target),
         "costs": figures.cost_breakdown(costs.assign(kind=costs["kpi"].str.removeprefix("cost_"),
                                                      value=costs["mean"]), c.baseline),
-        "inventory_backlog": figures.inventory_and_backlog(c.bands, start),
+        "inventory": figures.over_time(c.bands, "inventory_units", "On hand at the hubs", c.baseline, start),
+        "backlog": figures.over_time(c.bands, "backlog_units", "Backlog", c.baseline, start),
     }
     if len(c.line_weeks):
-        out["line_utilisation"] = figures.utilisation_heatmap(c.line_weeks, start)
+        out["line_utilisation"] = figures.utilisation_heatmap(c.line_weeks, c.baseline, start)
     tornado = tornado_table(c)
     if len(tornado):
         out["tornado"] = figures.tornado(tornado)
@@ -142,9 +143,13 @@ ASSUMPTION_FIGURES = ("tornado",)  # shown with the recommendation, not among th
 FIGURE_CAPTIONS = {
     "service": "Fill rate of every replication per scenario: box P25–P75, whiskers P5–P95, the target dashed.",
     "costs": "Mean cost by kind over the horizon (left) and each kind's change against the baseline (right).",
-    "inventory_backlog": "Units on hand at the hubs and in backlog: the median replication and its P10–P90 band.",
-    "line_utilisation": "Hours worked / regular hours available per line and week, mean over replications; "
-                        "above 100 % is overtime; grey: the line is down all week.",
+    "inventory": "Units on hand at the hubs per scenario: the median replication and its P10–P90 band; dashed, "
+                 "the baseline's median.",
+    "backlog": "Units in backlog per scenario: the median replication and its P10–P90 band; dashed, the "
+               "baseline's median.",
+    "line_utilisation": "Hours worked / regular hours available per line and week, mean over replications: the "
+                        "baseline's, then each scenario's change from it in points; grey: the line is down all "
+                        "week.",
     "tornado": "The recommended strategy's mean margin (a risk's, against the baseline) with each key assumption "
                "moved alone to the low (blue) and high (orange) end of its range, the others as written; the "
                "vertical line is the margin as written. Same seed and replications: the bars are the "
@@ -189,8 +194,8 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
                                     zip(r["worst_market"], r["p_worst_market_below"])],
         "fill rate, bad year (P5)": r["fill_rate_p5"].map(lambda v: fmt_pct(v, 2)),
         "margin, bad year (P5), 95 % interval": [
-            f"{fmt_money(v)} ({fmt_money(lo) if not math.isnan(lo) else 'below the worst replication'} to "
-            f"{fmt_money(hi)})" for v, lo, hi in zip(r["margin_p5"], r["margin_p5_low"], r["margin_p5_high"])],
+            f"{fmt_money(v)} ({'below the worst replication to ' + fmt_money(hi) if math.isnan(lo) else fmt_money_range(lo, hi)})"
+            for v, lo, hi in zip(r["margin_p5"], r["margin_p5_low"], r["margin_p5_high"])],
         "margin, worst 5 % (CVaR)": [f"{fmt_money(v)} ({n} replication{'s' if n > 1 else ''}{': rough' if rough else ''})"
                                      for v, n, rough in zip(r["margin_cvar5"], r["tail_replications"],
                                                             r["tail_rough"])],

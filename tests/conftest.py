@@ -132,6 +132,10 @@ def _chromium() -> str:
     return path
 
 
+PRINT_WIDTH = 1032  # CSS px of an A4 landscape page less the report's 12 mm margins (273 mm at 96 px per inch)
+PRINT_HEIGHT = 703  # 186 mm
+
+
 def open_in_chromium(page_file: Path, screenshot: Path | None = None, pdf: Path | None = None) -> dict:
     """Load a file in headless Chromium; return what the page did: console messages, page
     errors, requests, dialogs, and facts read off the rendered page; optionally save a
@@ -164,6 +168,17 @@ def open_in_chromium(page_file: Path, screenshot: Path | None = None, pdf: Path 
                 page.screenshot(path=str(screenshot), full_page=True)
             if pdf is not None:
                 page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+                # the page laid out as printed: A4 landscape less the 12 mm margins is 273 mm = 1032 CSS px
+                page.emulate_media(media="print")
+                page.set_viewport_size({"width": PRINT_WIDTH, "height": 700})
+                seen["print"] = page.evaluate("""() => ({
+                    width: document.documentElement.scrollWidth,
+                    figures: [...document.querySelectorAll('figure img')].map(e => {
+                        const r = e.getBoundingClientRect(); return [e.alt, r.width, r.height]; }),
+                    delta_cells: document.querySelectorAll('#kpi-table .delta').length,
+                    delta_intervals: [...document.querySelectorAll('#kpi-table .delta-ci')]
+                        .filter(e => e.getBoundingClientRect().height > 0).map(e => e.innerText),
+                })""")
         finally:
             browser.close()
     return seen

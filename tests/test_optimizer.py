@@ -86,6 +86,10 @@ def test_partner_capacity_binds_and_has_a_value():
     assert ranked.loc["L", "kind"] == "line" and ranked.loc["X", "kind"] == "partner"
     # without the partner 20 more units are lost: $100 each instead of $4
     assert "outsourcing to it saves $1,920" in ranked.loc["X", "text"]
+    # units that cannot be misread (issue 18: "worth $36.43 per week" read as per hour per week)
+    assert "one more hour of it in that period lowers the plan's cost by $98.50;" in ranked.loc["L", "text"]
+    assert ranked.loc["X", "text"].endswith("one more unit of its capacity in that period lowers the plan's cost by "
+                                            "$96.00; outsourcing to it saves $1,920 over the horizon")
 
 
 def test_closing_the_only_lane_reroutes_through_another_hub_then_loses_sales():

@@ -7,6 +7,7 @@ import html
 import json
 import math
 import re
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -62,13 +63,100 @@ def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(ship
     assert seen["requests"] == [(shipped_report / "report.html").resolve().as_uri()]
     assert seen["kpi_visible"] and seen["kpi_rows"] == len(REPORT_KPIS)
     figures = sorted(p.stem for p in (shipped_report / "figures").glob("*.png"))
-    assert figures == ["costs", "inventory_backlog", "line_utilisation", "service"]
+    assert figures == ["backlog", "costs", "inventory", "line_utilisation", "service"]
     assert len(seen["images"]) == len(figures) and all(ok and width > 300 for ok, width in seen["images"])
     assert seen["headers"][1:] == ["Baseline", "Port closure", "New competitor: Hold price",
                                    "New competitor: Match at -8 %", "New competitor: Premium +5 %"]
     assert shot.stat().st_size > 100_000  # a full page, not a blank one
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     assert 4 <= pages <= 20, pages  # printed on A4 landscape pages, not one endless strip
+
+
+def test_the_report_reads_on_paper(shipped_report, tmp_path):
+    """Issue 18, printed: no table wider than the page (Chromium would shrink every page to
+    fit it: a heat map at 40 % of the width); every figure the page's width or its height;
+    every heading on the same page as the start of what it introduces; the difference's
+    interval printed, not only on hover."""
+    from pypdf import PdfReader
+
+    from conftest import PRINT_HEIGHT, PRINT_WIDTH
+
+    pdf = tmp_path / "report.pdf"
+    seen = open_in_chromium(shipped_report / "report.html", pdf=pdf)["print"]
+    assert seen["width"] <= PRINT_WIDTH, f"the page is {seen['width']} px wide: printed, it shrinks to fit"
+    for alt, width, height in seen["figures"]:
+        assert width >= 0.9 * PRINT_WIDTH or height >= 0.95 * 160 / 186 * PRINT_HEIGHT, (alt, width, height)
+    assert seen["delta_cells"] > 0 and len(seen["delta_intervals"]) == seen["delta_cells"]
+    assert all(" to " in text for text in seen["delta_intervals"])
+    pages = [unicodedata.normalize("NFKC", page.extract_text() or "") for page in PdfReader(pdf).pages]
+    page_html = (shipped_report / "report.html").read_text()
+    parts = re.split(r"(<h[23][^>]*>.*?</h[23]>)", page_html, flags=re.S)
+    page, checked = 0, 0
+    for heading, after in zip(parts[1::2], parts[2::2]):
+        heading = _text(heading)
+        while heading not in _lines(pages[page]):  # the headings come in order: from the last one's page on
+            page += 1
+        # what the heading introduces: a table's first column, a figure's caption, the recommendation
+        found = re.search(r'<th[^>]*>(.*?)</th>|<figcaption>(.*?)</figcaption>|class="recommendation">\s*<p>(.*?)</p>'
+                          r'|<summary>(.*?)</summary>', after, re.S)
+        if found is None:
+            continue
+        start = " ".join(_text(next(g for g in found.groups() if g is not None)).split()[:3])
+        lines = _lines(pages[page])
+        rest = lines[lines.index(heading) + 1:]
+        assert start in " ".join(rest), \
+            f"{heading!r} on page {page + 1}, and what it introduces ({start!r}) on the next"
+        checked += 1
+    assert checked > 8
+
+
+def _text(fragment: str) -> str:
+    return unicodedata.normalize("NFKC", html.unescape(re.sub(r"<[^>]+>", "", fragment))).strip()
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def test_figures_stay_legible_with_many_scenarios():
+    """Nine scenarios: one small panel each on one scale (not nine lines on one chart), the
+    baseline's median in each other panel; utilisation on a scale from 0 that shows every
+    line (a 39 % line is not the scale's floor), the others as changes from the baseline,
+    and a scenario that changes nothing named instead of drawn."""
+    from reports import figures
+
+    days = np.arange(0, 364, 7)
+    names = ["Base"] + [f"S{i}" for i in range(1, 9)]
+    bands = pd.concat([pd.DataFrame({"scenario": n, "metric": m, "day": days, "p10": 90.0 + i, "p50": 100.0 + i,
+                                     "p90": 110.0 + i}) for i, n in enumerate(names)
+                       for m in ("inventory_units", "backlog_units")])
+    with figures.literal_text():
+        fig = figures.over_time(bands, "inventory_units", "On hand", "Base", "2027-01-04")
+        panels = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(panels) == 9 and all(len(ax.get_lines()) <= 2 for ax in panels)
+        assert [len(ax.get_lines()) for ax in panels] == [1] + [2] * 8  # the scenario, and the baseline dashed
+        weeks = pd.DataFrame([(n, line, d, u) for n in ("Base", "Busy", "Same") for line, base in (("L1", 0.39), ("L2", 1.1))
+                              for d in days for u in [base + (0.2 if n == "Busy" and line == "L1" else 0.0)]],
+                             columns=["scenario", "line", "day", "utilisation"])
+        fig = figures.utilisation_heatmap(weeks, "Base", "2027-01-04")
+        maps = [ax for ax in fig.axes if ax.get_visible() and ax.images]
+        assert len(maps) == 2, "the baseline and the one scenario that changes a line"
+        level, change = maps[0].images[0], maps[1].images[0]
+        assert level.norm.vmin == 0 and level.norm.vmax >= 110
+        assert change.get_array().max() == pytest.approx(20) and change.norm.vmin == -change.norm.vmax
+        assert "Same" in fig.texts[0].get_text() and "Busy" not in fig.texts[0].get_text()
+        assert "Same" not in " ".join(ax.get_title(loc="left") for ax in maps)
+
+
+def test_intervals_print_both_ends_in_one_unit():
+    """"$7,515 to $13k" read as a range from seven thousand to thirteen: both ends in one unit."""
+    from reports.formats import fmt_money_range, format_range
+
+    assert fmt_money_range(7_515, 13_000) == "$7.5k to $13.0k"
+    assert fmt_money_range(-1.2e6, -950e3) == "−$1.20M to −$0.95M"
+    assert fmt_money_range(-29_000, 2_300, delta=True) == "−$29.0k to +$2.3k"
+    assert fmt_money_range(-965e3, 12) == "−$965k to $0k"
+    assert format_range("pct2", 0.951, 0.962) == "95.10 % to 96.20 %"
 
 
 def test_text_from_scenario_files_is_escaped(hostile_report):
