@@ -62,7 +62,7 @@ def test_the_command_line_parses_and_prints_and_calls_the_pipeline():
     step of its own."""
     project = _within(_imports(REPO / "twin/cli.py"), "twin", "optimizer", "reports")
     allowed = {"twin", "twin.pipeline", "twin.errors", "twin.errors.InputError", "twin.errors.Problem",
-               "twin.errors.FolderBusy",
+               "twin.errors.FolderBusy", "twin.errors.DISK_FULL", "twin.errors.NOT_WRITABLE",
                "reports.summary", "reports.summary.cost_table", "reports.summary.decision_summary",
                "reports.summary.headline_table", "reports.summary.line_table", "reports.compare",
                "reports.compare.recommendation", "reports.summary.gap_sentence", "twin.sim.kpis",

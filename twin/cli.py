@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from twin.errors import FolderBusy, InputError, Problem
+from twin.errors import DISK_FULL, NOT_WRITABLE, FolderBusy, InputError, Problem
 
 EXIT_BAD_INPUT = 2
 
@@ -464,8 +464,6 @@ def main(argv: list[str] | None = None) -> int:
         if solve is not None and isinstance(exc, solve.PlanError):  # the scenario asks the impossible
             print(f"twin {args.command}: {exc}", file=sys.stderr)
             return EXIT_NO_PLAN
-        from twin.folders import DISK_FULL, NOT_WRITABLE
-
         if isinstance(exc, OSError) and exc.errno in DISK_FULL + NOT_WRITABLE:  # the user's disk, not a bug
             print(f"twin {args.command}: cannot write {exc.filename or 'the output'}: {exc.strerror}: "
                   + ("free some space" if exc.errno in DISK_FULL else "make it writable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -46,3 +47,8 @@ def choices(values, limit: int = 12) -> str:
     shown = ", ".join(values[:limit])
     more = f", … ({len(values)} in all)" if len(values) > limit else ""
     return f"valid: {shown}{more}" if values else "there are none"
+
+
+# errno values of an OSError that are the user's disk, not a bug: a located message, not an internal error
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)

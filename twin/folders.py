@@ -12,7 +12,6 @@ names it, and nothing in it is touched. A folder being filled has one writer at 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import fcntl  # POSIX (Linux, macOS): flock, which a killed process cannot keep holding
 import os
 import shutil
@@ -27,8 +26,6 @@ MB = 1 << 20
 LEAST_FREE = 64 * MB  # below this a disk is as good as full for any command's output
 RUN_BYTES = 16 * MB  # a run folder's plan, forecast and tables (the reference network: 7 MB)
 REPLICATION_BYTES = 128 << 10  # and per replication (the reference network: 50 KB of results, 10 KB of KPIs)
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 _TEXT = "This folder was written by sop-twin, which may replace it when asked to write here again.\n"
 
 
