@@ -281,6 +281,31 @@ def test_a_dask_worker_killed_mid_run_loses_nothing(scenario):
     pd.testing.assert_frame_equal(_sorted(survived), _sorted(clean), check_exact=True)
 
 
+def test_a_local_dask_clusters_workers_end_with_the_process_that_started_them():
+    """``--cluster local``: the LocalCluster's nannies live in the process that started it,
+    and their worker processes end when it is killed with SIGKILL (no orphans of hundreds
+    of MB left behind)."""
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys, time\n"
+         "from twin.montecarlo import DaskExecutor\n"
+         "if __name__ == '__main__':\n"
+         "    ex = DaskExecutor('local', workers=2)\n"
+         "    print(*ex.client.run(os.getpid).values(), flush=True)\n"
+         "    time.sleep(600)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in starter.stdout.readline().split()]
+        assert len(workers) == 2 and all(map(_alive, workers))
+    finally:
+        starter.kill()
+        starter.wait(timeout=30)
+        starter.stdout.close()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    assert not any(map(_alive, workers)), "the Dask workers ended with the process that started them"
+
+
 def test_a_run_whose_kpis_are_undefined_fails_loudly(tmp_path, scenario, monkeypatch):
     """KPIs that come out NaN (inputs the door did not catch) end the run with an error naming
     them; nothing is written as a finished run."""
