@@ -90,7 +90,7 @@ class Comparison:
     balance: pd.DataFrame     # scenario, then each run's balance.csv (twin.balance): per family and month
     promise: pd.DataFrame     # the plan's promised fill rate beside the twin's, with the gap by source
     sensitivity: pd.DataFrame  # sensitivity.csv: each run that moved one assumption, with its margin
-    service: pd.DataFrame     # service.csv: per scenario and market, P(fill rate < the market's target)
+    service: pd.DataFrame     # service.csv: per scenario, market and family, P(fill rate < its target)
 
     @property
     def baseline(self) -> str:
@@ -119,9 +119,10 @@ def compare(folders: list[str | Path]) -> Comparison:
     paired = [r.name for r in runs if r.meta.get("seed") == runs[0].meta.get("seed")]
     bands, weeks = zip(*(_series_tables(r) for r in runs))
     targets = {r.name: r.meta.get("fill_rate_targets", {}) for r in runs}
+    family_targets = {r.name: r.meta.get("family_fill_rate_targets", {}) for r in runs}
     return Comparison(
         runs=runs, kpis=kpis, table=comparison_table(kpis, runs[0].name, paired),
-        risks=risk_register(kpis, targets), service=market_service(kpis, targets),
+        risks=risk_register(kpis, targets), service=service_against_targets(kpis, {"market": targets, "family": family_targets}),
         bands=pd.concat(bands, ignore_index=True), line_weeks=pd.concat(weeks, ignore_index=True),
         decisions=_concat([_decisions(r) for r in runs]),
         bottlenecks=bottleneck_table(runs, kpis),
@@ -269,7 +270,7 @@ def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> p
     """Per scenario: the probability that service falls below target, and the tail.
 
     - ``service_target``: the mean of the markets' fill-rate targets (each market's own is
-      in :func:`market_service`); ``p_below_target``: the share of replications whose
+      in :func:`service_against_targets`); ``p_below_target``: the share of replications whose
       network fill rate is under it, with its exact 95 % interval (``_low``, ``_high``);
     - ``p_any_market_below``: the share of replications in which at least one market's
       fill rate is under its own target, with its interval, and the market most often under
@@ -317,23 +318,26 @@ def risk_register(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> p
     return pd.DataFrame(rows)
 
 
-def market_service(kpis: pd.DataFrame, targets: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """``service.csv``: per scenario and market, the market's fill-rate target as the network
-    gives it, the mean fill rate, and the probability (share of replications, with its exact
-    95 % interval) that the market's fill rate falls below its target."""
-    fill = kpis[(kpis["scope"] == "market") & (kpis["kpi"] == "fill_rate")]
+def service_against_targets(kpis: pd.DataFrame, targets: dict[str, dict[str, dict[str, float]]]) -> pd.DataFrame:
+    """``service.csv``: per scenario, and per market and per product family (``scope``), the
+    fill-rate target as the network gives it (``markets.csv``, ``families.csv``), the mean
+    fill rate, and the probability (share of replications, with its exact 95 % interval)
+    that the fill rate falls below that target. ``targets``: scope -> scenario -> entity ->
+    target."""
     rows = []
-    for (scenario, market), v in fill.groupby(["scenario", "entity"], observed=True, sort=False):
-        target = targets.get(str(scenario), {}).get(str(market), math.nan)
-        values = v["value"].to_numpy()
-        misses = int((values < target).sum())
-        low, high = chance_bounds(misses, len(values)) if not math.isnan(target) else (math.nan, math.nan)
-        rows.append({"scenario": str(scenario), "market": str(market), "target": target,
-                     "fill_rate": float(values.mean()), "replications": len(values),
-                     "p_below_target": misses / len(values) if not math.isnan(target) else math.nan,
-                     "p_below_target_low": low, "p_below_target_high": high})
-    return pd.DataFrame(rows, columns=["scenario", "market", "target", "fill_rate", "replications", "p_below_target",
-                                       "p_below_target_low", "p_below_target_high"])
+    for scope, by_scenario in targets.items():
+        fill = kpis[(kpis["scope"] == scope) & (kpis["kpi"] == "fill_rate")]
+        for (scenario, entity), v in fill.groupby(["scenario", "entity"], observed=True, sort=False):
+            target = by_scenario.get(str(scenario), {}).get(str(entity), math.nan)
+            values = v["value"].to_numpy()
+            misses = int((values < target).sum())
+            low, high = chance_bounds(misses, len(values)) if not math.isnan(target) else (math.nan, math.nan)
+            rows.append({"scenario": str(scenario), "scope": scope, "entity": str(entity), "target": target,
+                         "fill_rate": float(values.mean()), "replications": len(values),
+                         "p_below_target": misses / len(values) if not math.isnan(target) else math.nan,
+                         "p_below_target_low": low, "p_below_target_high": high})
+    return pd.DataFrame(rows, columns=["scenario", "scope", "entity", "target", "fill_rate", "replications",
+                                       "p_below_target", "p_below_target_low", "p_below_target_high"])
 
 
 def _series_tables(run: Run) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,7 +11,7 @@ Layout of a report folder::
                       whether that excludes zero, whether it is paired (same seed)
     risks.csv         the risk register per scenario: chances with their exact 95 % intervals, tails
                       with how many replications make them
-    service.csv       per scenario x market: the target as given, P(fill rate < target) and its interval
+    service.csv       per scenario x market and x family: the target as given, P(fill rate < target), its interval
     sensitivity.csv   (``twin compare``) each run that moved one key assumption, with its margin
     break_even.csv    per choice, assumption and side: where the recommended strategy stops being best
     bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
@@ -210,7 +210,7 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(fmt_units),
         "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
     })
-    tables = {"risks": risks, "service": market_table(c), "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
+    tables = {"risks": risks, "service": service_table(c), "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
               "assumptions": assumption_table(c),
               "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
               if len(c.weak_points) else pd.DataFrame()}
@@ -246,16 +246,18 @@ def _chance(p: float, low: float, high: float) -> str:
     return "–" if math.isnan(p) else f"{fmt_pct(p, 0)} ({fmt_pct(low, 1)} to {fmt_pct(high, 1)})"
 
 
-def market_table(c: Comparison) -> pd.DataFrame:
-    """Per market (its target as the network gives it), one column per scenario: the chance
-    that the market's fill rate falls below its target, with its exact 95 % interval."""
+def service_table(c: Comparison) -> pd.DataFrame:
+    """Per market and per product family (its target as the network gives it), one column
+    per scenario: the chance that its fill rate falls below its target, with its exact 95 %
+    interval."""
     if c.service.empty:
         return pd.DataFrame()
     s = c.service.assign(cell=[_chance(*v) for v in zip(c.service["p_below_target"], c.service["p_below_target_low"],
                                                         c.service["p_below_target_high"])])
-    wide = s.pivot_table(index=["market", "target"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    wide = s.pivot_table(index=["scope", "entity", "target"], columns="scenario", values="cell", aggfunc="first",
+                         sort=False)
     wide = wide.reindex(columns=[r.name for r in c.runs if r.name in wide.columns])
-    wide = wide.reset_index().rename_axis(columns=None)
+    wide = wide.reset_index().rename_axis(columns=None).rename(columns={"entity": "market or family"})
     wide["target"] = wide["target"].map(lambda v: fmt_pct(v, 1))
     return wide
 
@@ -433,7 +435,7 @@ def markdown(ctx: dict) -> str:
     parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"] if n not in ASSUMPTION_FIGURES]
     t = ctx["tables"]
     for key, heading in (("promise", "The plan's promise and the twin"), ("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
-                         ("risks", "Risk register"), ("service", "Service per market against its target"),
+                         ("risks", "Risk register"), ("service", "Service per market and per family against its target"),
                          ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),
                          ("hidden", "What the total hides: SKUs with revenue and a high error")):

@@ -247,6 +247,17 @@ def test_broken_network_table_is_located(tmp_path, net, case, table, row, column
         assert fragment in text, f"{case}: {fragment!r} not in:\n{text}"
 
 
+def test_a_family_target_for_no_family_or_beyond_one_is_located(tmp_path, net):
+    """families.csv is optional (each family's target then 0.95); a row for a family no
+    product is of, or a target above 1, is named with its row and what would be valid."""
+    (net / "families.csv").write_text("family,name,fill_rate_target\nF,Widgets,0.98\nTOYS,Toys,0.9\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "families.csv: row 3, column family" in text and "'TOYS': no product is of this family; valid: F" in text
+    (net / "families.csv").write_text("family,name,fill_rate_target\nF,Widgets,1.5\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "families.csv: row 2, column fill_rate_target" in text and "at most 1" in text
+
+
 def test_sku_no_line_can_make(tmp_path, net):
     (net / "routings.csv").write_text("line,sku,hours_per_unit\n")
     assert "no line can make this SKU" in problems_of(write_scenario(tmp_path / "s.yaml", net))

@@ -410,19 +410,24 @@ def test_the_p5_interval_covers_the_true_quantile_in_95_percent_of_samples():
 def test_no_chance_is_claimed_lower_than_the_replications_show(shipped_report):
     """With 4 replications and no miss, the recommendation says 0 of 4 and that the chance
     is at most 60.2 % (R's binom.test(0, 4)), and that 4 replications cannot show it under
-    10 %; the tail of 1 replication is flagged; each market's chance is in service.csv
-    against its own target, as the network gives it."""
+    10 %; the tail of 1 replication is flagged; each market's and each family's chance is
+    in service.csv against its own target, as the network gives it (markets.csv,
+    families.csv), and in the report's table."""
     paragraph = (shipped_report / "report.md").read_text().split("## Recommendation\n", 1)[1].split("##", 1)[0]
     assert "in 0 of 4 replications (the chance is at most 60.2 % at 95 % confidence)" in paragraph
     assert "4 replications cannot show that its chance of missing the service target is under 10 %" in paragraph
     assert ", from 1 replication only" in paragraph
     service = pd.read_csv(shipped_report / "service.csv")
-    markets = pd.read_csv(SCENARIOS / "reference" / "markets.csv").set_index("market")["fill_rate_target"]
-    assert len(service) == 5 * len(markets)
-    assert (service["target"].to_numpy() == service["market"].map(markets).to_numpy()).all()
+    given = pd.concat([pd.read_csv(SCENARIOS / "reference" / f"{table}.csv").set_index(key)["fill_rate_target"]
+                       for table, key in (("markets", "market"), ("families", "family"))])
+    assert sorted(given.unique()) == [0.9, 0.92, 0.95, 0.97]
+    assert len(service) == 5 * len(given) and service.groupby("scope").size().to_dict() == {"family": 25, "market": 60}
+    assert (service["target"].to_numpy() == service["entity"].map(given).to_numpy()).all()
     assert (service["p_below_target_high"] >= service["p_below_target"]).all()
     page = (shipped_report / "report.html").read_text()
     assert "rough" in page and 'id="service-table"' in page
+    table = page.split('id="service-table"', 1)[1].split("</table>", 1)[0]
+    assert "Circulator pumps" not in table and ">CORE<" in table and ">97.0 %<" in table
 
 
 def test_a_scenario_that_sells_less_never_looks_better_on_cost(tmp_path):

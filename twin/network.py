@@ -22,6 +22,7 @@ from twin.errors import InputError, Problem, choices
 from twin.spreadsheet import FORMULA_START
 
 Kind = Literal["id", "str", "float", "int", "date", "choice"]
+DEFAULT_FILL_RATE_TARGET = 0.95  # of a market or family whose table gives none
 LARGEST = 1e12  # no quantity, rate or cost of a network is larger: beyond it sums overflow or mislead
 
 
@@ -87,6 +88,11 @@ TABLES: dict[str, TableSpec] = {
             _num("shortage_cost_per_unit", "goodwill penalty per unit not shipped on time",
                  required=False, default=0.0),
         ), "what is sold"),
+        TableSpec("families", ("family",), (
+            _id("family", "product family, as products.csv names it"),
+            Column("name", "str", "family name", required=False),
+            _num("fill_rate_target", "target fill rate", hi=1.0, required=False, default=DEFAULT_FILL_RATE_TARGET),
+        ), f"product families' service targets (a family without a row: {DEFAULT_FILL_RATE_TARGET:g})", optional=True),
         TableSpec("materials", ("material",), (
             _id("material", "purchased material"),
             Column("name", "str", "material name"),
@@ -170,7 +176,7 @@ TABLES: dict[str, TableSpec] = {
             _ref("hub", "hubs", description="hub that serves the market"),
             Column("unmet_demand", "choice", "what happens to demand not served from stock",
                    choices=("backorder", "lost_sales")),
-            _num("fill_rate_target", "target fill rate", hi=1.0, required=False, default=0.95),
+            _num("fill_rate_target", "target fill rate", hi=1.0, required=False, default=DEFAULT_FILL_RATE_TARGET),
         ), "markets"),
         TableSpec("lanes", ("lane",), (
             _id("lane", "transport lane"),
@@ -216,6 +222,7 @@ class Network:
     """The network's tables, each indexed by its key. Built by :func:`load_network`."""
 
     products: pd.DataFrame
+    families: pd.DataFrame
     materials: pd.DataFrame
     suppliers: pd.DataFrame
     supplier_materials: pd.DataFrame
@@ -237,6 +244,12 @@ class Network:
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    def family_targets(self) -> dict[str, float]:
+        """Every product family's fill-rate target as ``families.csv`` gives it (the default
+        for a family it does not list)."""
+        given = self.families["fill_rate_target"]
+        return {f: float(given.get(f, DEFAULT_FILL_RATE_TARGET)) for f in sorted(self.products["family"].unique())}
 
     def site_kind(self) -> dict[str, str]:
         """Map every site ID to its table name (``"plants"``, ``"hubs"``, …)."""
@@ -449,6 +462,11 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
                 f"it may go to: {', '.join(sorted(allowed))}")
         if row["lead_time_distribution"] == "lognormal" and row["lead_time_sd_days"] > 0 and row["lead_time_days"] <= 0:
             err("lanes", i, "lead_time_days", "a lognormal lead time needs a positive mean")
+
+    families = set(p["products"]["family"])
+    for i, family in p["families"]["family"].items():
+        if family not in families:
+            err("families", i, "family", f"{family!r}: no product is of this family; {choices(families)}")
 
     made_by = p["routings"].groupby("sku")["line"].apply(set).to_dict()
     line_plant = dict(zip(p["lines"]["line"], p["lines"]["plant"]))

@@ -443,6 +443,7 @@ def _run_variant(variant: LoadedScenario, folder_path: Path, executor: Executor,
                                              "target": r.target, "half_width": r.half_width, "met": bool(r.met)}
                                      for r in reached.itertuples()} if reached is not None else None,
                     fill_rate_targets=variant.network.markets["fill_rate_target"].to_dict(),
+                    family_fill_rate_targets=variant.network.family_targets(),
                     plan_fill_rate=plan_fill_rate(plan) if plan is not None else None,
                     sensitivity=moved, sop_twin=version("sop-twin"))
         if weak_points is None:

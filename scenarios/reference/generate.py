@@ -23,13 +23,13 @@ HORIZON_START = pd.Timestamp("2027-01-04")  # the Monday the shipped scenarios p
 HISTORY_WEEKS = 156
 SKUS_PER_FAMILY = 8
 
-# family: (name, demand pattern, standard cost as a share of price)
+# family: (name, demand pattern, standard cost as a share of price, fill-rate target)
 FAMILIES = {
-    "CORE": ("Circulator pumps", "smooth seasonal (winter heating peak)", 0.55),
-    "GARDEN": ("Garden pumps", "promotion-driven, summer peak", 0.62),
-    "SPARES": ("Spare-part kits", "intermittent", 0.35),
-    "CUSTOM": ("Custom fittings", "erratic long tail", 0.30),
-    "LEGACY": ("Legacy controllers", "declining, end of life", 0.55),
+    "CORE": ("Circulator pumps", "smooth seasonal (winter heating peak)", 0.55, 0.97),
+    "GARDEN": ("Garden pumps", "promotion-driven, summer peak", 0.62, 0.95),
+    "SPARES": ("Spare-part kits", "intermittent", 0.35, 0.92),
+    "CUSTOM": ("Custom fittings", "erratic long tail", 0.30, 0.90),
+    "LEGACY": ("Legacy controllers", "declining, end of life", 0.55, 0.90),
 }
 LOGISTICS_PER_UNIT = 4.0  # average inbound, plant-to-hub and delivery cost, in the standard cost
 # family: [(primary line, alternative line, SKUs 1..k on it)], so that every line has work of its own
@@ -119,7 +119,7 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     products, routings, bom, promos, rows = [], [], [], [], []
     base_level = {"CORE": 40, "GARDEN": 14, "SPARES": 2.0, "CUSTOM": 3, "LEGACY": 30}
     line_of: dict[str, tuple[str, str]] = {}
-    for family, (fname, _, _) in FAMILIES.items():
+    for family, (fname, _, _, _) in FAMILIES.items():
         for k in range(1, SKUS_PER_FAMILY + 1):
             sku = f"{family[:3]}-{k:02d}"
             line_of[sku] = lines_for(family, k)
@@ -252,6 +252,7 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     garden = products.loc[products["family"].isin(["CORE", "GARDEN"]), ["sku", "cost_per_unit"]]
     return {
         "products": products,
+        "families": pd.DataFrame([dict(family=f, name=n, fill_rate_target=t) for f, (n, _, _, t) in FAMILIES.items()]),
         "materials": pd.DataFrame([dict(material=m, name=n, cost_per_unit=c) for m, (n, c, _) in MATERIALS.items()]),
         "suppliers": pd.DataFrame([dict(supplier=s, name=n, reliability=r, late_days=d)
                                    for s, (n, r, d, _) in SUPPLIERS.items()]),
