@@ -90,35 +90,41 @@ def split_markets(plan: Plan, data: PlanData, groups: dict[str, list[str]], tol:
         return plan
     periods = list(data.periods)
     demand = data.demand.groupby(level=["market", "sku", "period"]).sum()
-    opening = data.initial_backlog.to_dict()
+    opening = data.initial_backlog.groupby(level=["market", "sku"]).sum()
     lane_of = {d: lane for lane, d in zip(data.lanes.index, data.lanes["destination"])}
     rows = []
-    merged = plan.markets.set_index(["market", "sku", "period"])
     for first, members in groups.items():
         backorder = bool(data.markets.at[first, "backorder"])
-        for sku in merged.loc[first].index.get_level_values("sku").unique():
-            whole = merged.loc[(first, sku)].reindex(periods, fill_value=0.0)
-            d = np.array([[float(demand.get((m, sku, p), 0.0)) for p in periods] for m in members])  # (members, T)
-            before = np.zeros_like(d)  # backlog brought into each period (backorder markets only)
+        merged = plan.markets[plan.markets["market"] == first]
+        skus = merged["sku"].unique()
+        cells = pd.MultiIndex.from_product([skus, periods], names=["sku", "period"])
+        whole = merged.set_index(["sku", "period"]).reindex(cells, fill_value=0.0)
+        B = whole["backlog_units"].to_numpy().reshape(len(skus), len(periods))  # (S, T) of the merged market
+        L = whole["lost_units"].to_numpy().reshape(len(skus), len(periods))
+        d = demand.reindex(pd.MultiIndex.from_product([members, skus, periods]), fill_value=0.0).to_numpy()
+        d = d.reshape(len(members), len(skus), len(periods))  # (members, S, T)
+        before = np.zeros_like(d)  # backlog brought into each period (backorder markets only)
+        if backorder:
+            before[:, :, 0] = opening.reindex(pd.MultiIndex.from_product([members, skus]), fill_value=0.0).to_numpy(
+            ).reshape(len(members), len(skus))
+        backlog, lost = np.zeros_like(d), np.zeros_like(d)
+        for t in range(len(periods)):
             if backorder:
-                before[:, 0] = [opening.get((m, sku), 0.0) for m in members]
-            backlog, lost = np.zeros_like(d), np.zeros_like(d)
-            B, L = whole["backlog_units"].to_numpy(), whole["lost_units"].to_numpy()
-            for t in range(len(periods)):
-                if backorder:
-                    could = d[:, t] + before[:, t]
-                    total = could.sum()
-                    backlog[:, t] = could * (B[t] / total) if total > 0 else 0.0
-                    if t + 1 < len(periods):
-                        before[:, t + 1] = backlog[:, t]
-                else:
-                    total = d[:, t].sum()
-                    lost[:, t] = d[:, t] * (L[t] / total) if total > 0 else 0.0
-            delivered = np.clip(d + before - backlog - lost, 0.0, None)
-            for i, m in enumerate(members):
-                rows.append(pd.DataFrame({"market": m, "sku": sku, "period": periods, "demand_units": d[i],
-                                          "delivered_units": delivered[i], "backlog_units": backlog[i],
-                                          "lost_units": lost[i]}))
+                could = d[:, :, t] + before[:, :, t]
+                total = could.sum(axis=0)
+                backlog[:, :, t] = could * np.divide(B[:, t], total, out=np.zeros_like(total), where=total > 0)
+                if t + 1 < len(periods):
+                    before[:, :, t + 1] = backlog[:, :, t]
+            else:
+                total = d[:, :, t].sum(axis=0)
+                lost[:, :, t] = d[:, :, t] * np.divide(L[:, t], total, out=np.zeros_like(total), where=total > 0)
+        delivered = np.clip(d + before - backlog - lost, 0.0, None)
+        rows.append(pd.DataFrame({
+            "market": np.repeat(members, len(skus) * len(periods)),
+            "sku": np.tile(np.repeat(skus, len(periods)), len(members)),
+            "period": np.tile(periods, len(members) * len(skus)),
+            "demand_units": d.reshape(-1), "delivered_units": delivered.reshape(-1),
+            "backlog_units": backlog.reshape(-1), "lost_units": lost.reshape(-1)}))
     alone = plan.markets[~plan.markets["market"].isin(groups)]
     markets = pd.concat([alone, *rows], ignore_index=True)
     order = {m: i for i, m in enumerate(data.markets.index)}
