@@ -105,8 +105,8 @@ def split_markets(plan: Plan, data: PlanData, groups: dict[str, list[str]], tol:
         d = d.reshape(len(members), len(skus), len(periods))  # (members, S, T)
         before = np.zeros_like(d)  # backlog brought into each period (backorder markets only)
         if backorder:
-            before[:, :, 0] = opening.reindex(pd.MultiIndex.from_product([members, skus]), fill_value=0.0).to_numpy(
-            ).reshape(len(members), len(skus))
+            brought = opening.reindex(pd.MultiIndex.from_product([members, skus]), fill_value=0.0)
+            before[:, :, 0] = brought.to_numpy().reshape(len(members), len(skus))
         backlog, lost = np.zeros_like(d), np.zeros_like(d)
         for t in range(len(periods)):
             if backorder:
