@@ -46,7 +46,8 @@ def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") 
     return fig
 
 
-COST_KINDS = ["materials", "regular_time", "overtime", "outsourcing", "transport", "holding", "shortage"]
+# the costs of the profit and loss (twin.finance.accounts): they add up to cost_total
+COST_KINDS = ["materials", "regular_time", "overtime", "outsourcing", "transport", "holding"]
 
 
 def _label(name: str, width: int = 30) -> str:

@@ -61,6 +61,7 @@ REPORT_KPIS = [
     ("cost_total", "Total cost", "money", -1),
     *[(f"cost_{k}", f"· {COST_LABELS[k]}", "money", -1)
       for k in figures.COST_KINDS],
+    ("cost_shortage", "Shortage penalty (memo: outside the margin)", "money", -1),
     ("inventory_value_avg", "Working capital in inventory (average)", "money", -1),
     ("inventory_units_avg", "Inventory (average), units", "units", 0),
     ("lost_sales_units", "Lost sales, units", "units", -1),

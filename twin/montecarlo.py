@@ -29,6 +29,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from twin.errors import InputError, Problem
+from twin.finance.ledger import margin_kpis, replication_ledger
 from twin.sim import SimInput, replication_kpis, replication_series, simulate
 from twin.sim.rules import DECISION_COLUMNS
 
@@ -54,11 +55,12 @@ def replication_rng(seed: int, replication: int) -> np.random.Generator:
 @dataclass(frozen=True)
 class RunResult:
     """Tidy results of replications: one row per replication x KPI, daily series per hub,
-    the decision log of the touchless rules, and the replications that raised."""
+    the decision log of the touchless rules, the ledger, and the replications that raised."""
 
     kpis: pd.DataFrame       # [scenario,] replication, kpi, scope, entity, value
     series: pd.DataFrame     # [scenario,] replication, day, entity, metric, value
     decisions: pd.DataFrame  # [scenario,] replication, then twin.sim.rules.DECISION_COLUMNS
+    ledger: pd.DataFrame     # [scenario,] replication, account, sku, entity, amount (twin.finance.ledger)
     failures: list[dict] = field(default_factory=list)  # replication, seed, error
 
     @property
@@ -80,23 +82,27 @@ class ReplicationFailed(RuntimeError):
 
 def run_batch(inp: SimInput, seed: int, replications: list[int]) -> RunResult:
     """Run the given replications in this process. One that raises is recorded, not fatal."""
-    kpis, series, decisions, failures = [], [], [], []
+    kpis, series, decisions, ledgers, failures = [], [], [], [], []
     for i in replications:
         try:
             rep = simulate(inp, replication_rng(seed, i))
-            k, s = replication_kpis(rep), replication_series(rep)
+            ledger = replication_ledger(rep)
+            k = pd.concat([replication_kpis(rep), margin_kpis(ledger, inp)], ignore_index=True)
+            s = replication_series(rep)
         except Exception as exc:  # reported with its seed by the caller; the batch goes on
             failures.append({"replication": i, "seed": seed, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        for frame in (k, s):
+        for frame in (k, s, ledger):
             frame.insert(0, "replication", i)
         kpis.append(k)
         series.append(s)
+        ledgers.append(ledger)
         decisions += [{"replication": i, **row} for row in rep.decisions]
     empty = pd.DataFrame(columns=["replication"])
     return RunResult(pd.concat(kpis, ignore_index=True) if kpis else empty,
                      pd.concat(series, ignore_index=True) if series else empty,
-                     pd.DataFrame(decisions, columns=["replication", *DECISION_COLUMNS]), failures)
+                     pd.DataFrame(decisions, columns=["replication", *DECISION_COLUMNS]),
+                     pd.concat(ledgers, ignore_index=True) if ledgers else empty, failures)
 
 
 def batches(replications: list[int] | int, workers: int, most: int = 25) -> list[list[int]]:
@@ -282,7 +288,7 @@ def run(inp: SimInput, replications: int, seed: int, executor: Executor | None =
 def combine(parts: list[RunResult], scenario: str) -> RunResult:
     """One result from batch results, sorted by replication, with the scenario's name."""
     tables = []
-    for name in ("kpis", "series", "decisions"):
+    for name in ("kpis", "series", "decisions", "ledger"):
         frames = [getattr(p, name) for p in parts]
         # an empty frame (no decision fired) has no column types to concatenate
         table = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)

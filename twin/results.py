@@ -10,6 +10,8 @@ Layout of a run folder::
     results/timeseries/        replication, day, entity, metric, value: daily hub series, weekly
                                line hours and weekly family balances, per batch
     results/decisions/         the decision log, per batch
+    results/ledger/            replication, account, sku, entity, amount: the measured days'
+                               money per account x SKU x entity (twin.finance.ledger), per batch
     run.json                   what was run: scenario file, seed, replications, versions, timing
     plan/                      the capacity plan the run executed (supply: plan), as below
     forecast/                  the demand forecast it ran on (demand model: forecast), as below
@@ -151,15 +153,15 @@ class RunMismatch(Exception):
     """``resume`` was asked for, but the run on disk is of another scenario, network or seed."""
 
 
-TABLES = {"kpis": "kpis", "series": "timeseries", "decisions": "decisions"}  # RunResult field -> folder
+TABLES = {"kpis": "kpis", "series": "timeseries", "decisions": "decisions", "ledger": "ledger"}  # RunResult field -> folder
 
 
 class RunFolder:
     """A run folder being filled batch by batch, resumable after any interruption.
 
     While it runs, it lives in ``<folder>.partial``: ``manifest.json`` (what is being run)
-    and one Parquet file per finished batch under ``results/kpis/``, ``results/timeseries/``
-    and ``results/decisions/``, each written to a temporary name and renamed into place,
+    and one Parquet file per finished batch under ``results/kpis/``, ``results/timeseries/``,
+    ``results/decisions/`` and ``results/ledger/``, each written to a temporary name and renamed into place,
     the KPI file last: a batch counts as done when its KPI file exists. :meth:`finish`
     writes the tables a planner opens and renames the folder into place.
 
@@ -248,7 +250,7 @@ class RunFolder:
         if not reps:
             return
         name = f"{reps[0]:07d}-{reps[-1]:07d}.parquet"
-        for field_name in ("decisions", "series", "kpis"):  # KPIs last: the batch's commit mark
+        for field_name in ("decisions", "series", "ledger", "kpis"):  # KPIs last: the batch's commit mark
             target = self.partial / "results" / TABLES[field_name] / name
             tmp = target.with_suffix(".tmp")
             _write_parquet(getattr(result, field_name), tmp, decisions=field_name == "decisions")

@@ -20,11 +20,14 @@ from twin.sim.inputs import POLICY_CODES
 
 EPS = 1e-9
 BASE_STOCK, R_Q = POLICY_CODES["base_stock"], POLICY_CODES["rQ"]
+# produce()'s booked axis 2: units made, regular hours, overtime hours, materials at cost
+BOOK_UNITS, BOOK_REGULAR, BOOK_OVERTIME, BOOK_MATERIALS = range(4)
+BOOKED = 4
 
 
 @njit(cache=True)
 def produce(queue, repair_due, regular, up, overtime_cap, extra_overtime, hours_per_unit, bom, material, material_price,
-            plan_days_left, available, downtime, regular_worked, overtime_worked, produced, made):
+            plan_days_left, available, downtime, regular_worked, overtime_worked, produced, made, booked):
     """One plant's lines make from their queues for one day.
 
     queue (Lp, H, S) units each line owes each hub (updated); repair_due (Lp,) repair hours
@@ -35,8 +38,10 @@ def produce(queue, repair_due, regular, up, overtime_cap, extra_overtime, hours_
     or 0 before and without a plan.
 
     Writes available, downtime, regular_worked, overtime_worked, produced (Lp,) and made
-    (H, S), the units made for each hub. Returns the cost of the materials used and whether
-    any line worked (when none did, made is left as it was).
+    (H, S), the units made for each hub; adds to booked (Lp, S, BOOKED) each SKU's units
+    made, regular and overtime hours (the line's hours split by units x hours per unit)
+    and materials at cost, the ledger's grain (``twin.finance.ledger``). Returns the cost of
+    the materials used and whether any line worked (when none did, made is left as it was).
 
     A line works its queue with its regular hours less repair time, spread over the queued
     SKUs in proportion to their outstanding hours. Under a plan it adds overtime only for
@@ -105,6 +110,10 @@ def produce(queue, repair_due, regular, up, overtime_cap, extra_overtime, hours_
     for k in range(n_materials):
         material[k] = max(material[k] - total_use[k], 0.0)  # only float dust can go below zero
         cost += total_use[k] * material_price[k]
+    unit_material = np.zeros(n_skus)
+    for s in range(n_skus):
+        for k in range(n_materials):
+            unit_material[s] += bom[s, k] * material_price[k]
     made[:] = 0.0
     for line in range(n_lines):
         for h in range(n_hubs):
@@ -118,6 +127,13 @@ def produce(queue, repair_due, regular, up, overtime_cap, extra_overtime, hours_
         total = 0.0
         for s in range(n_skus):
             total += units[line, s]
+            if units[line, s] > 0 and share[line] > 0:
+                unit = units[line, s] * share[line]
+                of_hours = units[line, s] * hours_per_unit[line, s] / needed[line]
+                booked[line, s, BOOK_UNITS] += unit
+                booked[line, s, BOOK_REGULAR] += regular_worked[line] * of_hours
+                booked[line, s, BOOK_OVERTIME] += overtime_worked[line] * of_hours
+                booked[line, s, BOOK_MATERIALS] += unit * unit_material[s]
         produced[line] = total * share[line]
     return cost, True
 

@@ -19,8 +19,10 @@ cost_*
     ``materials`` consumed at purchase cost; ``regular_time`` and ``overtime`` hours
     worked x their hourly cost; ``outsourcing`` units bought from partners; ``transport``
     every lane at its cost per unit; ``holding`` on-hand value x the hub's yearly rate
-    per day; ``shortage`` units not served on the day ordered x the product's shortage
-    cost. ``cost_total`` is their sum; ``margin`` = revenue - cost_total.
+    per day: the costs of the profit and loss (``twin.finance.accounts``), whose sum is
+    ``cost_total``, so ``margin`` = revenue - cost_total is the accounting margin.
+    ``cost_shortage``, units not served on the day ordered x the product's shortage cost,
+    is a memo account: a penalty for comparing plans, outside the margin.
 utilisation
     Hours worked (regular + overtime) / regular hours available after outages and
     repairs: above 1 means the line ran overtime.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twin.finance.accounts import PROFIT_AND_LOSS
 from twin.sim.model import Replication
 
 KPI_COLUMNS = ["kpi", "scope", "entity", "value"]
@@ -51,8 +54,15 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=np.asarray(den) > 0)
 
 
+def revenue(rep: Replication, a: int, b: int) -> float:
+    """A replication's revenue over days ``a`` to ``b`` (module docstring)."""
+    shipped = rep.shipped[a:b] if rep.price_factor is None else rep.shipped[a:b] * rep.price_factor[a:b]
+    return float((shipped.sum(axis=(0, 1)) * rep.inp.price).sum())
+
+
 def costs_by_kind(rep: Replication, a: int, b: int) -> dict[str, float]:
-    """A replication's costs by kind (module docstring, ``cost_*``) over days ``a`` to ``b``."""
+    """A replication's costs by kind (module docstring, ``cost_*``; the last, shortage, a
+    memo account) over days ``a`` to ``b``, each counted day by day as the twin ran."""
     inp = rep.inp
     holding = float(((rep.inventory[a:b] @ inp.cost) * inp.holding_rate_per_day[None, :]).sum())
     short_units = rep.demand[a:b] - rep.filled[a:b]  # not served on the day ordered
@@ -89,8 +99,8 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
     inventory = rep.inventory[w:]  # (T, H, S)
     inv_value = inventory @ inp.cost  # (T, H)
     cost = {f"cost_{kind}": value for kind, value in costs_by_kind(rep, w, inp.days).items()}
-    revenue = float((shipped.sum(axis=(0, 1)) * inp.price).sum() if rep.price_factor is None
-                    else ((shipped * rep.price_factor[w:]).sum(axis=(0, 1)) * inp.price).sum())
+    sales = revenue(rep, w, inp.days)
+    spent = sum(v for k, v in cost.items() if k.removeprefix("cost_") in PROFIT_AND_LOSS)
     worked = rep.regular_hours[w:] + rep.overtime_hours[w:]
     total = {
         "fill_rate": filled.sum() / demand.sum() if demand.sum() > 0 else np.nan,
@@ -100,10 +110,10 @@ def replication_kpis(rep: Replication) -> pd.DataFrame:
         "lost_sales_units": lost.sum(),
         "backorder_units_end": rep.backlog_end.sum(),
         "backorder_units_avg": rep.backlog[w:].sum(axis=(1, 2)).mean(),
-        "revenue": revenue,
+        "revenue": sales,
         **cost,
-        "cost_total": sum(cost.values()),
-        "margin": revenue - sum(cost.values()),
+        "cost_total": spent,
+        "margin": sales - spent,
         "inventory_units_avg": inventory.sum(axis=(1, 2)).mean(),
         "inventory_value_avg": inv_value.sum(axis=1).mean(),
         "utilisation_avg": worked.sum() / rep.available_hours[w:].sum(),

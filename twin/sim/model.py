@@ -102,6 +102,12 @@ class Replication:
     transport_cost: np.ndarray  # (T,) all lanes
     outsourcing_cost: np.ndarray  # (T,)
     outsourced: np.ndarray      # (T, S) units partners dispatched
+    # the ledger's detail, summed over the measured days (twin.finance.ledger)
+    booked: np.ndarray          # (L, S, kernels.BOOKED) units made, regular and overtime hours, materials at cost
+    outsourcing_booked: np.ndarray  # (X, S) outsourcing cost
+    lane_booked: dict[str, np.ndarray]  # finished-goods lane -> (S,) transport cost
+    material_freight: np.ndarray  # (P, K) transport cost of materials to plants
+    delivery_cost: np.ndarray   # (T, M) transport cost per unit delivered to each market
     lane_departures: dict[str, np.ndarray]  # lane -> (T,) units leaving each day (hub-to-market lanes excepted)
     initial_units: float        # finished goods on hand at the start
     price_factor: np.ndarray | None  # (T, M, S) multiplier on list price (a pricing strategy), None: 1
@@ -147,7 +153,9 @@ class Twin:
         self.material = inp.material_initial.copy()
         self.material_on_order = np.zeros((P, K))
         self.plant_inbound = np.zeros((pad, P, K))
-        self.routes = {lane.lane: _Route.of(lane, inp, lane.sample_days(rng, T), pad) for lane in self._lanes_used()}
+        material_lanes = {lane.lane for lane in inp.material_lane.values()}
+        self.routes = {lane.lane: _Route.of(lane, inp, lane.sample_days(rng, T), pad, lane.lane in material_lanes)
+                       for lane in self._lanes_used()}
         # (T, M): 0.0 where a closed hub-to-market lane delivers nothing that day; cost per unit delivered
         self.market_open = np.ones((T, M))
         self.market_lane_cost = np.tile(inp.hub_market_lane_cost, (T, 1))
@@ -188,6 +196,11 @@ class Twin:
         self.transport_cost = np.zeros(T)
         self.outsourcing_cost = np.zeros(T)
         self.outsourced = np.zeros((T, S))
+        # the ledger's detail: warm-up days book into the *_warmup twins, then dropped
+        self.booked = np.zeros((L, S, kernels.BOOKED))
+        self.booked_warmup = np.zeros_like(self.booked)
+        self.outsourcing_booked = np.zeros((len(inp.partners), S))
+        self.material_freight = np.zeros((P, K))
 
         self._prime_material_pipeline()
         env = self.env
@@ -233,6 +246,9 @@ class Twin:
             produced_sku=self.produced_sku,
             material_cost=self.material_cost, transport_cost=self.transport_cost,
             outsourcing_cost=self.outsourcing_cost, outsourced=self.outsourced,
+            booked=self.booked, outsourcing_booked=self.outsourcing_booked,
+            lane_booked={lane: route.booked for lane, route in self.routes.items() if route.booked is not None},
+            material_freight=self.material_freight, delivery_cost=self.market_lane_cost,
             lane_departures={lane: route.departures for lane, route in self.routes.items()},
             initial_units=float(inp.initial.sum()),
             price_factor=self.price_factor, decisions=self.rules.log if self.rules is not None else [],
@@ -252,15 +268,21 @@ class Twin:
               delay_days: int = 0) -> None:
         """Commit ``qty`` to ``lane`` on day ``t``; it leaves after ``delay_days`` (or when the
         lane reopens) and lands in ``arrivals[arrival day][index]``. Transport is costed on
-        the day it is committed."""
+        the day it is committed, and booked per SKU to the lane (finished goods: ``index`` is
+        (hub,) or (hub, SKUs)) or per plant and material (``index`` (plant, material))."""
         route = self.routes[lane.lane]
         leave = route.leave[min(t + delay_days, len(route.leave) - 1)]
         arrivals[(route.arrive[leave],) + index] += qty
         units = float(qty.sum()) if isinstance(qty, np.ndarray) else float(qty)
         route.departures[min(leave, len(route.departures) - 1)] += units
+        rate = route.cost_per_unit[t]
+        self.transport_cost[t] += rate * units
         if arrivals is self.hub_inbound:
             self.to_hub[index[0]] += units
-        self.transport_cost[t] += route.cost_per_unit[t] * units
+            if t >= self.inp.warmup_days and rate:
+                route.booked[index[1] if len(index) > 1 else slice(None)] += rate * qty
+        elif t >= self.inp.warmup_days:
+            self.material_freight[index] += rate * units
 
     # --- actors ---------------------------------------------------------------------------
 
@@ -361,7 +383,8 @@ class Twin:
             inp.timeline.line_up[t, lines], inp.overtime_hours_per_day[lines], self.extra_overtime[t, lines],
             self.hours_per_unit[lines], inp.bom, self.material[p], price, plan_days_left,
             self.available_hours[t, lines], self.downtime_hours[t, lines], self.regular_hours[t, lines],
-            self.overtime_hours[t, lines], self.produced[t, lines], made)
+            self.overtime_hours[t, lines], self.produced[t, lines], made,
+            self.booked[lines] if t >= inp.warmup_days else self.booked_warmup[lines])
         if not worked:
             return None
         self.material_cost[t] += cost
@@ -446,7 +469,10 @@ class Twin:
             if total > EPS:
                 sent = owed * min(1.0, per_day / total)
                 self.partner_owed[x] = owed - sent
-                self.outsourcing_cost[t] += float((sent.sum(axis=0) * self.partner_cost[x]).sum())
+                cost = sent.sum(axis=0) * self.partner_cost[x]
+                self.outsourcing_cost[t] += float(cost.sum())
+                if t >= inp.warmup_days:
+                    self.outsourcing_booked[x] += cost
                 self.outsourced[t] += sent.sum(axis=0)
                 for h in np.flatnonzero(sent.sum(axis=1) > EPS):
                     self._ship(inp.partner_hub_lane[(x, h)], t, self.hub_inbound, (h,), sent[h], lead)
@@ -479,11 +505,13 @@ class _Route:
     arrive: np.ndarray         # (pad,) the day a shipment leaving on day d lands (its port shut: when it reopens)
     cost_per_unit: np.ndarray  # (T,) transport cost per unit committed on each day
     departures: np.ndarray     # (T,) units that left on each day (recorded as the run goes)
+    booked: np.ndarray | None  # (S,) transport cost per SKU on the measured days; None on a materials lane
 
     @classmethod
-    def of(cls, lane: Lane, inp: SimInput, transit_days: np.ndarray, pad: int) -> _Route:
+    def of(cls, lane: Lane, inp: SimInput, transit_days: np.ndarray, pad: int, materials: bool) -> _Route:
         """``transit_days`` (T,): whole days in transit for each departure day; the last one
-        serves departures past the end. Arrivals past ``pad`` land on its last day."""
+        serves departures past the end. Arrivals past ``pad`` land on its last day.
+        ``materials``: the lane carries materials to a plant."""
         T, events = len(transit_days), inp.timeline
         leave = _next_open(events.departures_closed.get(lane.lane), pad)
         landing = np.arange(pad) + transit_days[np.minimum(np.arange(pad), T - 1)]
@@ -491,7 +519,7 @@ class _Route:
         factor = events.lane_cost_factor.get(lane.lane)
         return cls(leave=leave, arrive=np.minimum(arrive, pad - 1),
                    cost_per_unit=lane.cost_per_unit * (factor if factor is not None else np.ones(T)),
-                   departures=np.zeros(T))
+                   departures=np.zeros(T), booked=None if materials else np.zeros(len(inp.skus)))
 
 
 def _next_open(closed: np.ndarray | None, days: int) -> np.ndarray:
