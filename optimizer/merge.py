@@ -143,4 +143,33 @@ def split_markets(plan: Plan, data: PlanData, groups: dict[str, list[str]], tol:
             "arrival_period": mine["period"], "units": mine["delivered_units"]}))
     kept = plan.shipments[~plan.shipments["destination"].isin(groups)]
     shipments = pd.concat([kept, *sent], ignore_index=True)[list(plan.shipments.columns)]
-    return replace(plan, markets=markets[list(plan.markets.columns)], shipments=shipments)
+    terms = _split_terms(plan.terms, markets, groups, lane_of, periods[-1])
+    return replace(plan, markets=markets[list(plan.markets.columns)], shipments=shipments, terms=terms)
+
+
+def _split_terms(terms: pd.DataFrame, markets: pd.DataFrame, groups: dict[str, list[str]], lane_of: dict[str, str],
+                 last) -> pd.DataFrame:
+    """``Plan.terms`` with a merged market's revenue, delivery transport, backlog and lost
+    sales shared among its members by what drives each (units delivered, backlogged, lost
+    or left backlogged at the end, ``last``): every member has the same coefficient, so
+    the shares are the members' own terms."""
+    lost_end = np.where(markets["period"] == last, markets["backlog_units"], 0.0)
+    drivers = markets.assign(revenue=markets["delivered_units"], transport=markets["delivered_units"],
+                             backlog=markets["backlog_units"], lost_sales=markets["lost_units"] + lost_end)
+    leader_of = {m: first for first, members in groups.items() for m in members}
+    drivers = drivers[drivers["market"].isin(leader_of)].melt(
+        id_vars=["market", "sku", "period"], value_vars=["revenue", "transport", "backlog", "lost_sales"],
+        var_name="kind", value_name="driver").rename(columns={"sku": "item"})
+    drivers["leader"] = drivers["market"].map(leader_of)
+    by_lane = {lane_of[first]: first for first in groups}
+    leader = np.where(terms["kind"].isin(["revenue", "backlog", "lost_sales"]), terms["entity"].where(
+        terms["entity"].isin(groups)), terms["entity"].map(by_lane).where(terms["kind"] == "transport"))
+    moving = terms[pd.notna(leader)].assign(leader=leader[pd.notna(leader)]).rename_axis("row").reset_index()
+    split = moving.merge(drivers, on=["leader", "item", "period", "kind"], how="left")
+    total = split.groupby("row")["driver"].transform("sum")
+    share = np.where(total > 0, split["driver"] / total.where(total > 0, 1.0), split["market"] == split["leader"])
+    split["amount"] = split["amount"] * share
+    split["entity"] = np.where(split["kind"] == "transport", split["market"].map(lane_of), split["market"])
+    assert np.isclose(split["amount"].sum(), moving["amount"].sum(), rtol=1e-9, atol=1e-6), "a merged term lost money"
+    kept = terms[pd.isna(leader)]
+    return pd.concat([kept, split[split["amount"] != 0][list(terms.columns)]], ignore_index=True)

@@ -487,7 +487,8 @@ def _terms(pairs) -> Affine:
 
 def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
     """Cost terms per kind (:data:`COST_KINDS`) and the revenue, kept as :data:`Affine` so
-    the objective is built once and the cost breakdown is read back as dot products."""
+    the objective is built once, and each term with what it is for (``m.keyed_terms``), so
+    the plan reads its money back per item, entity and period (``Plan.terms``)."""
     d = ix.data
     v = m.vd
     lines, skus, stock = d.lines, d.skus, d.hub_stock
@@ -528,34 +529,38 @@ def define_costs(m: pyo.ConcreteModel, ix: Indices) -> None:
         return lane_cost[lane] * lane_factor.get((lane, t), 1.0)
 
     deliveries = [(mk, s, t, lane) for (mk, s), (lane, _, _) in ix.market_lane.items() for t in T]
-    pairs = {
+    plant = ix.line_plant
+    # (coefficient, term, (item, entity, period)) per cost kind: the item a SKU, a material or
+    # "" (a plant's workforce); the entity the line, plant, partner, lane, hub or market
+    keyed = {
         # materials are costed as they are used, like the twin does: stock already on hand or
         # on its way at the start costs the same as stock bought in the horizon
-        "materials": [pair for r in ix.routes if bom[r[1]] for t in T
-                      for pair in ((unit_material(r[1], t), v["reg"][r + (t,)]),
-                                   (unit_material(r[1], t), v["ot"][r + (t,)]))],
-        "regular_time": [*((regular_rate[r], v["reg"][r + (t,)]) for r in ix.routes for t in T),
-                         *((float(wf.at[p, "cost_per_worker_period"]), v["workers"][p, t])
+        "materials": [(unit_material(r[1], t), x, (r[1], plant[r[0]], t)) for r in ix.routes if bom[r[1]] for t in T
+                      for x in (v["reg"][r + (t,)], v["ot"][r + (t,)])],
+        "regular_time": [*((regular_rate[r], v["reg"][r + (t,)], (r[1], r[0], t)) for r in ix.routes for t in T),
+                         *((float(wf.at[p, "cost_per_worker_period"]), v["workers"][p, t], ("", p, t))
                            for p in ix.workforce_plants for t in T)],
-        "overtime": ((overtime_rate[r], v["ot"][r + (t,)]) for r in ix.routes for t in T),
-        "outsourcing": ((partner_cost[k], v["out"][k + (t,)]) for k in ix.partner_skus for t in T),
-        "transport": [*((lane_rate(lane, t), v["ship"][lane, item, t]) for lane, item in ix.arcs for t in T
-                        if lane_cost[lane]),
-                      *((lane_rate(lane, t), _delivered(m, ix, mk, s, t)) for mk, s, t, lane in deliveries
+        "overtime": [(overtime_rate[r], v["ot"][r + (t,)], (r[1], r[0], t)) for r in ix.routes for t in T],
+        "outsourcing": [(partner_cost[k], v["out"][k + (t,)], (k[1], k[0], t)) for k in ix.partner_skus for t in T],
+        "transport": [*((lane_rate(lane, t), v["ship"][lane, item, t], (item, lane, t)) for lane, item in ix.arcs
+                        for t in T if lane_cost[lane]),
+                      *((lane_rate(lane, t), _delivered(m, ix, mk, s, t), (s, lane, t)) for mk, s, t, lane in deliveries
                         if lane_cost[lane])],
-        "holding": ((hold[k], v["inv"][k + (t,)]) for k in ix.hub_items for t in T if hold[k]),
-        "material_holding": ((material_hold[k], v["material_stock"][k + (t,)]) for k in ix.plant_materials for t in T
-                             if material_hold.get(k)),
-        "safety_shortfall": ((ratio * backlog_cost[k[1]], x) for k, x in v["below_safety"].items()),
-        "backlog": ((backlog_cost[k[1]], x) for k, x in v["backlog"].items()),
+        "holding": [(hold[k], v["inv"][k + (t,)], (k[1], k[0], t)) for k in ix.hub_items for t in T if hold[k]],
+        "material_holding": [(material_hold[k], v["material_stock"][k + (t,)], (k[1], k[0], t))
+                             for k in ix.plant_materials for t in T if material_hold.get(k)],
+        "safety_shortfall": [(ratio * backlog_cost[k[1]], x, (k[1], k[0], k[2])) for k, x in v["below_safety"].items()],
+        "backlog": [(backlog_cost[k[1]], x, (k[1], k[0], k[2])) for k, x in v["backlog"].items()],
         # backlog still open at the end of the horizon is, for the plan, a lost sale
-        "lost_sales": [*((lost_sale(k), x) for k, x in v["lost"].items()),
-                       *((lost_sale(k), x) for k, x in v["backlog"].items() if k[2] == ix.last)],
-        "hiring": ((float(wf.at[k[0], "hire_cost_per_worker"]), x) for k, x in v["hire"].items()),
-        "layoffs": ((float(wf.at[k[0], "layoff_cost_per_worker"]), x) for k, x in v["layoff"].items()),
+        "lost_sales": [*((lost_sale(k), x, (k[1], k[0], k[2])) for k, x in v["lost"].items()),
+                       *((lost_sale(k), x, (k[1], k[0], k[2])) for k, x in v["backlog"].items() if k[2] == ix.last)],
+        "hiring": [(float(wf.at[k[0], "hire_cost_per_worker"]), x, ("", k[0], k[1])) for k, x in v["hire"].items()],
+        "layoffs": [(float(wf.at[k[0], "layoff_cost_per_worker"]), x, ("", k[0], k[1])) for k, x in v["layoff"].items()],
+        "revenue": [(sale_price((mk, s, t)), _delivered(m, ix, mk, s, t), (s, mk, t)) for mk, s, t, _ in deliveries],
     }
-    m.cost_terms = {kind: _terms(pairs[kind]) for kind in COST_KINDS}
-    m.revenue_terms = _terms((sale_price((mk, s, t)), _delivered(m, ix, mk, s, t)) for mk, s, t, _ in deliveries)
+    m.keyed_terms = keyed
+    m.cost_terms = {kind: _terms((c, x) for c, x, _ in keyed[kind]) for kind in COST_KINDS}
+    m.revenue_terms = _terms((c, x) for c, x, _ in keyed["revenue"])
 
 
 def define_objective(m: pyo.ConcreteModel, ix: Indices, elastic: bool) -> None:

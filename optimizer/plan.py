@@ -46,6 +46,7 @@ class Plan:
     objective_value: float
     costs: pd.Series             # cost kind -> total over the horizon
     revenue: float
+    terms: pd.DataFrame          # kind (a cost kind or revenue), item, entity, period, amount: the objective's terms
     production: pd.DataFrame     # line, sku, period, regular_units, overtime_units, regular_hours, overtime_hours
     lines: pd.DataFrame          # line, plant, period, hours available/used, utilisation, hour values
     outsourcing: pd.DataFrame    # partner, sku, period, units
@@ -59,6 +60,9 @@ class Plan:
     size: dict[str, int]         # rows, columns, nonzeros
     seconds: dict[str, float]    # build, to_solver, solve, read_back
     warnings: list[str] = field(default_factory=list)
+    # period, account, sku, entity, amount: the terms on the account plan, per SKU; set by
+    # twin.pipeline (twin.finance.ledger.plan_ledger), None for a plan made on its own
+    ledger: pd.DataFrame | None = None
 
     @property
     def total_cost(self) -> float:
@@ -263,19 +267,36 @@ def read_back(model: pyo.ConcreteModel, solution: Solution) -> Plan:
     workforce["hired"] = solution.var(model.hire).to_numpy()
     workforce["laid_off"] = solution.var(model.layoff).to_numpy()
 
-    costs = pd.Series({k: _value(model.cost_terms[k], solution) for k in COST_KINDS}, name="cost")
+    terms = _terms_table(model.keyed_terms, solution, labels)
+    costs = terms.groupby("kind")["amount"].sum().reindex(list(COST_KINDS), fill_value=0.0).rename("cost")
     return Plan(status=solution.status, objective=d.objective, objective_value=solution.objective, costs=costs,
-                revenue=_value(model.revenue_terms, solution), production=production, lines=lines,
+                revenue=float(terms.loc[terms["kind"] == "revenue", "amount"].sum()), terms=terms,
+                production=production, lines=lines,
                 outsourcing=outsourcing, partners=partners, shipments=shipments, inventory=inventory,
                 materials=materials, markets=markets, workforce=workforce, bottlenecks=pd.DataFrame(),
                 size=solution.size, seconds=dict(solution.seconds), warnings=list(solution.warnings))
 
 
-def _value(terms: tuple[float, list], solution: Solution) -> float:
-    """``constant + sum(c * v)`` at the solution."""
-    constant, pairs = terms
+TERM_COLUMNS = ["kind", "item", "entity", "period", "amount"]
+
+
+def _terms_table(keyed: dict[str, list], solution: Solution, labels: list) -> pd.DataFrame:
+    """The objective's terms at the solution (``optimizer.model.define_costs``), one row per
+    kind x item x entity x period, zeros left out."""
     values = solution.values
-    return float(constant + sum(c * values.get(id(v), 0.0) for c, v in pairs))
+    rows = []
+    for kind, entries in keyed.items():
+        for c, term, (item, entity, t) in entries:
+            if isinstance(term, tuple):  # an affine delivery: constant + pairs
+                x = term[0] + sum(k * values.get(id(v), 0.0) for k, v in term[1])
+            else:
+                x = values.get(id(term), 0.0)
+            if c * x:
+                rows.append((kind, item, entity, t, c * x))
+    terms = pd.DataFrame(rows, columns=TERM_COLUMNS)
+    terms = terms.groupby(TERM_COLUMNS[:4], sort=False, as_index=False)["amount"].sum()
+    terms["period"] = [labels[t] for t in terms["period"]]
+    return terms
 
 
 def _partner_savings(data: PlanData, plan: Plan, options: SolverOptions) -> dict[str, float]:

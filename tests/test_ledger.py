@@ -120,3 +120,76 @@ def test_a_single_stage_network_books_each_row_as_worked_by_hand(single_hub):
     margin = margin_by(ledger.reset_index(), "sku")["A"]
     assert margin == pytest.approx(amount[("revenue", "M")] - amount.drop([("revenue", "M"), ("shortage", "M")]).sum())
     assert pd.Series(margin_kpis(ledger.reset_index(), inp)["value"]).tolist() == pytest.approx([margin, margin])
+
+
+def _by_account(plan) -> pd.Series:
+    """The plan's costs by account (hiring and layoffs are both workforce) and its revenue."""
+    kinds = plan.costs.rename(index=PLAN_ACCOUNTS).groupby(level=0).sum()
+    return pd.concat([kinds, pd.Series({"revenue": plan.revenue})])
+
+
+def test_the_plans_ledger_sums_to_its_objective_terms(baseline):
+    """The baseline's plan (a cost objective): per account the ledger sums to the plan's
+    cost of that kind; all its costs and penalties to the objective HiGHS reports."""
+    _, _, plan = baseline
+    ledger = plan.ledger
+    assert set(ledger["sku"]) <= set(baseline[1].skus) and ledger["sku"].notna().all()
+    booked = ledger.groupby("account")["amount"].sum()
+    expected = _by_account(plan)
+    for account, total in expected.items():
+        assert booked.get(account, 0.0) == pytest.approx(total, rel=1e-9, abs=1e-6), account
+    assert booked.drop("revenue").sum() == pytest.approx(plan.objective_value, rel=1e-9)
+    # a material's freight and holding reach SKUs that use the material
+    assert {"material_holding", "transport", "materials", "revenue"} <= set(booked.index)
+    margin = margin_by(ledger, "sku")
+    assert margin.sum() == pytest.approx(booked["revenue"] - booked[[a for a in booked.index if a != "revenue"
+                                                                       and BY_NAME[a].kind == "cost"]].sum())
+
+
+def test_red_tomato_tools_ledger_adds_up_to_chopra_and_meindls_422275():
+    """Chopra & Meindl's Red Tomato Tools (aggregate planning): the optimal plan costs
+    $422,275. The ledger books workers, hiring and layoffs (plant-level terms) on the one
+    tool, and its costs add up to the published optimum."""
+    from plan_instances import red_tomato
+
+    from optimizer import make_plan
+    from twin.finance.ledger import plan_ledger
+
+    data = red_tomato()
+    plan = make_plan(data)
+    ledger = plan_ledger(plan, data)
+    assert set(ledger["sku"]) == {"TOOL"}
+    booked = ledger.groupby("account")["amount"].sum()
+    assert booked.drop(["revenue"]).sum() == pytest.approx(422_275, abs=0.5)
+    assert booked["workforce"] == pytest.approx(plan.costs["hiring"] + plan.costs["layoffs"])
+    assert booked["workforce"] > 0 and booked["regular_time"] > 0
+    assert (ledger.loc[ledger["account"] == "workforce", "entity"] == "P").all()
+
+
+def test_a_merged_markets_terms_are_split_to_each_member_by_its_own_units():
+    """Markets solved as one (optimizer.merge): each member's revenue, delivery transport,
+    backlog and lost-sale terms in the ledger are its own units x the shared coefficient."""
+    from plan_instances import alike_markets
+
+    from optimizer import make_plan
+    from twin.finance.ledger import plan_ledger
+
+    data = alike_markets()
+    plan = make_plan(data)
+    ledger = plan_ledger(plan, data).set_index(["account", "entity", "sku", "period"])["amount"]
+    mk = plan.markets.set_index(["market", "sku", "period"])
+    price = data.skus["price_per_unit"]
+    last = data.periods[-1]
+    for (market, sku, period), row in mk.iterrows():
+        def booked(account, entity):
+            return ledger.get((account, entity, sku, period), 0.0)
+        assert booked("revenue", market) == pytest.approx(row["delivered_units"] * price[sku], abs=1e-6)
+        assert booked("transport", f"H{market}") == pytest.approx(
+            row["delivered_units"] * (2.0 if market == "C" else 1.0), abs=1e-6)
+        assert booked("backlog", market) == pytest.approx(
+            row["backlog_units"] * data.skus.at[sku, "backlog_cost_per_unit_period"], abs=1e-6)
+        left = row["lost_units"] + (row["backlog_units"] if period == last else 0.0)
+        assert booked("lost_sales", market) == pytest.approx(left * data.skus.at[sku, "lost_sale_cost_per_unit"],
+                                                             abs=1e-6)
+    assert {"B2", "B3", "L2"} <= set(ledger.index.get_level_values("entity"))  # members, not only the first
+    assert ledger.groupby(level="account").sum().drop("revenue").sum() == pytest.approx(plan.objective_value, rel=1e-9)

@@ -228,6 +228,7 @@ def prepare(loaded: LoadedScenario, options: SolverOptions | None = None, result
     ``options`` default to the scenario's ``planning:`` section; ``result`` is the
     forecast (made here unless given)."""
     from twin.agreement import warmed_state
+    from twin.finance.ledger import plan_ledger
     from twin.planning import plan_data, plan_schedule, solver_options
 
     inp = sim_inputs(loaded, result, progress)
@@ -237,16 +238,18 @@ def prepare(loaded: LoadedScenario, options: SolverOptions | None = None, result
 
     start = warmed_state(inp)  # the plan starts where the warm-up leaves the network
     options = options or solver_options(loaded.scenario.planning)
+    data = plan_data(loaded, inp, start)
     if progress is None:
-        plan = make_plan(plan_data(loaded, inp, start), options)
+        plan = make_plan(data, options)
     else:  # a plan cut off at its time limit warns; the warning goes to the caller's progress instead
         from optimizer import PlanTimeLimitWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PlanTimeLimitWarning)
-            plan = make_plan(plan_data(loaded, inp, start), options)
+            plan = make_plan(data, options)
         for message in plan.warnings:
             _say(progress, "warning", message)
+    plan = replace(plan, ledger=plan_ledger(plan, data))
     _say(progress, "plan", f"{loaded.scenario.name}: plan {plan.status}")
     return replace(inp, plan=plan_schedule(plan, inp, start)), plan
 

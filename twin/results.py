@@ -23,6 +23,8 @@ Layout of a plan folder (``twin plan``, or ``plan/`` in a run folder)::
 
     summary.json               status, objective, cost breakdown, solve time, model size
     costs.csv                  cost kind -> total over the horizon
+    ledger.csv                 week, account, sku, entity, amount: the plan's money on the
+                               account plan, per SKU (twin.finance.ledger.plan_ledger)
     bottlenecks.csv            ranked bottlenecks, each with a sentence a planner reads
     production.csv             line, sku, week: units and hours on regular time and overtime
     lines.csv                  line, week: hours available and used, utilisation, value of an hour
@@ -107,6 +109,8 @@ def _plan_files(folder: Path, plan: Plan, meta: dict[str, Any]) -> None:
                  "last_period": "last_week", "periods": "weeks"}
         write_csv(table.rename(columns=weeks), folder / f"{name}.csv")
     write_csv(plan.costs.rename_axis("kind").reset_index(), folder / "costs.csv")
+    if plan.ledger is not None:
+        write_csv(plan.ledger.rename(columns={"period": "week"}), folder / "ledger.csv")
     _write_json(folder / "summary.json", {**meta, **plan.summary()})
 
 

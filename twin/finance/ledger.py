@@ -1,5 +1,6 @@
-"""The ledger of one replication: every unit the twin moved on the measured days, as money
-per account (``twin.finance.accounts``), SKU and entity.
+"""The ledgers: of one replication, every unit the twin moved on the measured days, as money
+per account (``twin.finance.accounts``), SKU and entity; of a plan, its objective's terms
+on the same accounts (:func:`plan_ledger`).
 
 Grain: the horizon's total per ``account, sku, entity`` (a few hundred rows), not per day:
 a year of daily rows per replication would outweigh the simulation, and the daily totals
@@ -19,13 +20,18 @@ use (where the plant used none of it, by every SKU's use of it in the bill of ma
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from twin.finance.accounts import ACCOUNTS, LEDGER_COLUMNS
+from twin.finance.accounts import ACCOUNTS, LEDGER_COLUMNS, PLAN_ACCOUNTS
 from twin.sim.inputs import SimInput
 from twin.sim.kernels import BOOK_MATERIALS, BOOK_OVERTIME, BOOK_REGULAR, BOOK_UNITS
 from twin.sim.model import Replication
+
+if TYPE_CHECKING:  # the optimizer is not loaded by the twin's workers
+    from optimizer import Plan, PlanData
 
 
 def _frame(blocks: list[tuple[str, np.ndarray, list[str]]], skus: list[str]) -> pd.DataFrame:
@@ -40,18 +46,15 @@ def _frame(blocks: list[tuple[str, np.ndarray, list[str]]], skus: list[str]) -> 
     })[LEDGER_COLUMNS]
 
 
-def _material_freight_by_sku(rep: Replication) -> np.ndarray:
-    """(P, K, S) each plant's material freight shared among SKUs by their use of it."""
-    inp = rep.inp
-    plant_of_line = np.asarray(inp.line_plant)
-    made = np.zeros((len(inp.plants), len(inp.skus)))
-    np.add.at(made, plant_of_line, rep.booked[:, :, BOOK_UNITS])
-    use = made[:, None, :] * inp.bom.T[None, :, :]  # (P, K, S) material units used per SKU
-    fallback = np.broadcast_to(inp.bom.T[None, :, :], use.shape)  # where the plant used none: the BOM
-    key = np.where(use.sum(axis=2, keepdims=True) > 0, use, fallback)
+def material_shares(made: np.ndarray, bom: np.ndarray) -> np.ndarray:
+    """(P, K, S) the share of each SKU in plant p's costs of material k (freight, holding):
+    the plant's use of it over the horizon, ``made`` (P, S) units x ``bom`` (S, K); where
+    the plant used none, every SKU's use of it per unit in the bill of materials. The
+    plan and the twin share this key."""
+    use = made[:, None, :] * bom.T[None, :, :]
+    key = np.where(use.sum(axis=2, keepdims=True) > 0, use, np.broadcast_to(bom.T[None, :, :], use.shape))
     total = key.sum(axis=2, keepdims=True)
-    share = np.divide(key, total, out=np.zeros_like(key), where=total > 0)
-    return rep.material_freight[:, :, None] * share
+    return np.divide(key, total, out=np.zeros_like(key), where=total > 0)
 
 
 def replication_ledger(rep: Replication) -> pd.DataFrame:
@@ -68,7 +71,9 @@ def replication_ledger(rep: Replication) -> pd.DataFrame:
     shortage = (rep.demand[w:] - rep.filled[w:]).sum(axis=0) * inp.shortage_cost  # (M, S)
     materials = np.zeros((len(inp.plants), len(skus)))
     np.add.at(materials, np.asarray(inp.line_plant), rep.booked[:, :, BOOK_MATERIALS])
-    freight = _material_freight_by_sku(rep)  # (P, K, S)
+    made = np.zeros((len(inp.plants), len(skus)))
+    np.add.at(made, np.asarray(inp.line_plant), rep.booked[:, :, BOOK_UNITS])
+    freight = rep.material_freight[:, :, None] * material_shares(made, inp.bom)  # (P, K, S)
     material_lanes = sorted({lane.lane for lane in inp.material_lane.values()})
     by_material_lane = np.zeros((len(material_lanes), len(skus)))  # a lane may carry several materials
     for (p, k), lane in inp.material_lane.items():
@@ -107,3 +112,57 @@ def margin_kpis(ledger: pd.DataFrame, inp: SimInput) -> pd.DataFrame:
     per_family = np.bincount([families.index(f) for f in inp.families], weights=per_sku, minlength=len(families))
     return pd.DataFrame({"kpi": "margin", "scope": ["sku"] * len(inp.skus) + ["family"] * len(families),
                          "entity": [*inp.skus, *families], "value": np.concatenate([per_sku, per_family])})
+
+
+PLAN_LEDGER_COLUMNS = ["period", *LEDGER_COLUMNS]
+
+
+def plan_ledger(plan: Plan, data: PlanData) -> pd.DataFrame:
+    """The plan's money: ``period, account, sku, entity, amount``, its objective's terms
+    (``Plan.terms``) on the accounts (``PLAN_ACCOUNTS``). A material's terms (its freight to
+    a plant, its holding there) go to SKUs by :func:`material_shares`, a plant's workforce
+    (workers, hiring, layoffs) by its lines' regular hours per SKU over the horizon (where
+    it worked none, by units made, else evenly over the SKUs it can make). Per account the
+    rows sum to the plan's cost of that kind (``Plan.costs``) and its revenue."""
+    terms = plan.terms.assign(account=plan.terms["kind"].map({**PLAN_ACCOUNTS, "revenue": "revenue"}))
+    skus = list(data.skus.index)
+    plants = sorted(set(data.lines["plant"]))
+    materials = sorted(set(data.bom.index.get_level_values("material")))
+    bom = np.zeros((len(skus), len(materials)))
+    for (sku, material), q in data.bom.items():
+        bom[skus.index(sku), materials.index(material)] = q
+    production = plan.production.assign(plant=plan.production["line"].map(data.lines["plant"]))
+
+    def per_plant(values: pd.Series) -> np.ndarray:  # (P, S) summed over lines and periods
+        table = values.groupby([production["plant"], production["sku"]]).sum().unstack(fill_value=0.0)
+        return table.reindex(index=plants, columns=skus, fill_value=0.0).to_numpy()
+
+    made = per_plant(production["regular_units"] + production["overtime_units"])
+    can_make = per_plant(pd.Series(1.0, index=production.index)) > 0  # routes the plan read back
+    hours = per_plant(production["regular_hours"])
+    workforce = np.where(hours.sum(axis=1, keepdims=True) > 0, hours,
+                         np.where(made.sum(axis=1, keepdims=True) > 0, made, can_make.astype(float)))
+    workforce = workforce / np.maximum(workforce.sum(axis=1, keepdims=True), 1e-300)
+    shares = material_shares(made, bom)
+
+    direct = terms["item"].isin(skus)
+    on_material = terms["item"].isin(materials)
+    moved = terms[on_material]
+    plant_of = np.where(moved["kind"] == "material_holding", moved["entity"],
+                        moved["entity"].map(data.lanes["destination"]))
+    key = shares[[plants.index(p) for p in plant_of], [materials.index(k) for k in moved["item"]]]  # (R, S)
+    staff = terms[~direct & ~on_material]
+    parts = [terms[direct].rename(columns={"item": "sku"}),
+             _spread(moved, key, skus),
+             _spread(staff, workforce[[plants.index(p) for p in staff["entity"]]].reshape(len(staff), len(skus)), skus)]
+    return pd.concat(parts, ignore_index=True)[PLAN_LEDGER_COLUMNS]
+
+
+def _spread(rows: pd.DataFrame, key: np.ndarray, skus: list[str]) -> pd.DataFrame:
+    """``rows`` (period, account, entity, amount) put on SKUs by ``key`` (rows x SKUs, each
+    row summing to 1), zeros left out."""
+    amounts = rows["amount"].to_numpy()[:, None] * key.reshape(len(rows), len(skus))
+    r, s = np.nonzero(amounts)
+    return pd.DataFrame({"period": rows["period"].to_numpy()[r], "account": rows["account"].to_numpy()[r],
+                         "sku": np.asarray(skus, object)[s], "entity": rows["entity"].to_numpy()[r],
+                         "amount": amounts[r, s]})
