@@ -12,6 +12,8 @@ Layout of a report folder::
     risks.csv         the risk register per scenario: chances with their exact 95 % intervals, tails
                       with how many replications make them
     service.csv       per scenario x market and x family: the target as given, P(fill rate < target), its interval
+    finance.csv       per scenario: revenue, each cost and the margin, the shortage penalty
+                      (memo), the margin per family and SKU, each with its 95 % interval
     sensitivity.csv   (``twin compare``) each run that moved one key assumption, with its margin
     break_even.csv    per choice, assumption and side: where the recommended strategy stops being best
     bottlenecks.csv   the plan's bottlenecks per scenario with what the simulation saw
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -49,6 +52,7 @@ from reports.formats import fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, f
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
 from twin.folders import check_out, mark
+from twin.finance.tables import finance_table
 from twin.spreadsheet import write_csv
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither); margin leads
@@ -211,7 +215,8 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "simulated overtime h": b.get("sim_overtime_hours", pd.Series(dtype=float)).map(fmt_units),
         "the plan says": b.get("plan_text", pd.Series(dtype=str)).fillna(""),
     })
-    tables = {"risks": risks, "service": service_table(c), "bottlenecks": bottlenecks, "decisions": decision_matrix(c),
+    tables = {"risks": risks, "service": service_table(c), **finance_tables(c), "bottlenecks": bottlenecks,
+              "decisions": decision_matrix(c),
               "assumptions": assumption_table(c),
               "weak_points": c.weak_points[["text"]].rename(columns={"text": "single point of failure"})
               if len(c.weak_points) else pd.DataFrame()}
@@ -240,6 +245,41 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             "SKU": h["sku"], "share of revenue": h["revenue_share"].map(lambda v: fmt_pct(v, 1)),
             "WAPE": h["wape"].map("{:.0f} %".format), "total WAPE": h["total_wape"].map("{:.0f} %".format)})
     return tables
+
+
+WORST_SKUS = 5  # per scenario, in the finance section
+
+
+def finance_tables(c: Comparison) -> dict[str, pd.DataFrame]:
+    """The finance section: the accounting margin per product family (and in all), one
+    column per scenario, mean and 95 % interval; and the SKUs with the lowest margin as a
+    share of their revenue (the five lowest of each scenario, in the baseline's order), the
+    margin and that share per scenario. Every figure is a row of ``finance.csv``."""
+    t = c.table[c.table["kpi"].isin(["margin", "revenue"])].assign(scenario=lambda f: f["scenario"].astype(str))
+    margin = t[t["kpi"] == "margin"]
+    if not {"family", "sku"} <= set(margin["scope"]) or not (t["scope"] == "sku").any():
+        return {}  # runs written before the ledger (sop-twin 0.1, session 15) have no margin per SKU
+    names = [r.name for r in c.runs]
+    cell = [f"{fmt_money(m)} ({fmt_money_range(lo, hi)})"
+            for m, lo, hi in zip(margin["mean"], margin["ci_low"], margin["ci_high"])]
+    families = margin.assign(cell=cell)[margin["scope"].isin(["family", "total"])].pivot_table(
+        index=["scope", "entity"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    families = families.reindex(columns=[n for n in names if n in families.columns]).reset_index()
+    families = pd.concat([families[families["scope"] == "family"], families[families["scope"] == "total"]])
+    families.insert(0, "family", np.where(families["scope"] == "total", "All families", families["entity"]))
+    per_sku = t[t["scope"] == "sku"].pivot_table(index=["scenario", "entity"], columns="kpi", values="mean",
+                                                   observed=True)
+    per_sku["rate"] = per_sku["margin"] / per_sku["revenue"].where(per_sku["revenue"] > 0)
+    worst = set(per_sku.groupby(level="scenario")["rate"].nsmallest(WORST_SKUS).index.get_level_values("entity"))
+    base = per_sku.loc[c.baseline]
+    order = base.loc[base.index.isin(worst)].sort_values("rate", kind="stable").index
+    skus = pd.DataFrame({"SKU": order.astype(str)})
+    for name in names:
+        if name in per_sku.index.get_level_values("scenario"):
+            mine = per_sku.loc[name].reindex(order)
+            skus[name] = [f"{fmt_money(m)} ({fmt_pct(r, 1)})" for m, r in zip(mine["margin"], mine["rate"])]
+    return {"finance_families": families.drop(columns=["scope", "entity"]).rename_axis(columns=None)
+            .reset_index(drop=True), "finance_worst": skus}
 
 
 def _chance(p: float, low: float, high: float) -> str:
@@ -349,6 +389,7 @@ def write_report(c: Comparison, out: str | Path, title: str = "S&OP scenario com
     write_csv(c.table, partial / "kpis.csv")
     write_csv(c.risks, partial / "risks.csv")
     write_csv(c.service, partial / "service.csv")
+    write_csv(finance_table(c.table), partial / "finance.csv")
     write_csv(c.bottlenecks, partial / "bottlenecks.csv")
     if len(c.sensitivity):
         write_csv(c.sensitivity, partial / "sensitivity.csv")
@@ -436,6 +477,8 @@ def markdown(ctx: dict) -> str:
     parts += [f"![{_md(FIGURE_CAPTIONS[n])}](figures/{n}.png)\n" for n in ctx["images"] if n not in ASSUMPTION_FIGURES]
     t = ctx["tables"]
     for key, heading in (("promise", "The plan's promise and the twin"), ("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
+                         ("finance_families", "Margin per product family"),
+                         ("finance_worst", "The SKUs with the lowest margin for their revenue"),
                          ("risks", "Risk register"), ("service", "Service per market and per family against its target"),
                          ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),

@@ -17,7 +17,7 @@ import pytest
 from conftest import SCENARIOS, open_in_chromium, write_scenario, write_single_hub
 
 from reports.compare import PER_UNIT, chance_bounds, quantile_bounds
-from reports.formats import fmt_delta_pt, format_value
+from reports.formats import fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, format_value
 from reports.render import REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
 from twin.cli import main
@@ -450,3 +450,52 @@ def test_a_scenario_that_sells_less_never_looks_better_on_cost(tmp_path):
     page = (out / "report.html").read_text()
     cell = re.search(r'data-scenario="Half demand" data-kpi="cost_total"[^>]*>(.*?)</td>', page, re.S).group(1)
     assert 'class="delta bad"' in cell and "good" not in cell
+
+
+def _table_rows(page: str, table_id: str) -> list[list[str]]:
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S).group(1)
+    return [[_text(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+
+
+def test_the_finance_section_reads_off_finance_csv(shipped_report):
+    """Issue 20: the margin per family and the worst SKUs, each cell a row of finance.csv
+    (mean and 95 % interval), the families adding up to the accounting margin, the same
+    as the KPI table's; and finance.csv's statement adds up (revenue - costs = margin)."""
+    finance = pd.read_csv(shipped_report / "finance.csv")
+    page = (shipped_report / "report.html").read_text()
+    margin = finance[finance["kpi"] == "margin"].set_index(["scenario", "scope", "entity"]).sort_index()
+
+    def cell(scenario, scope, entity):
+        r = margin.loc[(scenario, scope, entity)]
+        return f"{fmt_money(r['mean'])} ({fmt_money_range(r['ci_low'], r['ci_high'])})"
+
+    header, *body = _table_rows(page, "finance-family-table")
+    assert header[0] == "family" and header[1:] == list(dict.fromkeys(finance["scenario"]))
+    assert [row[0] for row in body] == ["CORE", "CUSTOM", "GARDEN", "LEGACY", "SPARES", "All families"]
+    for row in body:
+        scope, entity = ("total", "all") if row[0] == "All families" else ("family", row[0])
+        assert row[1:] == [cell(s, scope, entity) for s in header[1:]]
+    kpis = pd.read_csv(shipped_report / "kpis.csv").set_index(["scenario", "kpi", "scope", "entity"]).sort_index()
+    for scenario in header[1:]:
+        families = margin.loc[(scenario, "family"), "mean"].sum()
+        total = margin.loc[(scenario, "total", "all"), "mean"]
+        assert families == pytest.approx(total, rel=1e-9)
+        assert total == kpis.loc[(scenario, "margin", "total", "all"), "mean"]
+        statement = finance[(finance["scenario"] == scenario) & (finance["scope"] == "total")].set_index("kpi")["mean"]
+        assert list(statement.index) == ["revenue", "cost_materials", "cost_regular_time", "cost_overtime",
+                                         "cost_outsourcing", "cost_transport", "cost_holding", "cost_total", "margin",
+                                         "cost_shortage"]
+        assert statement["revenue"] - statement["cost_total"] == pytest.approx(statement["margin"], rel=1e-9)
+        assert statement.iloc[1:7].sum() == pytest.approx(statement["cost_total"], rel=1e-9)
+    # the SKUs with the lowest margin for their revenue: each scenario's five lowest, in the baseline's order
+    header, *body = _table_rows(page, "finance-worst-table")
+    assert header[0] == "SKU" and header[1:] == list(dict.fromkeys(finance["scenario"]))
+    per_sku = finance[finance["scope"] == "sku"].pivot_table(index=["scenario", "entity"], columns="kpi", values="mean")
+    rate = per_sku["margin"] / per_sku["revenue"]
+    lowest = set(rate.groupby(level="scenario").nsmallest(5).index.get_level_values("entity"))
+    assert [row[0] for row in body] == rate.loc[header[1]].loc[sorted(lowest)].sort_values().index.tolist()
+    for row in body:
+        for scenario, shown in zip(header[1:], row[1:]):
+            r = per_sku.loc[(scenario, row[0])]
+            assert shown == f"{fmt_money(r['margin'])} ({fmt_pct(r['margin'] / r['revenue'], 1)})"

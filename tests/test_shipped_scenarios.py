@@ -108,6 +108,8 @@ def test_margin_per_sku_adds_up_to_the_accounting_margin_in_every_replication(sh
     assert (per_sku["size"] == 40).all()  # every SKU, each replication
     assert ((per_sku["sum"] - total["margin"]).abs() <= 1e-6 * total["margin"].abs()).all()
     assert ((per_family - total["margin"]).abs() <= 1e-6 * total["margin"].abs()).all()
+    revenue = kpis[(kpis["kpi"] == "revenue") & (kpis["scope"] == "sku")].groupby(by)["value"].sum()
+    assert ((revenue - total["revenue"]).abs() <= 1e-9 * total["revenue"]).all()
     booked = ledger.pivot_table(index=by, columns="account", values="amount", aggfunc="sum")
     for kpi in ("revenue", *(f"cost_{k}" for k in (*COST_ACCOUNTS, "shortage"))):
         account = kpi.removeprefix("cost_")

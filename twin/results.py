@@ -4,6 +4,8 @@ Layout of a run folder::
 
     kpis.csv                   one row per scenario x replication x KPI (tidy)
     summary.csv                per scenario x KPI: n, mean, se, 95 % interval, P5/P50/P95
+    finance.csv                the profit and loss, the shortage penalty (memo) and the margin
+                               per family and SKU, with intervals (twin.finance.tables)
     decisions.csv              the decision log: one row per rule firing per replication
     manifest.json              what the run is (scenario fingerprint, seed): --resume checks it
     results/kpis/              replication, kpi, scope, entity, value: one Parquet file per batch
@@ -69,6 +71,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twin.finance.tables import finance_table
 from twin.folders import Claim, check_out, check_writable, mark, replace_folder
 from twin.spreadsheet import write_csv
 
@@ -282,6 +285,7 @@ class RunFolder:
         summary = summarise(kpis)
         write_csv(kpis, self.partial / "kpis.csv")
         write_csv(summary, self.partial / "summary.csv")
+        write_csv(finance_table(summary), self.partial / "finance.csv")
         decisions = pq.read_table(self.partial / "results" / "decisions").to_pandas()
         decisions.insert(0, "scenario", scenario)
         write_csv(decisions.sort_values(["replication", "date"], kind="stable"), self.partial / "decisions.csv")

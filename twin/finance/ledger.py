@@ -103,15 +103,22 @@ def margin_by(ledger: pd.DataFrame, by: str | list[str]) -> pd.Series:
 
 
 def margin_kpis(ledger: pd.DataFrame, inp: SimInput) -> pd.DataFrame:
-    """KPI rows (``twin.sim.kpis.KPI_COLUMNS``) of the accounting margin per SKU and per
-    family, every SKU listed (one that sold and cost nothing has margin 0)."""
+    """KPI rows (``twin.sim.kpis.KPI_COLUMNS``) of the revenue and the accounting margin
+    per SKU and per family, every SKU listed (one that sold and cost nothing has 0)."""
     sku = pd.Categorical(ledger["sku"], categories=inp.skus).codes
+    amount = ledger["amount"].to_numpy()
     sign = np.array([SIGN[a] for a in ledger["account"]])
-    per_sku = np.bincount(sku, weights=ledger["amount"].to_numpy() * sign, minlength=len(inp.skus))
     families = sorted(set(inp.families))
-    per_family = np.bincount([families.index(f) for f in inp.families], weights=per_sku, minlength=len(families))
-    return pd.DataFrame({"kpi": "margin", "scope": ["sku"] * len(inp.skus) + ["family"] * len(families),
-                         "entity": [*inp.skus, *families], "value": np.concatenate([per_sku, per_family])})
+    family = [families.index(f) for f in inp.families]
+    entities = [*inp.skus, *families]
+    scopes = ["sku"] * len(inp.skus) + ["family"] * len(families)
+    frames = []
+    for kpi, weights in (("revenue", amount * (ledger["account"].to_numpy() == "revenue")), ("margin", amount * sign)):
+        per_sku = np.bincount(sku, weights=weights, minlength=len(inp.skus))
+        per_family = np.bincount(family, weights=per_sku, minlength=len(families))
+        frames.append(pd.DataFrame({"kpi": kpi, "scope": scopes, "entity": entities,
+                                    "value": np.concatenate([per_sku, per_family])}))
+    return pd.concat(frames, ignore_index=True)
 
 
 PLAN_LEDGER_COLUMNS = ["period", *LEDGER_COLUMNS]
