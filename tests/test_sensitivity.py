@@ -196,10 +196,11 @@ def test_no_sensitivity_runs_nothing_more(tmp_path):
 
 
 def test_an_assumption_with_no_plan_at_one_end_is_left_out_with_a_warning(tmp_path, capsys):
-    """A line outage of 14 days (written) leaves time to clear the backlog by the end; one
-    of 300 (its declared range's end) does not, so that run has no plan: the comparison
-    says so, finishes, and the report shows the rest."""
-    net = write_single_hub(tmp_path / "net", line_hours_per_week=32, hours_per_unit=1.0)
+    """A line outage of 14 days (written) leaves time to clear the backlog by the end, on
+    overtime (so it costs margin, and is a named risk); one of 300 (its declared range's
+    end) does not, so that run has no plan: the comparison says so, finishes, and the
+    report shows the rest."""
+    net = write_single_hub(tmp_path / "net", line_hours_per_week=28, hours_per_unit=1.0, overtime_hours_per_week=10)
     common = dict(supply="plan", planning={"clear_backlog_at_end": True})
     base = write_scenario(tmp_path / "base.yaml", net, **common)
     outage = dict(type="line_outage", line="L", start="2026-02-02", days=14, ranges={"days": [7, 300]})
