@@ -23,6 +23,7 @@ from scipy import stats
 from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct
 from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
 from twin.errors import InputError, Problem
+from twin.finance.accounts import CASH_METRICS
 from twin.scenario import ASSUMPTION_BOUNDS
 from twin.sensitivity import Assumption, BreakEven, Subject, break_evens
 
@@ -340,15 +341,19 @@ def service_against_targets(kpis: pd.DataFrame, targets: dict[str, dict[str, dic
                                        "p_below_target", "p_below_target_low", "p_below_target_high"])
 
 
+FINANCE_SERIES = tuple(f"finance_{m}" for m in CASH_METRICS)
+
+
 def _series_tables(run: Run) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Network inventory and backlog per day as P10/P50/P90 over replications, and each
+    """Network inventory and backlog per day and cash and working capital per week
+    (:data:`FINANCE_SERIES`) as P10/P50/P90 over replications, and each
     line's utilisation per week (hours worked / regular hours available, over all
     replications). Read batch file by batch file and reduced at once: a 10,000-replication
     run's daily series never sit in memory whole, only the network totals per day."""
     totals, hours = [], []
     for path in sorted((run.folder / "results" / "timeseries").glob("*.parquet")):
         s = pd.read_parquet(path)
-        hubs = s[s["metric"].isin(["inventory_units", "backlog_units"])]
+        hubs = s[s["metric"].isin(["inventory_units", "backlog_units", *FINANCE_SERIES])]
         totals.append(hubs.groupby(["metric", "replication", "day"], observed=True)["value"].sum())
         lines = s[s["metric"].isin(["hours_worked", "hours_available"])]
         hours.append(lines.groupby(["entity", "day", "metric"], observed=True)["value"].sum())

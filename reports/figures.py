@@ -142,16 +142,18 @@ def _dates(days, start: str | None):
     return pd.Timestamp(start) + pd.to_timedelta(days, unit="D") if start else days
 
 
-def over_time(bands: pd.DataFrame, metric: str, label: str, baseline: str, start: str | None = None) -> Figure:
+def over_time(bands: pd.DataFrame, metric: str, label: str, baseline: str, start: str | None = None,
+              unit: str = "units", scale: float = 1.0) -> Figure:
     """One small panel per scenario, on one scale, where nine lines on one chart would be a
     tangle: the scenario's median replication and its P10–P90 band, the baseline's median in
     grey in every other panel to compare against. ``bands`` has ``scenario, metric, day, p10,
-    p50, p90``."""
+    p50, p90``; values are shown times ``scale``, in ``unit``."""
     names = list(dict.fromkeys(bands["scenario"]))
     rows, cols = _grid(len(names))
     fig = Figure(figsize=(PAGE[0], min(PAGE[1], 1.9 * rows + 1.0)))
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     data = bands[bands["metric"] == metric].sort_values("day")
+    data = data.assign(**{p: data[p] * scale for p in ("p10", "p50", "p90")})
     base = data[data["scenario"] == baseline]
     for ax, name in zip(axes.ravel(), names):
         b = data[data["scenario"] == name]
@@ -166,7 +168,7 @@ def over_time(bands: pd.DataFrame, metric: str, label: str, baseline: str, start
     for ax in axes.ravel()[len(names):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
-        ax.set_ylabel("units", fontsize=8)
+        ax.set_ylabel(unit, fontsize=8)
     handles, labels = axes.ravel()[min(1, len(names) - 1)].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle(f"{label}: median replication, band P10–P90; dashed: the baseline's median", fontsize=11,

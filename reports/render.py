@@ -134,6 +134,12 @@ def make_figures(c: Comparison) -> dict[str, Figure]:
         "inventory": figures.over_time(c.bands, "inventory_units", "On hand at the hubs", c.baseline, start),
         "backlog": figures.over_time(c.bands, "backlog_units", "Backlog", c.baseline, start),
     }
+    if (c.bands["metric"] == "finance_working_capital").any():  # runs written before the cash book have none
+        out["working_capital"] = figures.over_time(c.bands, "finance_working_capital",
+                                                   "Working capital (end of each week)", c.baseline, start, unit="$M",
+                                                   scale=1e-6)
+        out["cash"] = figures.over_time(c.bands, "finance_cash", "Cash since the horizon's start (end of each week)",
+                                        c.baseline, start, unit="$M", scale=1e-6)
     if len(c.line_weeks):
         out["line_utilisation"] = figures.utilisation_heatmap(c.line_weeks, c.baseline, start)
     tornado = tornado_table(c)
@@ -155,6 +161,12 @@ FIGURE_CAPTIONS = {
     "line_utilisation": "Hours worked / regular hours available per line and week, mean over replications: the "
                         "baseline's, then each scenario's change from it in points; grey: the line is down all "
                         "week.",
+    "working_capital": "Working capital, network-wide, at the end of each week: inventory at standard cost plus "
+                       "receivables less payables; the median replication and its P10–P90 band; dashed, the "
+                       "baseline's median.",
+    "cash": "Cash since the horizon's start, network-wide, at the end of each week: the median replication and its "
+            "P10–P90 band; dashed, the baseline's median (receivables, payables and inventory per week in "
+            "runs/*/results/timeseries).",
     "tornado": "The recommended strategy's mean margin (a risk's, against the baseline) with each key assumption "
                "moved alone to the low (blue) and high (orange) end of its range, the others as written; the "
                "vertical line is the margin as written. Same seed and replications: the bars are the "
@@ -279,7 +291,37 @@ def finance_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             mine = per_sku.loc[name].reindex(order)
             skus[name] = [f"{fmt_money(m)} ({fmt_pct(r, 1)})" for m, r in zip(mine["margin"], mine["rate"])]
     return {"finance_families": families.drop(columns=["scope", "entity"]).rename_axis(columns=None)
-            .reset_index(drop=True), "finance_worst": skus}
+            .reset_index(drop=True), "finance_worst": skus, "finance_cash": _cash_table(c, names)}
+
+
+# working capital and cash in the finance section: KPI, label, format of a value
+CASH_ROWS = (("dio_days", "Days of inventory (DIO)", "days"), ("dso_days", "Days of receivables (DSO)", "days"),
+             ("dpo_days", "Days of payables (DPO)", "days"), ("cash_to_cash_days", "Cash-to-cash cycle", "days"),
+             ("working_capital_avg", "Working capital (average)", "money"),
+             ("inventory_value_total_avg", "· inventory at standard cost", "money"),
+             ("receivables_avg", "· receivables", "money"), ("payables_avg", "· less payables", "money"),
+             ("cash_end", "Cash at the end (net flow over the horizon)", "money"),
+             ("cash_min", "Lowest cash balance", "money"))
+
+
+def _cash_table(c: Comparison, names: list[str]) -> pd.DataFrame:
+    """Per working-capital and cash KPI (:data:`CASH_ROWS`) and scenario: mean (95 % interval)."""
+    t = c.table[(c.table["scope"] == "total")].assign(scenario=lambda f: f["scenario"].astype(str))
+    t = t.set_index(["kpi", "scenario"])
+    rows = []
+    for kpi, label, kind in CASH_ROWS:
+        cells = []
+        for name in names:
+            if (kpi, name) not in t.index:
+                cells.append("–")
+                continue
+            r = t.loc[(kpi, name)]
+            if kind == "days":
+                cells.append(f"{r['mean']:.1f} d ({r['ci_low']:.1f} to {r['ci_high']:.1f})")
+            else:
+                cells.append(f"{fmt_money(r['mean'])} ({fmt_money_range(r['ci_low'], r['ci_high'])})")
+        rows.append([label, *cells])
+    return pd.DataFrame(rows, columns=["measure", *names])
 
 
 def _chance(p: float, low: float, high: float) -> str:
@@ -479,6 +521,7 @@ def markdown(ctx: dict) -> str:
     for key, heading in (("promise", "The plan's promise and the twin"), ("bottlenecks", "Bottlenecks"), ("decisions", "Decision log (decisions for a person first)"),
                          ("finance_families", "Margin per product family"),
                          ("finance_worst", "The SKUs with the lowest margin for their revenue"),
+                         ("finance_cash", "Working capital and cash"),
                          ("risks", "Risk register"), ("service", "Service per market and per family against its target"),
                          ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),

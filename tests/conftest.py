@@ -28,14 +28,18 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
                      review_days: int = 1, unmet: str = "backorder", line_hours_per_week: float = 168,
                      hours_per_unit: float = 0.001, history_weeks: int = 60, lane_sd_days: float = 0.0,
                      mtbf_hours: str = "", mttr_hours: float = 0.0, overtime_hours_per_week: float = 0.0,
-                     partner: dict | None = None, via_port: bool = False) -> Path:
+                     partner: dict | None = None, via_port: bool = False, material: dict | None = None,
+                     market_terms_days: float | None = None) -> Path:
     """One SKU, one plant with one line, one hub, one market: the textbook single-stage system.
 
     The history is the same every week (7 x ``daily_mean``), so the demand models'
     mean per day is exactly ``daily_mean`` and the empirical model draws exactly that
     many units every week. ``partner=dict(capacity_units_per_week=..., cost_per_unit=...,
     lead_time_days=...)`` adds an outsourcing partner that ships to the hub in one day.
-    ``via_port`` sends the plant-to-hub lane through port ``PORT``.
+    ``via_port`` sends the plant-to-hub lane through port ``PORT``. ``material=dict(
+    cost_per_unit=..., payment_terms_days=..., down_payment_share=..., lead_time_days=...)``
+    makes each unit of A take one unit of material K from supplier S (always on time, no
+    capacity limit to speak of); ``market_terms_days`` the customer's payment terms.
     """
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
@@ -64,6 +68,19 @@ def write_single_hub(folder: Path, *, daily_mean: float = 4.0, lane_days: float 
     }
     if via_port:
         tables["ports"] = [dict(port="PORT", name="Port")]
+    if market_terms_days is not None:
+        tables["markets"][0]["payment_terms_days"] = market_terms_days
+    if material:
+        tables["materials"] = [dict(material="K", name="Resin", cost_per_unit=material["cost_per_unit"])]
+        tables["suppliers"] = [dict(supplier="S", name="Supplier", reliability=1.0, late_days=0,
+                                    payment_terms_days=material.get("payment_terms_days", 30),
+                                    down_payment_share=material.get("down_payment_share", 0.0))]
+        tables["supplier_materials"] = [dict(supplier="S", material="K", capacity_units_per_week=1e9)]
+        tables["bom"] = [dict(sku="A", material="K", qty_per_unit=1.0)]
+        tables["lanes"].append(dict(lane="SP", origin="S", destination="P", mode="road",
+                                    lead_time_days=material.get("lead_time_days", 7), lead_time_sd_days=0,
+                                    lead_time_distribution="fixed", cost_per_unit=0, capacity_units_per_week="",
+                                    via=""))
     if partner:
         tables["partners"] = [dict(partner="X", name="Partner", capacity_units_per_week=partner["capacity_units_per_week"],
                                    lead_time_days=partner.get("lead_time_days", 7))]

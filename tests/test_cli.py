@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS
 
+from twin.finance.accounts import CASH_METRICS
 from twin.folders import MARKER
 from twin.sim.kpis import FAMILY_METRICS
 
@@ -52,7 +53,8 @@ def test_run_writes_a_complete_run_folder(tmp_path, single_hub):
                                   check_categorical=False)
     series = pd.read_parquet(out_dir / "results" / "timeseries")
     assert set(series["metric"]) == {"inventory_units", "backlog_units", "in_transit_units", "hours_worked",
-                                     "hours_available", *(f"family_{m}_units" for m in FAMILY_METRICS)}
+                                     "hours_available", *(f"family_{m}_units" for m in FAMILY_METRICS),
+                                     *(f"finance_{m}" for m in CASH_METRICS)}
     assert (out_dir / "balance.csv").exists() and (out_dir / "balance_weekly.csv").exists()
     summary = pd.read_csv(out_dir / "summary.csv")
     fill = summary.query("kpi == 'fill_rate' and scope == 'total'").iloc[0]

@@ -222,6 +222,8 @@ BROKEN_TABLES = [
     ("unknown plant", "lines", 0, "plant", "PX", ["lines.csv: row 2, column plant", "'PX'", "valid: P"]),
     ("unknown lane end", "lanes", 0, "destination", "HX", ["lanes.csv: row 2, column destination", "'HX'"]),
     ("bad choice", "markets", 0, "unmet_demand", "maybe", ["markets.csv: row 2, column unmet_demand", "backorder"]),
+    ("negative payment terms", "markets", 0, "payment_terms_days", "-30",
+     ["markets.csv: row 2, column payment_terms_days", "at least 0"]),
     ("bad date", "demand_history", 3, "week", "2026-13-01", ["demand_history.csv: row 5, column week", "YYYY-MM-DD"]),
     ("unreachable market", "lanes", 1, "origin", "P", ["unreachable", "no lane from its hub H"]),
     ("empty required", "hubs", 0, "name", "", ["hubs.csv: row 2, column name", "must not be empty"]),

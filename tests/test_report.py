@@ -18,9 +18,10 @@ from conftest import SCENARIOS, open_in_chromium, write_scenario, write_single_h
 
 from reports.compare import PER_UNIT, chance_bounds, quantile_bounds
 from reports.formats import fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, format_value
-from reports.render import REPORT_KPIS
+from reports.render import CASH_ROWS, REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
 from twin.cli import main
+from twin.finance.accounts import CASH_KPIS
 
 # a scenario name a spreadsheet, a browser, Markdown and Matplotlib would each run as code
 HOSTILE = ('=HYPERLINK("https://evil.example/x") <script>alert(1)</script> Cut to $9 from $12, '
@@ -63,13 +64,13 @@ def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(ship
     assert seen["requests"] == [(shipped_report / "report.html").resolve().as_uri()]
     assert seen["kpi_visible"] and seen["kpi_rows"] == len(REPORT_KPIS)
     figures = sorted(p.stem for p in (shipped_report / "figures").glob("*.png"))
-    assert figures == ["backlog", "costs", "inventory", "line_utilisation", "service"]
+    assert figures == ["backlog", "cash", "costs", "inventory", "line_utilisation", "service", "working_capital"]
     assert len(seen["images"]) == len(figures) and all(ok and width > 300 for ok, width in seen["images"])
     assert seen["headers"][1:] == ["Baseline", "Port closure", "New competitor: Hold price",
                                    "New competitor: Match at -8 %", "New competitor: Premium +5 %"]
     assert shot.stat().st_size > 100_000  # a full page, not a blank one
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
-    assert 4 <= pages <= 20, pages  # printed on A4 landscape pages, not one endless strip
+    assert 4 <= pages <= 24, pages  # printed on A4 landscape pages, not one endless strip (21 with the finance section)
 
 
 def test_the_report_reads_on_paper(shipped_report, tmp_path):
@@ -485,9 +486,23 @@ def test_the_finance_section_reads_off_finance_csv(shipped_report):
         statement = finance[(finance["scenario"] == scenario) & (finance["scope"] == "total")].set_index("kpi")["mean"]
         assert list(statement.index) == ["revenue", "cost_materials", "cost_regular_time", "cost_overtime",
                                          "cost_outsourcing", "cost_transport", "cost_holding", "cost_total", "margin",
-                                         "cost_shortage"]
+                                         "cost_shortage", *CASH_KPIS]
         assert statement["revenue"] - statement["cost_total"] == pytest.approx(statement["margin"], rel=1e-9)
         assert statement.iloc[1:7].sum() == pytest.approx(statement["cost_total"], rel=1e-9)
+    # working capital and cash: each cell a total row of finance.csv, the cycle adding up
+    header, *body = _table_rows(page, "finance-cash-table")
+    assert header == ["measure", *dict.fromkeys(finance["scenario"])] and len(body) == len(CASH_ROWS)
+    total = finance[finance["scope"] == "total"].set_index(["kpi", "scenario"]).sort_index()
+    for (kpi, label, kind), row in zip(CASH_ROWS, body):
+        assert row[0] == label
+        for scenario, shown in zip(header[1:], row[1:]):
+            r = total.loc[(kpi, scenario)]
+            assert shown == (f"{r['mean']:.1f} d ({r['ci_low']:.1f} to {r['ci_high']:.1f})" if kind == "days"
+                             else f"{fmt_money(r['mean'])} ({fmt_money_range(r['ci_low'], r['ci_high'])})")
+    for scenario in header[1:]:
+        days = total.xs(scenario, level="scenario")["mean"]
+        assert days["cash_to_cash_days"] == pytest.approx(days["dio_days"] + days["dso_days"] - days["dpo_days"])
+        assert 30 < days["dso_days"] < 60  # the reference's customers pay in 30 to 60 days
     # the SKUs with the lowest margin for their revenue: each scenario's five lowest, in the baseline's order
     header, *body = _table_rows(page, "finance-worst-table")
     assert header[0] == "SKU" and header[1:] == list(dict.fromkeys(finance["scenario"]))

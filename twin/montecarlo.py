@@ -29,6 +29,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from twin.errors import InputError, Problem
+from twin.finance.cash import cash_book, cash_kpis, cash_series
 from twin.finance.ledger import margin_kpis, replication_ledger
 from twin.sim import SimInput, replication_kpis, replication_series, simulate
 from twin.sim.rules import DECISION_COLUMNS
@@ -86,9 +87,9 @@ def run_batch(inp: SimInput, seed: int, replications: list[int]) -> RunResult:
     for i in replications:
         try:
             rep = simulate(inp, replication_rng(seed, i))
-            ledger = replication_ledger(rep)
-            k = pd.concat([replication_kpis(rep), margin_kpis(ledger, inp)], ignore_index=True)
-            s = replication_series(rep)
+            ledger, book = replication_ledger(rep), cash_book(rep)
+            k = pd.concat([replication_kpis(rep), margin_kpis(ledger, inp), cash_kpis(rep, book)], ignore_index=True)
+            s = pd.concat([replication_series(rep), cash_series(rep, book)], ignore_index=True)
         except Exception as exc:  # reported with its seed by the caller; the batch goes on
             failures.append({"replication": i, "seed": seed, "error": f"{type(exc).__name__}: {exc}"})
             continue

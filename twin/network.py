@@ -23,6 +23,7 @@ from twin.spreadsheet import FORMULA_START
 
 Kind = Literal["id", "str", "float", "int", "date", "choice"]
 DEFAULT_FILL_RATE_TARGET = 0.95  # of a market or family whose table gives none
+DEFAULT_PAYMENT_TERMS_DAYS = 30.0  # of a market, supplier or partner whose table gives none
 LARGEST = 1e12  # no quantity, rate or cost of a network is larger: beyond it sums overflow or mislead
 
 
@@ -103,6 +104,10 @@ TABLES: dict[str, TableSpec] = {
             Column("name", "str", "supplier name"),
             _num("reliability", "probability that a weekly delivery leaves on time", hi=1.0),
             _num("late_days", "days a late delivery slips", required=False, default=0.0),
+            _num("payment_terms_days", "days from a delivery's dispatch until it is paid", required=False,
+                 default=DEFAULT_PAYMENT_TERMS_DAYS),
+            _num("down_payment_share", "share of a delivery's value paid when it is dispatched, the rest after "
+                 "the payment terms", hi=1.0, required=False, default=0.0),
         ), "who sells materials"),
         TableSpec("supplier_materials", ("supplier", "material"), (
             _ref("supplier", "suppliers"),
@@ -164,6 +169,8 @@ TABLES: dict[str, TableSpec] = {
             Column("name", "str", "partner name"),
             _num("capacity_units_per_week", "most units the partner makes per week"),
             _num("lead_time_days", "days from order to dispatch"),
+            _num("payment_terms_days", "days from a dispatch until it is paid", required=False,
+                 default=DEFAULT_PAYMENT_TERMS_DAYS),
         ), "outsourcing partners"),
         TableSpec("partner_skus", ("partner", "sku"), (
             _ref("partner", "partners"),
@@ -177,6 +184,8 @@ TABLES: dict[str, TableSpec] = {
             Column("unmet_demand", "choice", "what happens to demand not served from stock",
                    choices=("backorder", "lost_sales")),
             _num("fill_rate_target", "target fill rate", hi=1.0, required=False, default=DEFAULT_FILL_RATE_TARGET),
+            _num("payment_terms_days", "days from a delivery until the customer pays", required=False,
+                 default=DEFAULT_PAYMENT_TERMS_DAYS),
         ), "markets"),
         TableSpec("lanes", ("lane",), (
             _id("lane", "transport lane"),

@@ -10,7 +10,8 @@ Layout of a run folder::
     manifest.json              what the run is (scenario fingerprint, seed): --resume checks it
     results/kpis/              replication, kpi, scope, entity, value: one Parquet file per batch
     results/timeseries/        replication, day, entity, metric, value: daily hub series, weekly
-                               line hours and weekly family balances, per batch
+                               line hours, weekly family balances and weekly cash and working
+                               capital (finance_*, twin.finance.cash), per batch
     results/decisions/         the decision log, per batch
     results/ledger/            replication, account, sku, entity, amount: the measured days'
                                money per account x SKU x entity (twin.finance.ledger), per batch

@@ -71,6 +71,10 @@ MATERIALS = {
     "STEEL": ("Steel housings", 12.0, "S1"), "RESIN": ("Polymer resin (kg)", 4.0, "S2"),
     "MOTOR": ("Electric motors", 45.0, "S3"), "PCB": ("Control boards", 22.0, "S4"),
 }
+# days customers take to pay, by market: as trade credit runs in each country (longer in the south)
+MARKET_TERMS_DAYS = {"M01": 30, "M02": 30, "M03": 30, "M04": 30, "M05": 60, "M06": 60, "M07": 60, "M08": 45,
+                     "M09": 30, "M10": 45, "M11": 30, "M12": 45}
+SUPPLIER_TERMS = {"S1": (30, 0.0), "S2": (45, 0.0), "S3": (60, 0.3), "S4": (30, 0.0)}  # days, share paid on dispatch
 SUPPLIERS = {  # supplier: (name, reliability, late days, port or "")
     "S1": ("Sheffield Steelworks", 0.97, 3, ""), "S2": ("Rhein Polymers", 0.95, 4, ""),
     "S3": ("Guangdong Motor Co.", 0.85, 7, "PORT1"), "S4": ("Brno Electronics", 0.96, 3, ""),
@@ -209,8 +213,8 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
 
     hubs = pd.DataFrame([dict(hub=h, name=n, storage_capacity_units=round(capacity[h], -2),
                               holding_cost_rate_per_year=0.22, review_period_days=1) for h, n in HUBS.items()])
-    markets = pd.DataFrame([dict(market=m, name=n, hub=h, unmet_demand=u, fill_rate_target=0.95)
-                            for m, (n, h, u, _) in MARKETS.items()])
+    markets = pd.DataFrame([dict(market=m, name=n, hub=h, unmet_demand=u, fill_rate_target=0.95,
+                                 payment_terms_days=MARKET_TERMS_DAYS[m]) for m, (n, h, u, _) in MARKETS.items()])
 
     material_need = pd.DataFrame(bom)
     material_need["units"] = material_need["sku"].map(weekly_units) * material_need["qty_per_unit"]
@@ -254,7 +258,8 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
         "products": products,
         "families": pd.DataFrame([dict(family=f, name=n, fill_rate_target=t) for f, (n, _, _, t) in FAMILIES.items()]),
         "materials": pd.DataFrame([dict(material=m, name=n, cost_per_unit=c) for m, (n, c, _) in MATERIALS.items()]),
-        "suppliers": pd.DataFrame([dict(supplier=s, name=n, reliability=r, late_days=d)
+        "suppliers": pd.DataFrame([dict(supplier=s, name=n, reliability=r, late_days=d,
+                                        payment_terms_days=SUPPLIER_TERMS[s][0], down_payment_share=SUPPLIER_TERMS[s][1])
                                    for s, (n, r, d, _) in SUPPLIERS.items()]),
         "supplier_materials": supplier_materials,
         "ports": pd.DataFrame([dict(port="PORT1", name="Port of Felixstowe")]),
@@ -265,7 +270,7 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
         "hubs": hubs,
         "hub_policies": policies,
         "partners": pd.DataFrame([dict(partner="X1", name="Kestrel Contract Assembly", capacity_units_per_week=600,
-                                       lead_time_days=10)]),
+                                       lead_time_days=10, payment_terms_days=30)]),
         "partner_skus": pd.DataFrame(dict(partner="X1", sku=garden["sku"],
                                           cost_per_unit=(garden["cost_per_unit"] * 1.35).round(2))),
         "markets": markets,

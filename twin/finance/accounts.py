@@ -55,6 +55,11 @@ BY_NAME = {a.name: a for a in ACCOUNTS}
 PROFIT_AND_LOSS = tuple(a.name for a in ACCOUNTS if a.kind != "memo")
 MEMO = tuple(a.name for a in ACCOUNTS if a.kind == "memo")
 
+# what twin.finance.cash measures: weekly series (as finance_<metric>) and KPIs per replication
+CASH_METRICS = ("cash", "working_capital", "receivables", "payables", "inventory_value")
+CASH_KPIS = ("receivables_avg", "payables_avg", "inventory_value_total_avg", "working_capital_avg", "cash_end",
+             "cash_min", "dio_days", "dso_days", "dpo_days", "cash_to_cash_days")
+
 # the plan's cost kinds (optimizer.model.COST_KINDS) by account
 PLAN_ACCOUNTS = {"materials": "materials", "regular_time": "regular_time", "overtime": "overtime",
                  "outsourcing": "outsourcing", "transport": "transport", "holding": "holding",

@@ -1,8 +1,10 @@
 """``finance.csv``: the money of a run or a comparison, per scenario, read off the KPI summary.
 
 The profit and loss (revenue, each cost of the account plan, their total and the margin),
-the shortage penalty apart (a memo account, outside the margin), and the revenue and margin
-per product family and per SKU, each with its mean and 95 % interval over the replications
+the shortage penalty apart (a memo account, outside the margin), working capital and cash
+(``twin.finance.cash``: receivables, payables, inventory, DIO, DSO, DPO, cash-to-cash,
+cash), and the revenue and margin per product family and per SKU, each with its mean and
+95 % interval over the replications
 (``reports.summary.summarise``). Every figure is a row of ``summary.csv`` (a run) or
 ``kpis.csv`` (a comparison) as well; this table gathers the ones finance reads.
 """
@@ -11,11 +13,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twin.finance.accounts import ACCOUNTS
+from twin.finance.accounts import ACCOUNTS, CASH_KPIS
 
-# the total KPIs of the profit and loss, in statement order, then the memo
+# the total KPIs of the profit and loss, in statement order, then the memo, then working capital and cash
 STATEMENT = ("revenue", *(f"cost_{a.name}" for a in ACCOUNTS if a.kind == "cost"), "cost_total", "margin",
-             "cost_shortage")
+             "cost_shortage", *CASH_KPIS)
 FINANCE_COLUMNS = ["scenario", "kpi", "scope", "entity", "n", "mean", "ci_low", "ci_high"]
 
 

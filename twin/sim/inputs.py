@@ -97,6 +97,7 @@ class SimInput:
     backorder: np.ndarray     # (M,) bool: True backorders, False loses sales
     hub_market_lane_cost: np.ndarray  # (M,) cost per unit delivered to the market
     market_lane: list[str]    # (M,) the lane from each market's hub
+    market_terms_days: np.ndarray  # (M,) days from a delivery until the customer pays
     hubs: list[str]
     review_days: np.ndarray   # (H,)
     holding_rate_per_day: np.ndarray  # (H,) fraction of unit cost per day
@@ -134,10 +135,13 @@ class SimInput:
     supplier_capacity: np.ndarray  # (U, K) units per week
     supplier_reliability: np.ndarray  # (U,)
     supplier_late_days: np.ndarray  # (U,)
+    supplier_terms_days: np.ndarray  # (U,) days from a dispatch until it is paid
+    supplier_down_payment: np.ndarray  # (U,) share of a dispatch's value paid on the day
     partners: list[str]
     partner_capacity_per_day: np.ndarray  # (X,)
     partner_lead_days: np.ndarray  # (X,)
     partner_cost: np.ndarray   # (X, S), inf where the partner cannot make the SKU
+    partner_terms_days: np.ndarray  # (X,) days from a dispatch until it is paid
     timeline: Timeline        # what the events make of each day: the twin meets all of them
     known: Timeline           # the events the plan knows of: what the plan and the rules expect
     demand: DemandModel
@@ -291,6 +295,7 @@ def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline
         backorder=(markets_df["unmet_demand"] == "backorder").to_numpy(),
         hub_market_lane_cost=np.array([lane(h, m).cost_per_unit for m, h in markets_df["hub"].items()]),
         market_lane=[net.lane_between(h, m) for m, h in markets_df["hub"].items()],
+        market_terms_days=markets_df["payment_terms_days"].to_numpy(float),
         hubs=hubs, review_days=hubs_df["review_period_days"].to_numpy(np.int64),
         holding_rate_per_day=hubs_df["holding_cost_rate_per_year"].to_numpy(float) / 365.0,
         policy=policy, reorder_point=s_pt, order_up_to=S_pt, order_qty=q_pt, initial=init,
@@ -315,10 +320,12 @@ def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline
         suppliers=suppliers, supplier_capacity=supplier_capacity,
         supplier_reliability=net.suppliers["reliability"].to_numpy(float),
         supplier_late_days=net.suppliers["late_days"].to_numpy(float),
+        supplier_terms_days=net.suppliers["payment_terms_days"].to_numpy(float),
+        supplier_down_payment=net.suppliers["down_payment_share"].to_numpy(float),
         partners=partners,
         partner_capacity_per_day=net.partners["capacity_units_per_week"].to_numpy(float) / 7.0,
         partner_lead_days=net.partners["lead_time_days"].to_numpy(float),
-        partner_cost=partner_cost,
+        partner_cost=partner_cost, partner_terms_days=net.partners["payment_terms_days"].to_numpy(float),
         timeline=timeline, known=known, demand=demand, supply=supply, rules=tuple(rules),
         mean_demand_per_day=mean_per_day, demand_window=cube,
         weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,

@@ -100,7 +100,9 @@ class Replication:
     produced_sku: np.ndarray    # (T, S) units made per SKU (all lines)
     material_cost: np.ndarray   # (T,) materials consumed, at cost
     transport_cost: np.ndarray  # (T,) all lanes
-    outsourcing_cost: np.ndarray  # (T,)
+    outsourcing_cost: np.ndarray  # (T, X) per partner
+    purchases: np.ndarray       # (T, U) value of the materials each supplier dispatched
+    material_on_hand: np.ndarray  # (T, P, K) materials at the plants at the end of the day
     outsourced: np.ndarray      # (T, S) units partners dispatched
     # the ledger's detail, summed over the measured days (twin.finance.ledger)
     booked: np.ndarray          # (L, S, kernels.BOOKED) units made, regular and overtime hours, materials at cost
@@ -194,7 +196,9 @@ class Twin:
         self.produced_sku = np.zeros((T, S))
         self.material_cost = np.zeros(T)
         self.transport_cost = np.zeros(T)
-        self.outsourcing_cost = np.zeros(T)
+        self.outsourcing_cost = np.zeros((T, len(inp.partners)))
+        self.purchases = np.zeros((T, len(inp.suppliers)))
+        self.material_on_hand = np.zeros((T, P, K))
         self.outsourced = np.zeros((T, S))
         # the ledger's detail: warm-up days book into the *_warmup twins, then dropped
         self.booked = np.zeros((L, S, kernels.BOOKED))
@@ -245,7 +249,8 @@ class Twin:
             available_hours=self.available_hours, downtime_hours=self.downtime_hours, produced=self.produced,
             produced_sku=self.produced_sku,
             material_cost=self.material_cost, transport_cost=self.transport_cost,
-            outsourcing_cost=self.outsourcing_cost, outsourced=self.outsourced,
+            outsourcing_cost=self.outsourcing_cost, outsourced=self.outsourced, purchases=self.purchases,
+            material_on_hand=self.material_on_hand,
             booked=self.booked, outsourcing_booked=self.outsourcing_booked,
             lane_booked={lane: route.booked for lane, route in self.routes.items() if route.booked is not None},
             material_freight=self.material_freight, delivery_cost=self.market_lane_cost,
@@ -375,8 +380,7 @@ class Twin:
         lines = inp.plant_lines[p]
         plan = self.plan
         plan_days_left = 7 - (t - plan.first_day) % 7 if plan is not None and t >= plan.first_day else 0
-        factor = inp.timeline.material_cost_factor
-        price = inp.material_cost * (factor[t] if factor is not None else 1.0)
+        price = self._material_price(t)
         made = np.empty(self.line_queue.shape[1:])
         cost, worked = kernels.produce(
             self.line_queue[lines], self.repair_hours_due[lines], inp.regular_hours_per_day[lines],
@@ -390,6 +394,11 @@ class Twin:
         self.material_cost[t] += cost
         self.produced_sku[t] += made.sum(axis=0)
         return made
+
+    def _material_price(self, t: int) -> np.ndarray:
+        """(K,) each material's purchase price on day ``t`` (a ``material_cost`` event's change included)."""
+        factor = self.inp.timeline.material_cost_factor
+        return self.inp.material_cost * (factor[t] if factor is not None else 1.0)
 
     def _breakdowns(self, line: int):
         """Breakdowns every Exp(MTBF) operating hours; each owes Exp(MTTR) hours of repair."""
@@ -451,6 +460,7 @@ class Twin:
                 sent = _within(np.minimum(owed, plan.purchase[week]), capacity) if planned else np.zeros_like(owed)
                 sent += _within(owed - sent, np.maximum(capacity - sent.sum(axis=0), 0.0))
                 self.supplier_owed[u] = owed - sent
+                self.purchases[t, u] = float((sent.sum(axis=0) * self._material_price(t)).sum())
                 late = inp.supplier_late_days[u] if rng.random() > inp.supplier_reliability[u] else 0.0
                 if delay_days[t, u] and rng.random() < delay_probability[t, u]:
                     late += delay_days[t, u]  # a supplier_delay event
@@ -470,7 +480,7 @@ class Twin:
                 sent = owed * min(1.0, per_day / total)
                 self.partner_owed[x] = owed - sent
                 cost = sent.sum(axis=0) * self.partner_cost[x]
-                self.outsourcing_cost[t] += float(cost.sum())
+                self.outsourcing_cost[t, x] += float(cost.sum())
                 if t >= inp.warmup_days:
                     self.outsourcing_booked[x] += cost
                 self.outsourced[t] += sent.sum(axis=0)
@@ -481,6 +491,7 @@ class Twin:
         for t in count():
             yield self._at(t, RECORD)
             self.inventory[t] = self.onhand
+            self.material_on_hand[t] = self.material
             self.in_transit[t] = self.to_hub
             self.line_backlog[t] = self.line_queue.sum(axis=(1, 2))
             self.backlog_daily[t] = self.backlog

@@ -1,0 +1,72 @@
+"""Working capital and cash (``twin.finance.cash``) on a network small enough to work by
+hand: one SKU at $10, demand exactly 5 a day, one material at $2 a unit bought weekly from
+one supplier (25 % down on dispatch, the rest 14 days later), customers paying 30 days
+after delivery; hours ($50 an hour, 0.001 h a unit) and transport ($1 to the hub, $0.50 to
+the market a unit) paid on the day."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.finance.cash import cash_book, cash_kpis
+from twin.montecarlo import replication_rng
+from twin.pipeline import sim_inputs
+from twin.scenario import load_scenario
+from twin.sim import simulate
+
+
+@pytest.fixture
+def worked(single_hub):
+    path = single_hub(network=dict(daily_mean=5, base_stock=30, market_terms_days=30, material=dict(
+        cost_per_unit=2, payment_terms_days=14, down_payment_share=0.25, lead_time_days=7)),
+        demand={"model": "normal", "cv": 1e-12, "history_weeks": 52})
+    inp = sim_inputs(load_scenario(path))
+    rep = simulate(inp, replication_rng(0, 0))
+    return inp, rep, cash_book(rep)
+
+
+def test_receivables_payables_and_cash_by_day_as_worked_by_hand(worked):
+    inp, rep, book = worked
+    w = inp.warmup_days
+    days = np.arange(inp.days)
+    assert (rep.demand[w:] == 5).all() and (rep.shipped[w:] == 5).all()  # every order served on the day
+    assert (book.invoiced[w:] == 50).all()  # 5 units x $10
+    # 30 days of $50 invoices are open at any time
+    assert (book.receivables[w + 30:] == 1500).all()
+    # the supplier ships a week's 35 units ($70) on each week's first day: $17.50 down, $52.50 due 14 days later,
+    # so two weeks' $52.50 are open
+    dispatch = days % 7 == 0
+    assert (rep.purchases[w:, 0][dispatch[w:]] == 70).all() and (rep.purchases[w:, 0][~dispatch[w:]] == 0).all()
+    assert book.payables[w + 14:] == pytest.approx(np.full(inp.days - w - 14, 105.0))
+    # paid each day: hours 5 x 0.001 h x $50 = $0.25 and transport 5 x ($1 + $0.50) = $7.50; on a
+    # dispatch day also the $17.50 down and the $52.50 due from two weeks before
+    steady = days >= w + 14
+    assert book.paid[steady & dispatch] == pytest.approx(np.full((steady & dispatch).sum(), 0.25 + 7.5 + 17.5 + 52.5))
+    assert book.paid[steady & ~dispatch] == pytest.approx(np.full((steady & ~dispatch).sum(), 0.25 + 7.5))
+    # a whole week from then on: $350 collected, 7 x $7.75 + $70 paid
+    first = w + 35 - (w + 35) % 7  # a week's first day
+    weekly = np.diff(book.cash[first::7])
+    assert weekly == pytest.approx(np.full(len(weekly), 350 - (7 * 7.75 + 70)))
+    # the books balance: what is invoiced and not collected is receivable, day by day
+    assert np.diff(book.receivables) == pytest.approx((book.invoiced - book.collected)[1:])
+    assert book.cash[-1] == pytest.approx((book.collected - book.paid)[w:].sum())
+    assert (book.cash[:w] == 0).all()
+
+
+def test_dio_dso_and_dpo_recomputed_from_the_daily_series(worked):
+    inp, rep, book = worked
+    w, n = inp.warmup_days, inp.n_days_measured
+    kpis = cash_kpis(rep, book).set_index("kpi")["value"]
+    dso = book.receivables[w:].mean() / (book.invoiced[w:].sum() / n)
+    dpo = book.payables[w:].mean() / (book.purchased[w:].sum() / n)
+    made_per_day = 5 * 2 + 0.25  # materials used and hours, a day
+    dio = book.inventory_value[w:].mean() / made_per_day
+    assert kpis["dso_days"] == pytest.approx(dso) and kpis["dso_days"] == pytest.approx(30, abs=0.01)
+    assert kpis["dpo_days"] == pytest.approx(dpo) and kpis["dpo_days"] == pytest.approx(0.75 * 14)
+    assert kpis["dio_days"] == pytest.approx(dio)
+    assert kpis["cash_to_cash_days"] == pytest.approx(dio + dso - dpo)
+    assert kpis["working_capital_avg"] == pytest.approx(
+        book.inventory_value[w:].mean() + book.receivables[w:].mean() - book.payables[w:].mean())
+    # inventory at standard cost: finished goods at $6 a unit at the hub, material at $2 a unit at the plant
+    np.testing.assert_allclose(book.inventory_value, rep.inventory[:, 0, 0] * 6 + rep.material_on_hand[:, 0, 0] * 2)

@@ -1,0 +1,142 @@
+"""Working capital and cash of one replication, day by day, from what the twin moved and
+the payment terms in the network tables (anyLogistix's "cash to serve" is the model).
+
+- **Receivables.** A delivery is invoiced on the day it reaches the customer, at the price
+  paid, and collected ``payment_terms_days`` later (``markets.csv``).
+- **Payables.** A supplier's dispatch is invoiced on the day it leaves, at that day's
+  purchase price; ``down_payment_share`` of it is paid then, the rest after the
+  supplier's ``payment_terms_days`` (``suppliers.csv``). A partner's dispatch is paid
+  after the partner's terms (``partners.csv``).
+- **Paid on the day:** regular and overtime hours, transport. Holding is a charge for the
+  capital tied up, not a payment: it is in the margin, not in the cash.
+- **Inventory** is valued at standard cost: finished goods at the hubs at the product's
+  unit cost, materials at the plants at their list price (stock on lanes is left out).
+- **Opening balances** are what the warm-up leaves: its invoices still open at the horizon's
+  start are the opening receivables and payables, and cash counts from zero there (cash is
+  the net flow since the horizon's start).
+
+Days-based measures over the measured days, as the textbooks define them: DIO = average
+inventory / cost of goods made per day (materials used, hours, outsourcing); DSO = average
+receivables / revenue per day; DPO = average payables / purchases per day (materials
+dispatched, outsourcing); cash-to-cash = DIO + DSO - DPO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin.finance.accounts import CASH_KPIS, CASH_METRICS
+from twin.sim.kpis import KPI_COLUMNS, SERIES_COLUMNS
+from twin.sim.model import Replication
+
+
+
+@dataclass(frozen=True)
+class CashBook:
+    """One replication's money by simulated day (warm-up included), network-wide."""
+
+    invoiced: np.ndarray      # (T,) deliveries invoiced to customers
+    collected: np.ndarray     # (T,) received from customers
+    purchased: np.ndarray     # (T,) invoices of suppliers (materials dispatched) and partners
+    paid: np.ndarray          # (T,) paid out: suppliers and partners when due, hours and transport on the day
+    receivables: np.ndarray   # (T,) open at the end of the day
+    payables: np.ndarray      # (T,)
+    inventory_value: np.ndarray  # (T,) finished goods at the hubs and materials at the plants, at standard cost
+    cash: np.ndarray          # (T,) net flow since the horizon's start (0 before it)
+
+    @property
+    def working_capital(self) -> np.ndarray:
+        """(T,) inventory + receivables - payables."""
+        return self.inventory_value + self.receivables - self.payables
+
+
+def _lags(terms_days: np.ndarray) -> np.ndarray:
+    return np.maximum(np.rint(terms_days), 0).astype(np.int64)
+
+
+def _when_due(amounts: np.ndarray, terms_days: np.ndarray) -> np.ndarray:
+    """(T,) what falls due each day: ``amounts`` (T, E) of each day, each payee ``e`` paid
+    ``terms_days[e]`` days later (past the last day: not within the run)."""
+    T = len(amounts)
+    due = np.zeros(T)
+    for e, lag in enumerate(_lags(terms_days)):
+        due[lag:] += amounts[:T - lag, e] if lag < T else 0.0
+    return due
+
+
+def _still_open(amounts: np.ndarray, terms_days: np.ndarray) -> np.ndarray:
+    """(T,) invoiced and not yet due at the end of each day: the invoices of the last
+    ``terms_days`` days (an invoice due today is settled today)."""
+    T = len(amounts)
+    total = np.zeros(T)
+    for e, lag in enumerate(_lags(terms_days)):
+        running = np.cumsum(amounts[:, e])
+        settled = np.zeros(T)
+        settled[lag:] = running[:T - lag] if lag < T else 0.0
+        total += running - settled
+    return total
+
+
+def cash_book(rep: Replication) -> CashBook:
+    """The day-by-day book of one replication (module docstring)."""
+    inp = rep.inp
+    shipped = rep.shipped if rep.price_factor is None else rep.shipped * rep.price_factor
+    invoiced = shipped @ inp.price  # (T, M)
+    down = inp.supplier_down_payment
+    to_suppliers, to_partners = rep.purchases * (1.0 - down), rep.outsourcing_cost  # (T, U), (T, X)
+    on_the_day = (rep.regular_hours @ inp.cost_per_hour + rep.overtime_hours @ inp.overtime_cost_per_hour
+                  + rep.transport_cost + rep.purchases @ down)
+    paid = on_the_day + _when_due(to_suppliers, inp.supplier_terms_days) + _when_due(to_partners,
+                                                                                    inp.partner_terms_days)
+    collected = _when_due(invoiced, inp.market_terms_days)
+    flow = collected - paid
+    flow[:inp.warmup_days] = 0.0  # the warm-up is the past: its balances open the books
+    return CashBook(
+        invoiced=invoiced.sum(axis=1), collected=collected,
+        purchased=rep.purchases.sum(axis=1) + rep.outsourcing_cost.sum(axis=1), paid=paid,
+        receivables=_still_open(invoiced, inp.market_terms_days),
+        payables=_still_open(to_suppliers, inp.supplier_terms_days) + _still_open(to_partners, inp.partner_terms_days),
+        inventory_value=rep.inventory.sum(axis=1) @ inp.cost + rep.material_on_hand.sum(axis=1) @ inp.material_cost,
+        cash=np.cumsum(flow))
+
+
+def _per_day(average: float, flow: float, days: int) -> float:
+    """``average`` balance in days of ``flow`` (a total over ``days``). Without flow: 0
+    days where nothing is held either (nothing bought, nothing owed), else undefined."""
+    if flow > 0:
+        return average / (flow / days)
+    return 0.0 if abs(average) < 1e-9 else float("nan")
+
+
+def cash_kpis(rep: Replication, book: CashBook) -> pd.DataFrame:
+    """Network-wide working-capital and cash KPIs over the measured days (:data:`CASH_KPIS`)."""
+    inp = rep.inp
+    w, days = inp.warmup_days, inp.n_days_measured
+    receivables, payables = book.receivables[w:].mean(), book.payables[w:].mean()
+    inventory = book.inventory_value[w:].mean()
+    made = (rep.material_cost[w:].sum() + (rep.regular_hours[w:] @ inp.cost_per_hour).sum()
+            + (rep.overtime_hours[w:] @ inp.overtime_cost_per_hour).sum() + rep.outsourcing_cost[w:].sum())
+    dio = _per_day(inventory, made, days)
+    dso = _per_day(receivables, book.invoiced[w:].sum(), days)
+    dpo = _per_day(payables, book.purchased[w:].sum(), days)
+    values = {"receivables_avg": receivables, "payables_avg": payables, "inventory_value_total_avg": inventory,
+              "working_capital_avg": book.working_capital[w:].mean(), "cash_end": book.cash[-1],
+              "cash_min": book.cash[w:].min(), "dio_days": dio, "dso_days": dso, "dpo_days": dpo,
+              "cash_to_cash_days": dio + dso - dpo}
+    assert tuple(values) == CASH_KPIS
+    return pd.DataFrame({"kpi": list(values), "scope": "total", "entity": "all",
+                         "value": np.array(list(values.values()), float)})[KPI_COLUMNS]
+
+
+def cash_series(rep: Replication, book: CashBook) -> pd.DataFrame:
+    """Per whole measured week (``day`` = its first day, day 0 = the horizon's start) each
+    of :data:`CASH_METRICS` at the week's end, network-wide (``entity`` "all")."""
+    inp = rep.inp
+    w, weeks = inp.warmup_days, inp.n_days_measured // 7
+    ends = w + 7 * np.arange(weeks) + 6
+    return pd.concat([pd.DataFrame({"day": 7 * np.arange(weeks), "entity": "all", "metric": f"finance_{m}",
+                                    "value": getattr(book, m)[ends]}) for m in CASH_METRICS],
+                     ignore_index=True)[SERIES_COLUMNS]
