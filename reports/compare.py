@@ -92,6 +92,7 @@ class Comparison:
     promise: pd.DataFrame     # the plan's promised fill rate beside the twin's, with the gap by source
     sensitivity: pd.DataFrame  # sensitivity.csv: each run that moved one assumption, with its margin
     service: pd.DataFrame     # service.csv: per scenario, market and family, P(fill rate < its target)
+    bridge: pd.DataFrame      # scenario, then each run's bridge.csv (twin.finance.budget): budget to plan to outcome
 
     @property
     def baseline(self) -> str:
@@ -131,6 +132,7 @@ def compare(folders: list[str | Path]) -> Comparison:
         accuracy=forecast_accuracy(runs[0].folder / "forecast"),
         hidden=_csv(runs[0].folder / "forecast" / "hidden.csv"),
         balance=pd.concat([_csv(r.folder / "balance.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
+        bridge=pd.concat([_csv(r.folder / "bridge.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
         promise=promise_table(runs, kpis),
         sensitivity=sensitivity_table([r for r in read if r.moved is not None]),
     )

@@ -283,3 +283,49 @@ def tornado(rows: pd.DataFrame) -> Figure:
         ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def waterfall(bridge: pd.DataFrame, scenario: str) -> Figure:
+    """The margin from budget to plan to outcome as a waterfall: the three margins as bars
+    from zero, each step's variances (``bridge.csv``'s ``price, mix, quantity, cost``,
+    favourable positive) floating between them. ``bridge`` is indexed by ``from``
+    (``budget``, ``plan``) with ``standard_margin``, the components and ``actual_margin``."""
+    from twin.finance.variances import COMPONENTS
+
+    labels, bottoms, heights, colours = [], [], [], []
+    level = float(bridge.loc["budget", "standard_margin"])
+    labels.append("budget")
+    bottoms.append(0.0)
+    heights.append(level)
+    colours.append("0.45")
+    for stage, end in (("budget", "plan"), ("plan", "outcome")):
+        for kind in COMPONENTS:
+            v = float(bridge.loc[stage, kind])
+            labels.append(kind)
+            bottoms.append(level if v >= 0 else level + v)
+            heights.append(abs(v))
+            colours.append("tab:green" if v >= 0 else "tab:red")
+            level += v
+        labels.append(end)
+        bottoms.append(0.0)
+        heights.append(float(bridge.loc[stage, "actual_margin"]))
+        colours.append("0.45")
+    fig = Figure(figsize=(PAGE[0], 4.2))
+    ax = fig.subplots()
+    x = np.arange(len(labels))
+    ax.bar(x, np.array(heights) / 1e6, bottom=np.array(bottoms) / 1e6, color=colours, width=0.7)
+    totals = {"budget", "plan", "outcome"}
+    steps = [(b, b + h) for b, h, name in zip(bottoms, heights, labels) if name not in totals]
+    levels = [v for step in steps for v in step] + [h for h, name in zip(heights, labels) if name in totals]
+    pad = max(max(hi - lo for lo, hi in steps), 1e-9 * max(levels), 1.0)
+    ax.set_ylim(max(0.0, min(levels) - 2 * pad) / 1e6, (max(levels) + pad) / 1e6)  # the steps, not the zero, in view
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("$M", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    for i, (b, h, name) in enumerate(zip(bottoms, heights, labels)):
+        text = f"${h / 1e6:.2f}M" if name in totals else ("+" if colours[i] == "tab:green" else "−") + f"${h / 1e3:,.0f}k"
+        ax.annotate(text, (i, (b + h) / 1e6), ha="center", va="bottom", fontsize=7)
+    ax.set_title(f"{_label(scenario, 60)}: margin from budget to plan to outcome (variances: green favourable, "
+                 "red adverse; the axis starts above zero)", fontsize=10, loc="left")
+    fig.tight_layout()
+    return fig

@@ -48,11 +48,13 @@ from matplotlib.figure import Figure
 
 from reports import figures
 from reports.compare import GAP_PARTS, PER_UNIT, Comparison, break_even_table, decision_rates, recommendation, tornado_table
-from reports.formats import fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, fmt_units, format_delta, format_range, format_value
+from reports.formats import (fmt_delta_money, fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, fmt_units, format_delta,
+                             format_range, format_value)
 from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
 from twin.balance import BALANCE_COLUMNS
 from twin.folders import check_out, mark
 from twin.finance.tables import finance_table
+from twin.finance.variances import COMPONENTS
 from twin.spreadsheet import write_csv
 
 # kpi, label, format, which way is better (+1 up, -1 down, 0 neither); margin leads
@@ -134,6 +136,10 @@ def make_figures(c: Comparison) -> dict[str, Figure]:
         "inventory": figures.over_time(c.bands, "inventory_units", "On hand at the hubs", c.baseline, start),
         "backlog": figures.over_time(c.bands, "backlog_units", "Backlog", c.baseline, start),
     }
+    if len(c.bridge):
+        base = c.bridge[(c.bridge["scenario"] == c.baseline) & (c.bridge["family"] == "all")]
+        if len(base) == 2:
+            out["bridge"] = figures.waterfall(base.set_index("from"), c.baseline)
     if (c.bands["metric"] == "finance_working_capital").any():  # runs written before the cash book have none
         out["working_capital"] = figures.over_time(c.bands, "finance_working_capital",
                                                    "Working capital (end of each week)", c.baseline, start, unit="$M",
@@ -161,6 +167,8 @@ FIGURE_CAPTIONS = {
     "line_utilisation": "Hours worked / regular hours available per line and week, mean over replications: the "
                         "baseline's, then each scenario's change from it in points; grey: the line is down all "
                         "week.",
+    "bridge": "The baseline's margin from the budget to the plan to the outcome (the twin's mean): each step's "
+              "price, mix, quantity and cost variances, green favourable, red adverse (bridge.csv).",
     "working_capital": "Working capital, network-wide, at the end of each week: inventory at standard cost plus "
                        "receivables less payables; the median replication and its P10–P90 band; dashed, the "
                        "baseline's median.",
@@ -290,8 +298,28 @@ def finance_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         if name in per_sku.index.get_level_values("scenario"):
             mine = per_sku.loc[name].reindex(order)
             skus[name] = [f"{fmt_money(m)} ({fmt_pct(r, 1)})" for m, r in zip(mine["margin"], mine["rate"])]
-    return {"finance_families": families.drop(columns=["scope", "entity"]).rename_axis(columns=None)
-            .reset_index(drop=True), "finance_worst": skus, "finance_cash": _cash_table(c, names)}
+    out = {"finance_families": families.drop(columns=["scope", "entity"]).rename_axis(columns=None)
+           .reset_index(drop=True), "finance_worst": skus, "finance_cash": _cash_table(c, names)}
+    if len(c.bridge):
+        out["finance_bridge"] = bridge_table(c, names)
+    return out
+
+
+BRIDGE_LABELS = {"price": "· price", "mix": "· mix", "quantity": "· quantity", "cost": "· cost"}
+
+
+def bridge_table(c: Comparison, names: list[str]) -> pd.DataFrame:
+    """Per scenario with a budget and a plan: the margin of the budget, the plan and the
+    outcome (the twin's mean), and each step's price, mix, quantity and cost variances
+    (favourable positive), over all families; every figure is a row of ``bridge.csv``."""
+    total = c.bridge[c.bridge["family"] == "all"].set_index(["scenario", "from"])
+    rows = [("Budget margin", lambda s: total.loc[(s, "budget"), "standard_margin"])]
+    for stage, margin in (("budget", "Plan margin"), ("plan", "Outcome margin (the twin's mean)")):
+        rows += [(BRIDGE_LABELS[k], lambda s, k=k, stage=stage: total.loc[(s, stage), k]) for k in COMPONENTS]
+        rows.append((margin, lambda s, stage=stage: total.loc[(s, stage), "actual_margin"]))
+    shown = [n for n in names if n in total.index.get_level_values("scenario")]
+    return pd.DataFrame([[label, *(fmt_delta_money(value(s)) if label.startswith("·") else fmt_money(value(s))
+                                   for s in shown)] for label, value in rows], columns=["", *shown])
 
 
 # working capital and cash in the finance section: KPI, label, format of a value
@@ -522,6 +550,7 @@ def markdown(ctx: dict) -> str:
                          ("finance_families", "Margin per product family"),
                          ("finance_worst", "The SKUs with the lowest margin for their revenue"),
                          ("finance_cash", "Working capital and cash"),
+                         ("finance_bridge", "From budget to plan to outcome"),
                          ("risks", "Risk register"), ("service", "Service per market and per family against its target"),
                          ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),

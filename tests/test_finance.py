@@ -3,6 +3,8 @@ dollar, and their components always sum to the change in margin."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,3 +88,36 @@ def test_the_components_sum_to_the_change_in_margin_for_any_products():
         assert np.allclose(bridge[list(COMPONENTS)].sum(axis=1), change, rtol=1e-12, atol=1e-9)
         assert bridge["standard_margin"].sum() == pytest.approx(
             (sides[0]["quantity"] * (sides[0]["price_per_unit"] - sides[0]["cost_per_unit"])).sum())
+
+
+def test_the_budget_over_a_horizon_takes_its_months_pro_rata_by_their_days():
+    """Worked by hand: January, 310 units at $10 and $6 a unit; February, 280 at $12 and $7.
+    A horizon of 28 days from 17 January holds 15 of January's 31 days (150 units) and 13
+    of February's 28 (130 units): 280 units at $10.93 and $6.46 a unit."""
+    from twin.finance.budget import budget_for
+
+    budget = pd.DataFrame({"family": ["F", "F"], "month": [dt.date(2027, 1, 1), dt.date(2027, 2, 1)],
+                           "volume_units": [310.0, 280.0], "price_per_unit": [10.0, 12.0],
+                           "cost_per_unit": [6.0, 7.0]}).set_index(["family", "month"])
+    got = budget_for(budget, dt.date(2027, 1, 17), 28).loc["F"]
+    assert got["quantity"] == pytest.approx(280)
+    assert got["price_per_unit"] == pytest.approx((150 * 10 + 130 * 12) / 280)
+    assert got["cost_per_unit"] == pytest.approx((150 * 6 + 130 * 7) / 280)
+
+
+def test_the_bridge_from_budget_to_plan_to_outcome_adds_up_per_step_and_family():
+    from twin.finance.budget import bridge_table
+
+    def side(q, p, c):
+        return pd.DataFrame({"quantity": q, "price_per_unit": p, "cost_per_unit": c}, index=["A", "B"])
+
+    budget, plan, outcome = side([100, 50], [10, 20], [6, 12]), side([90, 70], [11, 19], [6, 13]), \
+        side([95, 60], [11, 19], [6.5, 13])
+    table = bridge_table(budget, plan, outcome).set_index(["from", "family"])
+    parts = table[list(COMPONENTS)].sum(axis=1)
+    assert parts.to_numpy() == pytest.approx((table["actual_margin"] - table["standard_margin"]).to_numpy())
+    assert table.loc[("budget", "all"), "standard_margin"] == 100 * 4 + 50 * 8
+    assert table.loc[("budget", "all"), "actual_margin"] == table.loc[("plan", "all"), "standard_margin"] == \
+        90 * 5 + 70 * 6
+    assert table.loc[("plan", "all"), "actual_margin"] == pytest.approx(95 * 4.5 + 60 * 6)
+    assert table.loc[("budget", "A"), "price"] == 90 * (11 - 10)  # price at the actual units

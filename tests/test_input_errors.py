@@ -260,6 +260,20 @@ def test_a_family_target_for_no_family_or_beyond_one_is_located(tmp_path, net):
     assert "families.csv: row 2, column fill_rate_target" in text and "at most 1" in text
 
 
+def test_a_budget_row_for_no_family_or_not_on_a_months_first_day_is_located(tmp_path, net):
+    """budget.csv is optional; its rows are checked like any table's (a value out of range),
+    then against the network (a family no product is of, a month given by another day than
+    its first), each problem named with its row."""
+    header = "family,month,volume_units,price_per_unit,cost_per_unit\n"
+    (net / "budget.csv").write_text(header + "F,2026-01-01,-5,10,6\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "budget.csv: row 2, column volume_units" in text and "at least 0" in text
+    (net / "budget.csv").write_text(header + "F,2026-01-01,100,10,6\nTOYS,2026-02-01,100,10,6\nF,2026-03-15,100,10,6\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "budget.csv: row 3, column family" in text and "'TOYS': no product is of this family; valid: F" in text
+    assert "budget.csv: row 4, column month" in text and "2026-03-15 is not a month's first day" in text
+
+
 def test_sku_no_line_can_make(tmp_path, net):
     (net / "routings.csv").write_text("line,sku,hours_per_unit\n")
     assert "no line can make this SKU" in problems_of(write_scenario(tmp_path / "s.yaml", net))

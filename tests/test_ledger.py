@@ -49,8 +49,8 @@ def test_every_account_adds_up_to_what_the_twin_counted_day_by_day(reference_run
         assert counted["revenue"] > 0 and counted["materials"] > 0 and counted["transport"] > 0
         # margin per SKU (and per family) sums to the accounting margin of the KPIs
         kpis = replication_kpis(rep).set_index(["kpi", "scope", "entity"])["value"]
-        per = margin_kpis(ledger, inp).groupby(["kpi", "scope"])["value"].sum()
-        for kpi in ("margin", "revenue"):
+        per = margin_kpis(ledger, rep).groupby(["kpi", "scope"])["value"].sum()
+        for kpi in ("margin", "revenue", "shipped_units"):
             assert per[(kpi, "sku")] == pytest.approx(kpis[(kpi, "total", "all")], rel=1e-12)
             assert per[(kpi, "family")] == pytest.approx(per[(kpi, "sku")], rel=1e-12)
         assert kpis[("margin", "total", "all")] == pytest.approx(
@@ -120,9 +120,10 @@ def test_a_single_stage_network_books_each_row_as_worked_by_hand(single_hub):
     assert amount[("shortage", "M")] == pytest.approx((rep.demand[w:] - rep.filled[w:]).sum() * 1)
     margin = margin_by(ledger.reset_index(), "sku")["A"]
     assert margin == pytest.approx(amount[("revenue", "M")] - amount.drop([("revenue", "M"), ("shortage", "M")]).sum())
-    kpis = margin_kpis(ledger.reset_index(), inp).set_index(["kpi", "scope"])["value"]
+    kpis = margin_kpis(ledger.reset_index(), rep).set_index(["kpi", "scope"])["value"]
     assert kpis.to_dict() == pytest.approx({("revenue", "sku"): 10 * delivered, ("revenue", "family"): 10 * delivered,
-                                            ("margin", "sku"): margin, ("margin", "family"): margin})
+                                            ("margin", "sku"): margin, ("margin", "family"): margin,
+                                            ("shipped_units", "sku"): delivered, ("shipped_units", "family"): delivered})
 
 
 def _by_account(plan) -> pd.Series:

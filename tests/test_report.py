@@ -17,11 +17,12 @@ import pytest
 from conftest import SCENARIOS, open_in_chromium, write_scenario, write_single_hub
 
 from reports.compare import PER_UNIT, chance_bounds, quantile_bounds
-from reports.formats import fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, format_value
+from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, format_value
 from reports.render import CASH_ROWS, REPORT_KPIS
 from reports.summary import KEYS, paired_deltas, summarise
 from twin.cli import main
-from twin.finance.accounts import CASH_KPIS
+from twin.finance.accounts import BY_NAME, CASH_KPIS
+from twin.finance.variances import COMPONENTS
 
 # a scenario name a spreadsheet, a browser, Markdown and Matplotlib would each run as code
 HOSTILE = ('=HYPERLINK("https://evil.example/x") <script>alert(1)</script> Cut to $9 from $12, '
@@ -64,7 +65,8 @@ def test_report_renders_in_headless_chromium_with_no_errors_and_no_requests(ship
     assert seen["requests"] == [(shipped_report / "report.html").resolve().as_uri()]
     assert seen["kpi_visible"] and seen["kpi_rows"] == len(REPORT_KPIS)
     figures = sorted(p.stem for p in (shipped_report / "figures").glob("*.png"))
-    assert figures == ["backlog", "cash", "costs", "inventory", "line_utilisation", "service", "working_capital"]
+    assert figures == ["backlog", "bridge", "cash", "costs", "inventory", "line_utilisation", "service",
+                       "working_capital"]
     assert len(seen["images"]) == len(figures) and all(ok and width > 300 for ok, width in seen["images"])
     assert seen["headers"][1:] == ["Baseline", "Port closure", "New competitor: Hold price",
                                    "New competitor: Match at -8 %", "New competitor: Premium +5 %"]
@@ -459,6 +461,9 @@ def _table_rows(page: str, table_id: str) -> list[list[str]]:
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
 
 
+BRIDGE_ROWS = ["· price", "· mix", "· quantity", "· cost"]
+
+
 def test_the_finance_section_reads_off_finance_csv(shipped_report):
     """Issue 20: the margin per family and the worst SKUs, each cell a row of finance.csv
     (mean and 95 % interval), the families adding up to the accounting margin, the same
@@ -503,6 +508,28 @@ def test_the_finance_section_reads_off_finance_csv(shipped_report):
         days = total.xs(scenario, level="scenario")["mean"]
         assert days["cash_to_cash_days"] == pytest.approx(days["dio_days"] + days["dso_days"] - days["dpo_days"])
         assert 30 < days["dso_days"] < 60  # the reference's customers pay in 30 to 60 days
+    # from budget to plan to outcome: each cell a row of the run's bridge.csv; the steps add up; the plan's
+    # margin is its ledger's, the outcome's the KPI table's
+    header, *body = _table_rows(page, "finance-bridge-table")
+    assert [row[0] for row in body] == ["Budget margin", *BRIDGE_ROWS, "Plan margin", *BRIDGE_ROWS,
+                                        "Outcome margin (the twin's mean)"]
+    runs = {json.loads((f.parent / "run.json").read_text())["scenario"]: f.parent
+            for f in shipped_report.glob("runs/**/bridge.csv")}
+    for column, scenario in enumerate(header[1:], start=1):
+        bridge = pd.read_csv(runs[scenario] / "bridge.csv")
+        total = bridge[bridge["family"] == "all"].set_index("from")
+        shown = [row[column] for row in body]
+        assert shown[0] == fmt_money(total.loc["budget", "standard_margin"])
+        assert shown[1:5] == [fmt_delta_money(total.loc["budget", k]) for k in COMPONENTS]
+        assert shown[5] == fmt_money(total.loc["budget", "actual_margin"]) == fmt_money(total.loc["plan", "standard_margin"])
+        assert shown[6:10] == [fmt_delta_money(total.loc["plan", k]) for k in COMPONENTS]
+        assert shown[10] == fmt_money(total.loc["plan", "actual_margin"])
+        steps = bridge[list(COMPONENTS)].sum(axis=1)
+        assert steps.to_numpy() == pytest.approx((bridge["actual_margin"] - bridge["standard_margin"]).to_numpy())
+        assert total.loc["plan", "actual_margin"] == pytest.approx(margin.loc[(scenario, "total", "all"), "mean"])
+        ledger = pd.read_csv(runs[scenario] / "plan" / "ledger.csv")
+        signed = ledger["amount"] * ledger["account"].map(lambda a: {"revenue": 1, "cost": -1, "memo": 0}[BY_NAME[a].kind])
+        assert total.loc["plan", "standard_margin"] == pytest.approx(signed.sum(), rel=1e-9)
     # the SKUs with the lowest margin for their revenue: each scenario's five lowest, in the baseline's order
     header, *body = _table_rows(page, "finance-worst-table")
     assert header[0] == "SKU" and header[1:] == list(dict.fromkeys(finance["scenario"]))

@@ -88,7 +88,7 @@ def run_batch(inp: SimInput, seed: int, replications: list[int]) -> RunResult:
         try:
             rep = simulate(inp, replication_rng(seed, i))
             ledger, book = replication_ledger(rep), cash_book(rep)
-            k = pd.concat([replication_kpis(rep), margin_kpis(ledger, inp), cash_kpis(rep, book)], ignore_index=True)
+            k = pd.concat([replication_kpis(rep), margin_kpis(ledger, rep), cash_kpis(rep, book)], ignore_index=True)
             s = pd.concat([replication_series(rep), cash_series(rep, book)], ignore_index=True)
         except Exception as exc:  # reported with its seed by the caller; the batch goes on
             failures.append({"replication": i, "seed": seed, "error": f"{type(exc).__name__}: {exc}"})

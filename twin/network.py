@@ -222,6 +222,15 @@ TABLES: dict[str, TableSpec] = {
             _num("layoff_cost_per_worker", "cost of laying off one worker"),
         ), "plant workforces the capacity plan may hire or lay off (a plant without a row: not modelled)",
             optional=True),
+        TableSpec("budget", ("family", "month"), (
+            Column("family", "str", "product family (products.csv)"),
+            Column("month", "date", "the month's first day, YYYY-MM-DD"),
+            _num("volume_units", "units budgeted to be delivered in the month"),
+            _num("price_per_unit", "budgeted price per unit"),
+            _num("cost_per_unit", "budgeted cost per unit delivered (the accounting costs: materials, hours, "
+                 "outsourcing, transport, holding)"),
+        ), "the budget per product family and month: the start of the bridge from budget to plan to outcome",
+            optional=True),
     )
 }
 
@@ -249,6 +258,7 @@ class Network:
     demand_history: pd.DataFrame
     promotions: pd.DataFrame
     workforce: pd.DataFrame
+    budget: pd.DataFrame
     source: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
@@ -473,9 +483,13 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
             err("lanes", i, "lead_time_days", "a lognormal lead time needs a positive mean")
 
     families = set(p["products"]["family"])
-    for i, family in p["families"]["family"].items():
-        if family not in families:
-            err("families", i, "family", f"{family!r}: no product is of this family; {choices(families)}")
+    for table in ("families", "budget"):
+        for i, family in p[table]["family"].items():
+            if family not in families:
+                err(table, i, "family", f"{family!r}: no product is of this family; {choices(families)}")
+    for i, month in p["budget"]["month"].items():
+        if pd.notna(month) and month.day != 1:
+            err("budget", i, "month", f"{month:%Y-%m-%d} is not a month's first day (e.g. {month:%Y-%m}-01)")
 
     made_by = p["routings"].groupby("sku")["line"].apply(set).to_dict()
     line_plant = dict(zip(p["lines"]["line"], p["lines"]["plant"]))

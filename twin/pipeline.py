@@ -398,6 +398,7 @@ def _run_variant(variant: LoadedScenario, folder_path: Path, executor: Executor,
     changed in it, recorded in ``run.json``."""
     from twin.agreement import plan_fill_rate
     from twin.balance import balance_tables
+    from twin.finance.budget import budget_for, bridge_table, outcome_by_family, plan_by_family
     from twin.planning import solver_options
     from twin.results import RunFolder, fingerprint, precision_reached, run_to_folder
     from twin.weak_points import single_points_of_failure
@@ -432,7 +433,11 @@ def _run_variant(variant: LoadedScenario, folder_path: Path, executor: Executor,
         reached = precision_reached(folder, precision) if precision else None
         if reached is not None:
             _say_precision(progress, sc.name, reached, total, most)
-        tables |= balance_tables(plan, folder.partial, sc.horizon.start, variant.network.products["family"].to_dict())
+        families = variant.network.products["family"].to_dict()
+        tables |= balance_tables(plan, folder.partial, sc.horizon.start, families)
+        if plan is not None and len(variant.network.budget):
+            tables["bridge"] = bridge_table(budget_for(variant.network.budget, sc.horizon.start, 7 * sc.horizon.weeks),
+                                            plan_by_family(plan, families), outcome_by_family(folder.kpis()))
         if explain_gap and plan is not None and not deterministic:
             _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
                                   "replications x 8 runs)")

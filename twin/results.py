@@ -19,6 +19,8 @@ Layout of a run folder::
     plan/                      the capacity plan the run executed (supply: plan), as below
     forecast/                  the demand forecast it ran on (demand model: forecast), as below
     weak_points.csv            the network's single points of failure (twin.weak_points)
+    bridge.csv                 (a plan and a budget.csv) the margin from budget to plan to
+                               outcome per family: price, mix, quantity, cost (twin.finance.budget)
     balance.csv                the S&OP balance per family x month x measure: plan, twin mean,
                                P10-P90 (twin.balance); balance_weekly.csv per plan week
 

@@ -277,7 +277,22 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
         "lanes": lanes,
         "demand_history": history,
         "promotions": pd.DataFrame(promos),
+        "budget": budget(history, products),
     }
+
+
+def budget(history: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """The budget of the plan year (2027) per family and month: the units of the same month of
+    the last history year, 3 % up; price and cost per unit the family's standard ones,
+    weighted by those units."""
+    last = history[pd.to_datetime(history["week"]).dt.year == 2026].merge(
+        products[["sku", "family", "price_per_unit", "cost_per_unit"]], on="sku")
+    last = last.assign(month=pd.to_datetime(last["week"]).dt.month, revenue=last["qty"] * last["price_per_unit"],
+                       cost=last["qty"] * last["cost_per_unit"])
+    g = last.groupby(["family", "month"])[["qty", "revenue", "cost"]].sum().reset_index()
+    return pd.DataFrame({"family": g["family"], "month": [f"2027-{m:02d}-01" for m in g["month"]],
+                         "volume_units": (g["qty"] * 1.03).round().astype(int), "price_per_unit": (g["revenue"] / g["qty"]).round(2),
+                         "cost_per_unit": (g["cost"] / g["qty"]).round(2)})
 
 
 def write(folder: Path) -> dict[str, int]:

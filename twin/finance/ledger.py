@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from twin.finance.accounts import ACCOUNTS, LEDGER_COLUMNS, PLAN_ACCOUNTS
-from twin.sim.inputs import SimInput
 from twin.sim.kernels import BOOK_MATERIALS, BOOK_OVERTIME, BOOK_REGULAR, BOOK_UNITS
 from twin.sim.model import Replication
 
@@ -102,9 +101,11 @@ def margin_by(ledger: pd.DataFrame, by: str | list[str]) -> pd.Series:
     return signed.groupby([ledger[c] for c in np.atleast_1d(by)], sort=True).sum()
 
 
-def margin_kpis(ledger: pd.DataFrame, inp: SimInput) -> pd.DataFrame:
-    """KPI rows (``twin.sim.kpis.KPI_COLUMNS``) of the revenue and the accounting margin
-    per SKU and per family, every SKU listed (one that sold and cost nothing has 0)."""
+def margin_kpis(ledger: pd.DataFrame, rep: Replication) -> pd.DataFrame:
+    """KPI rows (``twin.sim.kpis.KPI_COLUMNS``) of the units delivered, the revenue and the
+    accounting margin per SKU and per family, every SKU listed (one that sold and cost
+    nothing has 0): what a bridge from budget to outcome reads (``twin.finance.budget``)."""
+    inp = rep.inp
     sku = pd.Categorical(ledger["sku"], categories=inp.skus).codes
     amount = ledger["amount"].to_numpy()
     sign = np.array([SIGN[a] for a in ledger["account"]])
@@ -113,8 +114,10 @@ def margin_kpis(ledger: pd.DataFrame, inp: SimInput) -> pd.DataFrame:
     entities = [*inp.skus, *families]
     scopes = ["sku"] * len(inp.skus) + ["family"] * len(families)
     frames = []
-    for kpi, weights in (("revenue", amount * (ledger["account"].to_numpy() == "revenue")), ("margin", amount * sign)):
-        per_sku = np.bincount(sku, weights=weights, minlength=len(inp.skus))
+    delivered = rep.shipped[inp.warmup_days:].sum(axis=(0, 1))
+    for kpi, weights in (("shipped_units", None), ("revenue", amount * (ledger["account"].to_numpy() == "revenue")),
+                         ("margin", amount * sign)):
+        per_sku = delivered if weights is None else np.bincount(sku, weights=weights, minlength=len(inp.skus))
         per_family = np.bincount(family, weights=per_sku, minlength=len(families))
         frames.append(pd.DataFrame({"kpi": kpi, "scope": scopes, "entity": entities,
                                     "value": np.concatenate([per_sku, per_family])}))
