@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from twin.finance.accounts import CASH_KPIS, CASH_METRICS
-from twin.sim.kpis import KPI_COLUMNS, SERIES_COLUMNS
+from twin.sim.kpis import KPI_COLUMNS, SERIES_COLUMNS, priced_units
 from twin.sim.model import Replication
 
 
@@ -83,8 +83,7 @@ def _still_open(amounts: np.ndarray, terms_days: np.ndarray) -> np.ndarray:
 def cash_book(rep: Replication) -> CashBook:
     """The day-by-day book of one replication (module docstring)."""
     inp = rep.inp
-    shipped = rep.shipped if rep.price_factor is None else rep.shipped * rep.price_factor
-    invoiced = shipped @ inp.price  # (T, M)
+    invoiced = priced_units(rep) @ inp.price  # (T, M)
     down = inp.supplier_down_payment
     to_suppliers, to_partners = rep.purchases * (1.0 - down), rep.outsourcing_cost  # (T, U), (T, X)
     on_the_day = (rep.regular_hours @ inp.cost_per_hour + rep.overtime_hours @ inp.overtime_cost_per_hour

@@ -27,6 +27,7 @@ import pandas as pd
 
 from twin.finance.accounts import ACCOUNTS, LEDGER_COLUMNS, PLAN_ACCOUNTS
 from twin.sim.kernels import BOOK_MATERIALS, BOOK_OVERTIME, BOOK_REGULAR, BOOK_UNITS
+from twin.sim.kpis import priced_units
 from twin.sim.model import Replication
 
 if TYPE_CHECKING:  # the optimizer is not loaded by the twin's workers
@@ -63,8 +64,7 @@ def replication_ledger(rep: Replication) -> pd.DataFrame:
     w = inp.warmup_days
     skus, markets, lines = inp.skus, inp.markets, inp.lines
     shipped = rep.shipped[w:]
-    price_paid = shipped if rep.price_factor is None else shipped * rep.price_factor[w:]
-    revenue = price_paid.sum(axis=0) * inp.price  # (M, S)
+    revenue = priced_units(rep, w).sum(axis=0) * inp.price  # (M, S)
     delivery = (shipped * rep.delivery_cost[w:, :, None]).sum(axis=0)  # (M, S)
     holding = rep.inventory[w:].sum(axis=0) * inp.cost[None, :] * inp.holding_rate_per_day[:, None]  # (H, S)
     shortage = (rep.demand[w:] - rep.filled[w:]).sum(axis=0) * inp.shortage_cost  # (M, S)

@@ -54,10 +54,16 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=np.asarray(den) > 0)
 
 
+def priced_units(rep: Replication, a: int = 0, b: int | None = None) -> np.ndarray:
+    """(days, M, S) units delivered on days ``a`` to ``b``, each times its pricing change:
+    times the list price, what customers paid."""
+    shipped = rep.shipped[a:b]
+    return shipped if rep.price_factor is None else shipped * rep.price_factor[a:b]
+
+
 def revenue(rep: Replication, a: int, b: int) -> float:
     """A replication's revenue over days ``a`` to ``b`` (module docstring)."""
-    shipped = rep.shipped[a:b] if rep.price_factor is None else rep.shipped[a:b] * rep.price_factor[a:b]
-    return float((shipped.sum(axis=(0, 1)) * rep.inp.price).sum())
+    return float((priced_units(rep, a, b).sum(axis=(0, 1)) * rep.inp.price).sum())
 
 
 def costs_by_kind(rep: Replication, a: int, b: int) -> dict[str, float]:
