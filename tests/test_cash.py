@@ -7,6 +7,7 @@ the market a unit) paid on the day."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twin.finance.cash import cash_book, cash_kpis
@@ -16,14 +17,21 @@ from twin.scenario import load_scenario
 from twin.sim import simulate
 
 
-@pytest.fixture
-def worked(single_hub):
+def _worked(single_hub, opening: dict[str, float] | None = None):
     path = single_hub(network=dict(daily_mean=5, base_stock=30, market_terms_days=30, material=dict(
         cost_per_unit=2, payment_terms_days=14, down_payment_share=0.25, lead_time_days=7)),
         demand={"model": "normal", "cv": 1e-12, "history_weeks": 52})
+    if opening:
+        pd.DataFrame({"balance": list(opening), "amount": list(opening.values())}).to_csv(
+            path.parent / "net" / "opening_balances.csv", index=False)
     inp = sim_inputs(load_scenario(path))
     rep = simulate(inp, replication_rng(0, 0))
     return inp, rep, cash_book(rep)
+
+
+@pytest.fixture
+def worked(single_hub):
+    return _worked(single_hub)
 
 
 def test_receivables_payables_and_cash_by_day_as_worked_by_hand(worked):
@@ -70,3 +78,36 @@ def test_dio_dso_and_dpo_recomputed_from_the_daily_series(worked):
         book.inventory_value[w:].mean() + book.receivables[w:].mean() - book.payables[w:].mean())
     # inventory at standard cost: finished goods at $6 a unit at the hub, material at $2 a unit at the plant
     np.testing.assert_allclose(book.inventory_value, rep.inventory[:, 0, 0] * 6 + rep.material_on_hand[:, 0, 0] * 2)
+
+
+def test_opening_balances_from_the_books_are_settled_evenly_over_the_terms_as_worked_by_hand(single_hub):
+    """$1,000 cash, $3,000 receivable and $210 payable at the start: the customer pays the
+    $3,000 at $100 a day over its 30-day terms, the supplier is paid $15 a day over its 14."""
+    base_inp, _, base = _worked(single_hub)
+    inp, rep, book = _worked(single_hub, {"cash": 1000, "receivables": 3000, "payables": 210})
+    w = inp.warmup_days
+    k = np.arange(inp.days - w)
+    # receivables: $3,000 less $100 a day, plus the horizon's own $50 a day not yet due (30 days)
+    expected = np.where(k < 30, 3000 - 100 * (k + 1) + 50 * (k + 1), 1500)
+    np.testing.assert_allclose(book.receivables[w:], expected)
+    np.testing.assert_allclose(book.collected[w:], np.where(k < 30, 100.0, 50.0))
+    # payables: $210 less $15 a day, plus the horizon's own dispatches not yet due
+    own = np.array([sum(52.5 for d in range(w, w + i + 1) if d % 7 == 0 and d > w + i - 14)
+                    for i in k])
+    np.testing.assert_allclose(book.payables[w:], np.maximum(210 - 15 * (k + 1), 0) + own)
+    # cash opens at $1,000 and moves by what is collected less what is paid, from the first day
+    assert book.cash[w - 1] == 1000
+    np.testing.assert_allclose(book.cash[w:], 1000 + np.cumsum((book.collected - book.paid)[w:]))
+    # and it pays what it paid without them, less the warm-up's dues the books' balance replaces
+    own_paid = book.paid[w:] - np.where(k < 14, 15.0, 0.0)
+    np.testing.assert_allclose(own_paid, base.paid[w:] - _warmup_dues(base_inp, base)[w:])
+
+
+def _warmup_dues(inp, book) -> np.ndarray:
+    """What falls due in the run from the warm-up's own purchases: $52.50 for each dispatch
+    in the last 14 days of the warm-up."""
+    w, due = inp.warmup_days, np.zeros(inp.days)
+    for d in range(w - 14, w):
+        if d % 7 == 0 and d + 14 >= w:
+            due[d + 14] += 52.5
+    return due

@@ -274,6 +274,22 @@ def test_a_budget_row_for_no_family_or_not_on_a_months_first_day_is_located(tmp_
     assert "budget.csv: row 4, column month" in text and "2026-03-15 is not a month's first day" in text
 
 
+def test_an_opening_balance_of_no_known_kind_twice_or_below_zero_is_located(tmp_path, net):
+    """opening_balances.csv: a balance other than cash, receivables or payables, then one
+    given twice and a negative receivable are each named with its row (cash may be negative)."""
+    (net / "opening_balances.csv").write_text("balance,amount\ncash,-500\ninventory,10\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "opening_balances.csv: row 3, column balance" in text and "valid: cash, payables, receivables" in text
+    assert "row 2" not in text
+    (net / "opening_balances.csv").write_text("balance,amount\ncash,-500\nreceivables,-1\npayables,5\npayables,6\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "opening_balances.csv: row 5, column balance" in text and "duplicate ID" in text
+    (net / "opening_balances.csv").write_text("balance,amount\ncash,-500\nreceivables,-1\npayables,5\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "opening_balances.csv: row 3, column amount" in text and "-1: receivables cannot be below 0" in text
+    assert "row 2" not in text
+
+
 def test_sku_no_line_can_make(tmp_path, net):
     (net / "routings.csv").write_text("line,sku,hours_per_unit\n")
     assert "no line can make this SKU" in problems_of(write_scenario(tmp_path / "s.yaml", net))

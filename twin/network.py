@@ -76,6 +76,7 @@ def _num(name: str, description: str, *, lo: float | None = 0.0, hi: float | Non
 
 SITE_TABLES = ("suppliers", "plants", "hubs", "partners", "markets")
 POLICIES = ("base_stock", "sS", "rQ")
+OPENING_BALANCES = ("cash", "receivables", "payables")
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
@@ -231,6 +232,12 @@ TABLES: dict[str, TableSpec] = {
                  "outsourcing, transport, holding)"),
         ), "the budget per product family and month: the start of the bridge from budget to plan to outcome",
             optional=True),
+        TableSpec("opening_balances", ("balance",), (
+            Column("balance", "choice", "which balance", choices=OPENING_BALANCES),
+            _num("amount", "the balance at the horizon's start, from the books (cash below 0 is an overdraft)",
+                 lo=None),
+        ), "the books at the horizon's start (without a row: cash 0; receivables and payables as the twin's "
+           "warm-up leaves them)", optional=True),
     )
 }
 
@@ -259,6 +266,7 @@ class Network:
     promotions: pd.DataFrame
     workforce: pd.DataFrame
     budget: pd.DataFrame
+    opening_balances: pd.DataFrame
     source: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
@@ -490,6 +498,9 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
     for i, month in p["budget"]["month"].items():
         if pd.notna(month) and month.day != 1:
             err("budget", i, "month", f"{month:%Y-%m-%d} is not a month's first day (e.g. {month:%Y-%m}-01)")
+    for i, row in p["opening_balances"].iterrows():
+        if row["balance"] in ("receivables", "payables") and row["amount"] < 0:
+            err("opening_balances", i, "amount", f"{row['amount']:g}: {row['balance']} cannot be below 0")
 
     made_by = p["routings"].groupby("sku")["line"].apply(set).to_dict()
     line_plant = dict(zip(p["lines"]["line"], p["lines"]["plant"]))

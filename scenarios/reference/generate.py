@@ -278,6 +278,7 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
         "demand_history": history,
         "promotions": pd.DataFrame(promos),
         "budget": budget(history, products),
+        "opening_balances": opening_balances(history, products, weekly_material),
     }
 
 
@@ -293,6 +294,25 @@ def budget(history: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"family": g["family"], "month": [f"2027-{m:02d}-01" for m in g["month"]],
                          "volume_units": (g["qty"] * 1.03).round().astype(int), "price_per_unit": (g["revenue"] / g["qty"]).round(2),
                          "cost_per_unit": (g["cost"] / g["qty"]).round(2)})
+
+
+OPENING_CASH = 2_000_000  # the bank balance at 2026-12-31
+
+
+def opening_balances(history: pd.DataFrame, products: pd.DataFrame, weekly_material: pd.Series) -> pd.DataFrame:
+    """The books at 2026-12-31: what a steady flow leaves open. Receivables: each market's
+    revenue a day over the last four history weeks x its payment terms. Payables: each
+    material's expected use a day at list price, less the down-payment, x its supplier's terms
+    (the partner, idle in steady state, is owed nothing)."""
+    last = history[pd.to_datetime(history["week"]) > pd.to_datetime(history["week"]).max() - pd.Timedelta(weeks=4)]
+    revenue = (last["qty"] * last["sku"].map(products.set_index("sku")["price_per_unit"])).groupby(last["market"]).sum()
+    receivables = sum(revenue[m] / 28 * MARKET_TERMS_DAYS[m] for m in MARKETS)
+    payables = 0.0
+    for m, (_, cost, sup) in MATERIALS.items():
+        days, down = SUPPLIER_TERMS[sup]
+        payables += weekly_material[m] / 7 * cost * (1 - down) * days
+    return pd.DataFrame({"balance": ["cash", "receivables", "payables"],
+                         "amount": [OPENING_CASH, round(receivables, 2), round(payables, 2)]})
 
 
 def write(folder: Path) -> dict[str, int]:

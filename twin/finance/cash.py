@@ -11,9 +11,12 @@ the payment terms in the network tables (anyLogistix's "cash to serve" is the mo
   capital tied up, not a payment: it is in the margin, not in the cash.
 - **Inventory** is valued at standard cost: finished goods at the hubs at the product's
   unit cost, materials at the plants at their list price (stock on lanes is left out).
-- **Opening balances** are what the warm-up leaves: its invoices still open at the horizon's
-  start are the opening receivables and payables, and cash counts from zero there (cash is
-  the net flow since the horizon's start).
+- **Opening balances** come from the books where the network has them
+  (``opening_balances.csv``): cash opens at its amount, else at 0. Receivables and
+  payables without a row are what the warm-up leaves: its invoices still open at the
+  horizon's start. With a row, the books' balance replaces them, settled evenly over each
+  customer's (supplier's, partner's) terms from the horizon's start, split by their shares
+  of the horizon's invoices: the balance a steady flow leaves open is evenly aged.
 
 Days-based measures over the measured days, as the textbooks define them: DIO = average
 inventory / cost of goods made per day (materials used, hours, outsourcing); DSO = average
@@ -45,7 +48,7 @@ class CashBook:
     receivables: np.ndarray   # (T,) open at the end of the day
     payables: np.ndarray      # (T,)
     inventory_value: np.ndarray  # (T,) finished goods at the hubs and materials at the plants, at standard cost
-    cash: np.ndarray          # (T,) net flow since the horizon's start (0 before it)
+    cash: np.ndarray          # (T,) the opening cash plus the net flow since the horizon's start
 
     @property
     def working_capital(self) -> np.ndarray:
@@ -80,26 +83,49 @@ def _still_open(amounts: np.ndarray, terms_days: np.ndarray) -> np.ndarray:
     return total
 
 
+def _settle(amounts: np.ndarray, terms_days: np.ndarray, warmup_days: int,
+            opening: float) -> tuple[np.ndarray, np.ndarray]:
+    """(what falls due, what is still open) each day, of ``amounts`` (T, E) invoiced by
+    day and payee. ``opening`` NaN: the warm-up's invoices stand as the opening balance;
+    else ``opening`` replaces them (module docstring), and before the horizon nothing is open."""
+    if np.isnan(opening):
+        return _when_due(amounts, terms_days), _still_open(amounts, terms_days)
+    current = amounts.copy()
+    current[:warmup_days] = 0.0
+    due, still_open = _when_due(current, terms_days), _still_open(current, terms_days)
+    T, E = amounts.shape
+    totals = current[warmup_days:].sum(axis=0)
+    shares = totals / totals.sum() if totals.sum() > 0 else np.full(E, 1.0 / max(E, 1))
+    payees = list(zip(shares, _lags(terms_days))) or [(1.0, 0)]  # no payee: settled on the horizon's first day
+    for share, lag in payees:
+        n = max(int(lag), 1)
+        days = np.arange(warmup_days, min(warmup_days + n, T))
+        due[days] += opening * share / n
+        still_open[days] += opening * share * (1.0 - (days - warmup_days + 1) / n)
+    return due, still_open
+
+
 def cash_book(rep: Replication) -> CashBook:
     """The day-by-day book of one replication (module docstring)."""
     inp = rep.inp
+    w = inp.warmup_days
     invoiced = priced_units(rep) @ inp.price  # (T, M)
     down = inp.supplier_down_payment
-    to_suppliers, to_partners = rep.purchases * (1.0 - down), rep.outsourcing_cost  # (T, U), (T, X)
+    owed = np.hstack([rep.purchases * (1.0 - down), rep.outsourcing_cost])  # (T, U + X) after the down-payment
+    owed_terms = np.concatenate([inp.supplier_terms_days, inp.partner_terms_days])
+    collected, receivables = _settle(invoiced, inp.market_terms_days, w, inp.opening_receivables)
+    due, payables = _settle(owed, owed_terms, w, inp.opening_payables)
     on_the_day = (rep.regular_hours @ inp.cost_per_hour + rep.overtime_hours @ inp.overtime_cost_per_hour
                   + rep.transport_cost + rep.purchases @ down)
-    paid = on_the_day + _when_due(to_suppliers, inp.supplier_terms_days) + _when_due(to_partners,
-                                                                                    inp.partner_terms_days)
-    collected = _when_due(invoiced, inp.market_terms_days)
+    paid = on_the_day + due
     flow = collected - paid
-    flow[:inp.warmup_days] = 0.0  # the warm-up is the past: its balances open the books
+    flow[:w] = 0.0  # the warm-up is the past: the opening balances stand for it
     return CashBook(
         invoiced=invoiced.sum(axis=1), collected=collected,
         purchased=rep.purchases.sum(axis=1) + rep.outsourcing_cost.sum(axis=1), paid=paid,
-        receivables=_still_open(invoiced, inp.market_terms_days),
-        payables=_still_open(to_suppliers, inp.supplier_terms_days) + _still_open(to_partners, inp.partner_terms_days),
+        receivables=receivables, payables=payables,
         inventory_value=rep.inventory.sum(axis=1) @ inp.cost + rep.material_on_hand.sum(axis=1) @ inp.material_cost,
-        cash=np.cumsum(flow))
+        cash=inp.opening_cash + np.cumsum(flow))
 
 
 def _per_day(average: float, flow: float, days: int) -> float:

@@ -142,6 +142,9 @@ class SimInput:
     partner_lead_days: np.ndarray  # (X,)
     partner_cost: np.ndarray   # (X, S), inf where the partner cannot make the SKU
     partner_terms_days: np.ndarray  # (X,) days from a dispatch until it is paid
+    opening_cash: float       # at the horizon's start (opening_balances.csv; 0 without a row)
+    opening_receivables: float  # at the horizon's start; NaN: what the warm-up's deliveries leave open
+    opening_payables: float     # likewise, of the warm-up's purchases
     timeline: Timeline        # what the events make of each day: the twin meets all of them
     known: Timeline           # the events the plan knows of: what the plan and the rules expect
     demand: DemandModel
@@ -286,6 +289,7 @@ def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline
     # draws, so it must not follow a set's (per-process) hash order
     pairs = list(dict.fromkeys((o, d) for o, d in zip(net.lanes["origin"], net.lanes["destination"])
                                if d in pos["hub"]))
+    opening = net.opening_balances["amount"].to_dict()
     return SimInput(
         name=name, start=start, warmup_days=warmup_days, days=days,
         skus=skus, families=axes.families,
@@ -326,6 +330,8 @@ def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline
         partner_capacity_per_day=net.partners["capacity_units_per_week"].to_numpy(float) / 7.0,
         partner_lead_days=net.partners["lead_time_days"].to_numpy(float),
         partner_cost=partner_cost, partner_terms_days=net.partners["payment_terms_days"].to_numpy(float),
+        opening_cash=float(opening.get("cash", 0.0)), opening_receivables=float(opening.get("receivables", np.nan)),
+        opening_payables=float(opening.get("payables", np.nan)),
         timeline=timeline, known=known, demand=demand, supply=supply, rules=tuple(rules),
         mean_demand_per_day=mean_per_day, demand_window=cube,
         weekly_expected=weekly_expected, weekly_known=weekly_known, weekly_errors=weekly_errors,
