@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test bench bench-plan bench-forecast bench-mc clean
+.PHONY: demo test bench bench-plan bench-forecast bench-mc bench-excel clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sop-twin needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -46,6 +46,9 @@ bench-forecast: $(VENV)/.installed
 
 bench-mc: $(VENV)/.installed-test
 	cd benchmarks && ../$(BIN)/python bench_montecarlo.py --memory 10000
+
+bench-excel: $(VENV)/.installed
+	cd benchmarks && ../$(BIN)/python bench_excel.py
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

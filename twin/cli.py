@@ -26,6 +26,9 @@ sop-twin: a digital twin of a manufacturing supply chain for S&OP.
                                                run scenarios, write the executive report
                                                (report.html, report.md, kpis.csv, figures)
   twin report out/a out/b --out out/report     rebuild a report from stored runs
+  twin export-excel scenarios/baseline.yaml --out model.xlsx
+                                               the network as a workbook (and a run's tables)
+  twin import-excel model.xlsx --out mynet     the workbook back as a checked network folder
 """
 EXIT_NO_PLAN = 3
 EXIT_REPLICATION_FAILED = 4
@@ -45,6 +48,25 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             print(f"{file}: OK")
     return 1 if bad else 0
+
+
+def _export_excel(args: argparse.Namespace) -> int:
+    from twin import pipeline
+
+    rows = pipeline.export_excel(args.source, args.out, args.overwrite)
+    if not args.quiet:
+        print(f"Wrote {args.out}: {len(rows)} sheets, {sum(rows.values()):,} rows")
+    return 0
+
+
+def _import_excel(args: argparse.Namespace) -> int:
+    from twin import pipeline
+
+    rows = pipeline.import_excel(args.workbook, args.out, args.overwrite)
+    if not args.quiet:
+        print(f"Wrote the network folder {args.out}/: {len(rows)} tables, {sum(rows.values()):,} rows, every check "
+              "passed. Point a scenario's network: at it.")
+    return 0
 
 
 def _solver(args: argparse.Namespace) -> dict:
@@ -359,6 +381,34 @@ def build_parser() -> argparse.ArgumentParser:
     _overwrite_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser("export-excel", help="write a scenario's network, or a folder's tables, as an Excel workbook",
+                       description="For a scenario file: every table of its network as a sheet of the same name "
+                                   "(numbers, dates and text typed as the network declares them, a drop-down of "
+                                   "the valid values on each choice column), a `columns` sheet of each column's "
+                                   "kind, description, limits and valid values, and the scenario's overrides and "
+                                   "events (to read: the scenario file stays their source). For a folder (a run's, "
+                                   "a plan's, a forecast's, a report's): each CSV in it as a sheet. Edit the "
+                                   "network in Excel and bring it back with twin import-excel.")
+    p.add_argument("source", metavar="SCENARIO_OR_FOLDER", help="scenario YAML file, or a folder of CSV tables")
+    p.add_argument("--out", metavar="FILE.xlsx", required=True, help="the workbook to write")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a workbook an earlier twin export-excel wrote (edits made in it since are lost); a "
+                        "file sop-twin did not write is refused whatever the flags")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_export_excel)
+
+    p = sub.add_parser("import-excel", help="write a workbook's network sheets back as a checked CSV folder",
+                       description="Read the network sheets of a workbook (as twin export-excel writes it; the "
+                                   "columns, overrides and events sheets are not read), check them exactly as a "
+                                   "network folder is checked, and write one CSV per sheet into the output "
+                                   "folder. Every problem is listed with its sheet, row, column and cell, and "
+                                   "then nothing is written.")
+    p.add_argument("workbook", metavar="FILE.xlsx", help="the workbook")
+    p.add_argument("--out", metavar="DIR", required=True, help="the network folder to write")
+    _overwrite_argument(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_import_excel)
     return parser
 
 

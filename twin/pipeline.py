@@ -155,6 +155,26 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     return ForecastWritten(Path(out), sc.name, result, seconds)
 
 
+def export_excel(source: str | Path, out: str | Path, overwrite: bool = False) -> dict[str, int]:
+    """A scenario file's network (``twin.workbook.export_scenario``), or a folder's CSV
+    tables (``export_tables``), as the workbook ``out``; rows per sheet."""
+    from twin import workbook
+
+    source = Path(source)
+    if source.is_dir():
+        return workbook.export_tables(source, out, overwrite)
+    workbook.check_workbook_out(out, overwrite)  # before the work
+    return workbook.export_scenario(load_scenario(source), out, overwrite)
+
+
+def import_excel(book: str | Path, out: str | Path, overwrite: bool = False) -> dict[str, int]:
+    """The workbook's network sheets as the checked network folder ``out``
+    (``twin.workbook.import_workbook``); rows per table."""
+    from twin.workbook import import_workbook
+
+    return import_workbook(book, out, overwrite)
+
+
 def weekly_forecast(result: ForecastResult, loaded: LoadedScenario, axes: Axes, start: dt.date,
                     days: int) -> WeeklyForecast:
     """The forecast as the twin draws from it: weekly demand from ``start`` (the history for
