@@ -105,6 +105,25 @@ def test_the_budget_over_a_horizon_takes_its_months_pro_rata_by_their_days():
     assert got["cost_per_unit"] == pytest.approx((150 * 6 + 130 * 7) / 280)
 
 
+def test_a_budget_by_fiscal_period_counts_each_period_pro_rata_by_its_days():
+    """Worked by hand on a 4-4-5 calendar ending on December's last Saturday: fiscal 2027
+    begins on 27 December 2026; its period 1 runs to 23 January (28 days), period 2 to 20
+    February. 280 units in each, at $10 and $12: a horizon of 28 days from 10 January holds
+    14 days of each, 140 + 140 units at $11."""
+    from twin.calendars import FiscalCalendar
+    from twin.finance.budget import budget_for
+
+    fiscal = FiscalCalendar()
+    assert fiscal.year_start(2027) == dt.date(2026, 12, 27)
+    budget = pd.DataFrame({"family": ["F", "F"], "month": [dt.date(2026, 12, 27), dt.date(2027, 1, 24)],
+                           "volume_units": [280.0, 280.0], "price_per_unit": [10.0, 12.0],
+                           "cost_per_unit": [6.0, 7.0]}).set_index(["family", "month"])
+    got = budget_for(budget, dt.date(2027, 1, 10), 28, fiscal).loc["F"]
+    assert got["quantity"] == pytest.approx(280)
+    assert got["price_per_unit"] == pytest.approx(11)
+    assert got["cost_per_unit"] == pytest.approx(6.5)
+
+
 def test_the_bridge_from_budget_to_plan_to_outcome_adds_up_per_step_and_family():
     from twin.finance.budget import bridge_table
 

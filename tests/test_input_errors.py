@@ -274,6 +274,21 @@ def test_a_budget_row_for_no_family_or_not_on_a_months_first_day_is_located(tmp_
     assert "budget.csv: row 4, column month" in text and "2026-03-15 is not a month's first day" in text
 
 
+def test_a_budget_by_fiscal_period_must_begin_its_periods(tmp_path, net):
+    """With fiscal_calendar.csv a budget row names the fiscal period by its first day; a
+    row on another day is located, with the day its period begins; two calendars are one
+    too many."""
+    (net / "fiscal_calendar.csv").write_text("year_end_month,week_ends_on,rule,pattern,label\n12,saturday,last,4-4-5,end\n")
+    header = "family,month,volume_units,price_per_unit,cost_per_unit\n"
+    (net / "budget.csv").write_text(header + "F,2026-12-27,100,10,6\nF,2027-02-01,100,10,6\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "budget.csv: row 3, column month" in text and "the period it falls in begins on 2027-01-24" in text
+    assert "row 2" not in text
+    (net / "fiscal_calendar.csv").write_text("year_end_month,week_ends_on\n12,saturday\n6,sunday\n")
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert "fiscal_calendar.csv: row 3, column year_end_month" in text and "one fiscal calendar only" in text
+
+
 def test_an_opening_balance_of_no_known_kind_twice_or_below_zero_is_located(tmp_path, net):
     """opening_balances.csv: a balance other than cash, receivables or payables, then one
     given twice and a negative receivable are each named with its row (cash may be negative)."""

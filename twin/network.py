@@ -18,6 +18,7 @@ from typing import Any, Literal
 import networkx as nx
 import pandas as pd
 
+from twin.calendars import WEEKDAYS, FiscalCalendar
 from twin.errors import InputError, Problem, choices
 from twin.spreadsheet import FORMULA_START
 
@@ -230,8 +231,20 @@ TABLES: dict[str, TableSpec] = {
             _num("price_per_unit", "budgeted price per unit"),
             _num("cost_per_unit", "budgeted cost per unit delivered (the accounting costs: materials, hours, "
                  "outsourcing, transport, holding)"),
-        ), "the budget per product family and month: the start of the bridge from budget to plan to outcome",
+        ), "the budget per product family and calendar month, or fiscal period where fiscal_calendar.csv declares "
+           "the calendar (month: the period's first day): the start of the bridge from budget to plan to outcome",
             optional=True),
+        TableSpec("fiscal_calendar", ("year_end_month",), (
+            _num("year_end_month", "the month the fiscal year ends in (1 to 12)", lo=1, hi=12, kind="int"),
+            Column("week_ends_on", "choice", "the weekday every fiscal week (and year) ends on", choices=WEEKDAYS),
+            Column("rule", "choice", "the year ends on the last such weekday of its month, or the one nearest the "
+                   "month's end", required=False, default="last", choices=("last", "nearest")),
+            Column("pattern", "choice", "weeks per period in each quarter (a 53rd week joins the year's last period)",
+                   required=False, default="4-4-5", choices=("4-4-5", "4-5-4", "5-4-4")),
+            Column("label", "choice", "a fiscal year is named after the calendar year it ends in or begins in",
+                   required=False, default="end", choices=("end", "start")),
+        ), "the company's 52-53-week fiscal calendar, one row (twin.calendars); without it, budgets are by "
+           "calendar month", optional=True),
         TableSpec("opening_balances", ("balance",), (
             Column("balance", "choice", "which balance", choices=OPENING_BALANCES),
             _num("amount", "the balance at the horizon's start, from the books (cash below 0 is an overdraft)",
@@ -240,6 +253,12 @@ TABLES: dict[str, TableSpec] = {
            "warm-up leaves them)", optional=True),
     )
 }
+
+
+def _fiscal(row: pd.Series) -> FiscalCalendar:
+    return FiscalCalendar(year_end_month=int(row["year_end_month"]), week_ends_on=row["week_ends_on"],
+                          rule=row["rule"], pattern=tuple(int(w) for w in row["pattern"].split("-")),
+                          label=row["label"])
 
 
 @dataclass(frozen=True)
@@ -267,7 +286,15 @@ class Network:
     workforce: pd.DataFrame
     budget: pd.DataFrame
     opening_balances: pd.DataFrame
+    fiscal_calendar: pd.DataFrame
     source: str = ""
+
+    @property
+    def fiscal(self) -> FiscalCalendar | None:
+        """The fiscal calendar of ``fiscal_calendar.csv``; None: budgets are by calendar month."""
+        if self.fiscal_calendar.empty:
+            return None
+        return _fiscal(self.fiscal_calendar.reset_index().iloc[0])
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -495,9 +522,18 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
         for i, family in p[table]["family"].items():
             if family not in families:
                 err(table, i, "family", f"{family!r}: no product is of this family; {choices(families)}")
+    if len(p["fiscal_calendar"]) > 1:
+        err("fiscal_calendar", 1, "year_end_month", "one fiscal calendar only: the file has "
+            f"{len(p['fiscal_calendar'])} rows")
+    fiscal = _fiscal(p["fiscal_calendar"].iloc[0]) if len(p["fiscal_calendar"]) == 1 else None
     for i, month in p["budget"]["month"].items():
-        if pd.notna(month) and month.day != 1:
+        if pd.isna(month):
+            continue
+        if fiscal is None and month.day != 1:
             err("budget", i, "month", f"{month:%Y-%m-%d} is not a month's first day (e.g. {month:%Y-%m}-01)")
+        elif fiscal is not None and (start := fiscal.period_start_on_or_before(month.date())) != month.date():
+            err("budget", i, "month", f"{month:%Y-%m-%d} is not a fiscal period's first day (fiscal_calendar.csv): "
+                f"the period it falls in begins on {start:%Y-%m-%d}")
     for i, row in p["opening_balances"].iterrows():
         if row["balance"] in ("receivables", "payables") and row["amount"] < 0:
             err("opening_balances", i, "amount", f"{row['amount']:g}: {row['balance']} cannot be below 0")

@@ -456,8 +456,8 @@ def _run_variant(variant: LoadedScenario, folder_path: Path, executor: Executor,
         families = variant.network.products["family"].to_dict()
         tables |= balance_tables(plan, folder.partial, sc.horizon.start, families)
         if plan is not None and len(variant.network.budget):
-            tables["bridge"] = bridge_table(budget_for(variant.network.budget, sc.horizon.start, 7 * sc.horizon.weeks),
-                                            plan_by_family(plan, families), outcome_by_family(folder.kpis()))
+            budget = budget_for(variant.network.budget, sc.horizon.start, 7 * sc.horizon.weeks, variant.network.fiscal)
+            tables["bridge"] = bridge_table(budget, plan_by_family(plan, families), outcome_by_family(folder.kpis()))
         if explain_gap and plan is not None and not deterministic:
             _say(progress, "gap", f"{sc.name}: splitting the plan-to-twin gap by source ({explain_gap} "
                                   "replications x 8 runs)")

@@ -2,8 +2,9 @@
 
 Each of the three is a margin per family, read as quantity x (price - unit cost):
 
-- **budget**: ``budget.csv`` of the network, its months pro rata by their days inside the
-  horizon; price and cost per unit weighted by the months' units;
+- **budget**: ``budget.csv`` of the network, its months (or fiscal periods, where the
+  network has a fiscal calendar) pro rata by their days inside the horizon; price and cost
+  per unit weighted by the months' units;
 - **plan**: the plan's ledger (``Plan.ledger``): units delivered to the markets, revenue and
   the accounting costs (memo penalties left out) per family, over the plan's weeks;
 - **outcome**: the twin's mean over the replications of the units delivered, the revenue
@@ -28,6 +29,7 @@ from twin.finance.variances import COMPONENTS, margin_bridge
 
 if TYPE_CHECKING:
     from optimizer import Plan
+    from twin.calendars import FiscalCalendar
 
 STAGES = (("budget", "plan"), ("plan", "outcome"))
 BRIDGE_COLUMNS = ["from", "to", "family", "standard_margin", *COMPONENTS, "actual_margin"]
@@ -40,11 +42,17 @@ def _per_unit(quantity: pd.Series, revenue: pd.Series, cost: pd.Series) -> pd.Da
                          "cost_per_unit": cost.reindex(sold.index, fill_value=0.0) / sold}).rename_axis("family")
 
 
-def budget_for(budget: pd.DataFrame, start: dt.date, days: int) -> pd.DataFrame:
-    """The budget (``budget.csv``, indexed by family and month) over ``days`` from ``start``."""
+def budget_for(budget: pd.DataFrame, start: dt.date, days: int, fiscal: FiscalCalendar | None = None) -> pd.DataFrame:
+    """The budget (``budget.csv``, indexed by family and month) over ``days`` from
+    ``start``: each row a calendar month, or with ``fiscal`` the fiscal period it begins."""
     rows = budget.reset_index()
     first = pd.to_datetime(rows["month"])
-    after = first + pd.offsets.MonthBegin(1)
+    if fiscal is None:
+        after = first + pd.offsets.MonthBegin(1)
+    else:
+        spans = fiscal.period_spans(first.min().date(), first.max().date())
+        ends = dict(zip(pd.to_datetime(spans["start"]), pd.to_datetime(spans["end"])))
+        after = first.map(ends) + pd.Timedelta(days=1)
     lo, hi = pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(days=days)
     inside = (after.clip(upper=hi) - first.clip(lower=lo)).dt.days.clip(lower=0)
     units = rows["volume_units"] * inside / (after - first).dt.days
