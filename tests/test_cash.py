@@ -17,13 +17,17 @@ from twin.scenario import load_scenario
 from twin.sim import simulate
 
 
-def _worked(single_hub, opening: dict[str, float] | None = None):
+def _worked(single_hub, opening: dict[str, float] | None = None, customer_down_payment: float = 0.0):
     path = single_hub(network=dict(daily_mean=5, base_stock=30, market_terms_days=30, material=dict(
         cost_per_unit=2, payment_terms_days=14, down_payment_share=0.25, lead_time_days=7)),
         demand={"model": "normal", "cv": 1e-12, "history_weeks": 52})
+    net = path.parent / "net"
+    if customer_down_payment:
+        pd.read_csv(net / "markets.csv").assign(down_payment_share=customer_down_payment).to_csv(
+            net / "markets.csv", index=False)
     if opening:
         pd.DataFrame({"balance": list(opening), "amount": list(opening.values())}).to_csv(
-            path.parent / "net" / "opening_balances.csv", index=False)
+            net / "opening_balances.csv", index=False)
     inp = sim_inputs(load_scenario(path))
     rep = simulate(inp, replication_rng(0, 0))
     return inp, rep, cash_book(rep)
@@ -111,3 +115,13 @@ def _warmup_dues(inp, book) -> np.ndarray:
         if d % 7 == 0 and d + 14 >= w:
             due[d + 14] += 52.5
     return due
+
+
+def test_a_customer_down_payment_is_collected_on_delivery_and_the_rest_after_the_terms(single_hub):
+    """20 % of each $50 day's deliveries paid on the day, $40 after 30 days: $50 collected
+    a day in steady state, $1,200 receivable, DSO 24 days."""
+    inp, rep, book = _worked(single_hub, customer_down_payment=0.2)
+    w = inp.warmup_days
+    np.testing.assert_allclose(book.collected[w + 30:], 50.0)
+    np.testing.assert_allclose(book.receivables[w + 30:], 1200.0)
+    assert cash_kpis(rep, book).set_index("kpi").loc["dso_days", "value"] == pytest.approx(24, abs=0.01)

@@ -188,6 +188,8 @@ TABLES: dict[str, TableSpec] = {
             _num("fill_rate_target", "target fill rate", hi=1.0, required=False, default=DEFAULT_FILL_RATE_TARGET),
             _num("payment_terms_days", "days from a delivery until the customer pays", required=False,
                  default=DEFAULT_PAYMENT_TERMS_DAYS),
+            _num("down_payment_share", "share of a delivery's value the customer pays on the day it is delivered, "
+                 "the rest after the payment terms", hi=1.0, required=False, default=0.0),
         ), "markets"),
         TableSpec("lanes", ("lane",), (
             _id("lane", "transport lane"),

@@ -2,7 +2,8 @@
 the payment terms in the network tables (anyLogistix's "cash to serve" is the model).
 
 - **Receivables.** A delivery is invoiced on the day it reaches the customer, at the price
-  paid, and collected ``payment_terms_days`` later (``markets.csv``).
+  paid; ``down_payment_share`` of it is collected then, the rest ``payment_terms_days``
+  later (``markets.csv``).
 - **Payables.** A supplier's dispatch is invoiced on the day it leaves, at that day's
   purchase price; ``down_payment_share`` of it is paid then, the rest after the
   supplier's ``payment_terms_days`` (``suppliers.csv``). A partner's dispatch is paid
@@ -113,7 +114,9 @@ def cash_book(rep: Replication) -> CashBook:
     down = inp.supplier_down_payment
     owed = np.hstack([rep.purchases * (1.0 - down), rep.outsourcing_cost])  # (T, U + X) after the down-payment
     owed_terms = np.concatenate([inp.supplier_terms_days, inp.partner_terms_days])
-    collected, receivables = _settle(invoiced, inp.market_terms_days, w, inp.opening_receivables)
+    due_in, receivables = _settle(invoiced * (1.0 - inp.market_down_payment), inp.market_terms_days, w,
+                                  inp.opening_receivables)
+    collected = due_in + invoiced @ inp.market_down_payment
     due, payables = _settle(owed, owed_terms, w, inp.opening_payables)
     on_the_day = (rep.regular_hours @ inp.cost_per_hour + rep.overtime_hours @ inp.overtime_cost_per_hour
                   + rep.transport_cost + rep.purchases @ down)

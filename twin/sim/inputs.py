@@ -98,6 +98,7 @@ class SimInput:
     hub_market_lane_cost: np.ndarray  # (M,) cost per unit delivered to the market
     market_lane: list[str]    # (M,) the lane from each market's hub
     market_terms_days: np.ndarray  # (M,) days from a delivery until the customer pays
+    market_down_payment: np.ndarray  # (M,) share of a delivery's value paid on the day
     hubs: list[str]
     review_days: np.ndarray   # (H,)
     holding_rate_per_day: np.ndarray  # (H,) fraction of unit cost per day
@@ -300,6 +301,7 @@ def compile_inputs(net: Network, axes: Axes, timeline: Timeline, known: Timeline
         hub_market_lane_cost=np.array([lane(h, m).cost_per_unit for m, h in markets_df["hub"].items()]),
         market_lane=[net.lane_between(h, m) for m, h in markets_df["hub"].items()],
         market_terms_days=markets_df["payment_terms_days"].to_numpy(float),
+        market_down_payment=markets_df["down_payment_share"].to_numpy(float),
         hubs=hubs, review_days=hubs_df["review_period_days"].to_numpy(np.int64),
         holding_rate_per_day=hubs_df["holding_cost_rate_per_year"].to_numpy(float) / 365.0,
         policy=policy, reorder_point=s_pt, order_up_to=S_pt, order_qty=q_pt, initial=init,
