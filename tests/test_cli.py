@@ -20,6 +20,22 @@ def twin(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "twin", *args], capture_output=True, text=True, cwd=cwd)
 
 
+@pytest.fixture
+def refused(capfd):
+    """``refused(*args)``: the command run in this process (``twin.cli.main``, what ``twin``
+    calls), for commands refused before any work, where a new interpreter's 3-4 s of
+    imports would be most of the test. Output is captured at the file descriptors, so
+    whatever HiGHS printed would show."""
+    from twin.cli import main
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        code = main(list(args))
+        out = capfd.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return call
+
+
 def test_help_explains_the_commands():
     out = twin("--help")
     assert out.returncode == 0 and "validate" in out.stdout and "run" in out.stdout
@@ -126,14 +142,14 @@ def test_run_executes_the_plan_and_keeps_it(tmp_path, single_hub):
 
 
 @pytest.mark.parametrize("command", [["plan"], ["run", "-n", "1"], ["forecast"], ["compare", "-n", "1"]])
-def test_an_output_folder_sop_twin_did_not_write_is_left_alone(tmp_path, single_hub, command):
+def test_an_output_folder_sop_twin_did_not_write_is_left_alone(tmp_path, single_hub, command, refused):
     """--out naming a user's folder (here: the one holding the scenario and its network,
     as ``--out ..`` or ``--out scenarios`` would) exits 2 naming it, before any work, and
     leaves every file in it as it was; no .partial beside it."""
     scenario = single_hub()
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     workers = [] if command[0] in ("plan", "forecast") else ["--workers", "1"]
-    out = twin(command[0], str(scenario), *command[1:], *workers, "--out", str(tmp_path))
+    out = refused(command[0], str(scenario), *command[1:], *workers, "--out", str(tmp_path))
     assert out.returncode == 2, out.stdout + out.stderr
     assert str(tmp_path) in out.stderr and "did not write" in out.stderr and "Traceback" not in out.stderr
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
@@ -162,14 +178,14 @@ def disk(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["plan"], ["run", "-n", "1"], ["forecast"], ["compare", "-n", "1"]])
-def test_a_read_only_or_full_disk_is_found_before_the_work(tmp_path, single_hub, disk, command):
+def test_a_read_only_or_full_disk_is_found_before_the_work(tmp_path, single_hub, disk, command, refused):
     """Issue 18: a read-only output folder or a full disk was an "internal error" (for `twin
     plan`, after the solve). Now: exit 2 before any work, naming the folder and what to do."""
     scenario = single_hub(supply="plan")
     read_only, full = disk("ro,size=1m"), disk("size=8m")
     for out, expected in ((read_only / "out", "cannot be written"), (read_only, "cannot be written"),
                           (full / "out", "needs about 64 MB and its disk has 8 MB free")):
-        done = twin(command[0], str(scenario), *command[1:], "--out", str(out))
+        done = refused(command[0], str(scenario), *command[1:], "--out", str(out))
         assert done.returncode == 2, done.stdout + done.stderr
         assert f"{out}: {expected}" in done.stderr and "Traceback" not in done.stderr, done.stderr
         assert "internal error" not in done.stderr
@@ -197,7 +213,7 @@ def test_a_disk_that_fills_during_a_run_is_a_message_and_resumes(tmp_path, singl
     assert (small / "run" / "kpis.csv").read_bytes() == (tmp_path / "whole" / "kpis.csv").read_bytes()
 
 
-def test_finished_output_is_replaced_only_with_overwrite(tmp_path, single_hub):
+def test_finished_output_is_replaced_only_with_overwrite(tmp_path, single_hub, refused):
     """A plan, a run, a report and a comparison written once are refused the second time,
     exit 2, naming the folder and --overwrite (and --resume, where the command has it), with
     every file as it was; with --overwrite each is written again. An empty folder is as good
@@ -211,7 +227,7 @@ def test_finished_output_is_replaced_only_with_overwrite(tmp_path, single_hub):
         out = twin(*command, "--out", str(tmp_path / name), "-q")
         assert out.returncode == 0 and out.stdout == "", out.stdout + out.stderr  # -q: not even HiGHS's banner
         before = {p: p.read_bytes() for p in (tmp_path / name).rglob("*") if p.is_file()}
-        again = twin(*command, "--out", str(tmp_path / name), "-q")
+        again = refused(*command, "--out", str(tmp_path / name), "-q")
         assert again.returncode == 2 and str(tmp_path / name) in again.stderr, again.stderr
         assert "--overwrite" in again.stderr and ("--resume" in again.stderr) == (name in ("run", "compare"))
         assert {p: p.read_bytes() for p in (tmp_path / name).rglob("*") if p.is_file()} == before
