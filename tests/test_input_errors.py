@@ -142,6 +142,18 @@ def test_unreadable_scenario_files(tmp_path, content, expected):
     assert expected in text
 
 
+def test_a_network_table_saved_by_excel_reads_with_a_bom_and_crlf_and_another_encoding_is_located(tmp_path, net):
+    """Excel's "CSV UTF-8" starts the file with a byte-order mark and ends lines with CRLF:
+    both read as plain UTF-8. Its plain "CSV" is Windows-1252: named with its line and the fix."""
+    products = net / "products.csv"
+    products.write_bytes(b"\xef\xbb\xbf" + products.read_bytes().replace(b"\n", b"\r\n"))
+    assert validate_files([write_scenario(tmp_path / "s.yaml", net)])[str(tmp_path / "s.yaml")] == []
+    plants = net / "plants.csv"
+    plants.write_bytes(plants.read_text().replace("Plant", "Pl\u00e4nt").encode("cp1252"))
+    text = problems_of(write_scenario(tmp_path / "s.yaml", net))
+    assert f"{plants}: line 2: not UTF-8 text (byte 0xe4" in text and "CSV UTF-8" in text
+
+
 def test_every_problem_is_listed_not_only_the_first(tmp_path, net):
     path = write_scenario(tmp_path / "s.yaml", net, horizn=1, demand={"model": "x", "cv": -1})
     text = problems_of(path)

@@ -375,6 +375,15 @@ def load_network(folder: str | Path, overrides: Overrides | None = None,
 _MAX_PER_COLUMN = 5  # report at most this many bad rows per column, then a count
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> Problem:
+    """Where a file stops being UTF-8, and the likely cause: Excel's plain "CSV" saves in the
+    computer's legacy code page (Windows-1252 in western Europe), its "CSV UTF-8" in UTF-8."""
+    data = path.read_bytes()
+    line = data.count(b"\n", 0, exc.start) + 1
+    return Problem(str(path), f"line {line}", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start}): "
+                                             "save it as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')")
+
+
 def _read_csv(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFrame | None:
     if not path.exists():
         if spec.optional:
@@ -383,8 +392,11 @@ def _read_csv(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFr
         return None
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        reason = "empty file" if isinstance(exc, pd.errors.EmptyDataError) else f"not a readable UTF-8 CSV ({exc})"
+    except UnicodeDecodeError as exc:
+        problems.append(_not_utf8(path, exc))
+        return None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        reason = "empty file" if isinstance(exc, pd.errors.EmptyDataError) else f"not a readable CSV ({exc})"
         problems.append(Problem(str(path), "", reason))
         return None
     frame.columns = [c.strip() for c in frame.columns]
