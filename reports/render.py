@@ -144,7 +144,7 @@ def make_figures(c: Comparison) -> dict[str, Figure]:
         out["working_capital"] = figures.over_time(c.bands, "finance_working_capital",
                                                    "Working capital (end of each week)", c.baseline, start, unit="$M",
                                                    scale=1e-6)
-        out["cash"] = figures.over_time(c.bands, "finance_cash", "Cash since the horizon's start (end of each week)",
+        out["cash"] = figures.over_time(c.bands, "finance_cash", "Cash balance (end of each week)",
                                         c.baseline, start, unit="$M", scale=1e-6)
     if len(c.line_weeks):
         out["line_utilisation"] = figures.utilisation_heatmap(c.line_weeks, c.baseline, start)
@@ -172,9 +172,9 @@ FIGURE_CAPTIONS = {
     "working_capital": "Working capital, network-wide, at the end of each week: inventory at standard cost plus "
                        "receivables less payables; the median replication and its P10–P90 band; dashed, the "
                        "baseline's median.",
-    "cash": "Cash since the horizon's start, network-wide, at the end of each week: the median replication and its "
-            "P10–P90 band; dashed, the baseline's median (receivables, payables and inventory per week in "
-            "runs/*/results/timeseries).",
+    "cash": "Cash balance (the opening cash plus the net flow since the horizon's start), network-wide, at the end "
+            "of each week: the median replication and its P10–P90 band; dashed, the baseline's median "
+            "(receivables, payables and inventory per week in runs/*/results/timeseries).",
     "tornado": "The recommended strategy's mean margin (a risk's, against the baseline) with each key assumption "
                "moved alone to the low (blue) and high (orange) end of its range, the others as written; the "
                "vertical line is the margin as written. Same seed and replications: the bars are the "
@@ -328,7 +328,7 @@ CASH_ROWS = (("dio_days", "Days of inventory (DIO)", "days"), ("dso_days", "Days
              ("working_capital_avg", "Working capital (average)", "money"),
              ("inventory_value_total_avg", "· inventory at standard cost", "money"),
              ("receivables_avg", "· receivables", "money"), ("payables_avg", "· less payables", "money"),
-             ("cash_end", "Cash at the end (net flow over the horizon)", "money"),
+             ("cash_end", "Cash at the end (opening cash plus the net flow)", "money"),
              ("cash_min", "Lowest cash balance", "money"))
 
 
