@@ -214,7 +214,8 @@ def build(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     hubs = pd.DataFrame([dict(hub=h, name=n, storage_capacity_units=round(capacity[h], -2),
                               holding_cost_rate_per_year=0.22, review_period_days=1) for h, n in HUBS.items()])
     markets = pd.DataFrame([dict(market=m, name=n, hub=h, unmet_demand=u, fill_rate_target=0.95,
-                                 payment_terms_days=MARKET_TERMS_DAYS[m]) for m, (n, h, u, _) in MARKETS.items()])
+                                 payment_terms_days=MARKET_TERMS_DAYS[m], down_payment_share=0.0)
+                            for m, (n, h, u, _) in MARKETS.items()])
 
     material_need = pd.DataFrame(bom)
     material_need["units"] = material_need["sku"].map(weekly_units) * material_need["qty_per_unit"]
