@@ -22,6 +22,7 @@ from scipy import stats
 
 from reports.formats import fmt_delta_money, fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct
 from reports.summary import KEYS, paired_deltas, summarise, unpaired_deltas
+from twin.demand.accuracy import BENCHMARKS, beaten_by
 from twin.errors import InputError, Problem
 from twin.finance.accounts import CASH_METRICS
 from twin.scenario import ASSUMPTION_BOUNDS
@@ -423,7 +424,8 @@ def _differs(row: dict[str, Any], base: dict[str, Any] | None) -> bool:
 
 def forecast_accuracy(folder: Path) -> pd.DataFrame:
     """Per family, in total and revenue-weighted over SKUs: the chosen method, and MASE and
-    WAPE of it, of naive and of seasonal naive on the last backtest window."""
+    WAPE of it, of naive and of seasonal naive on the last backtest window; ``beaten_by``,
+    the benchmark whose MASE is lower than the chosen method's, if any."""
     if not (folder / "accuracy.csv").exists():
         return pd.DataFrame()
     acc = pd.read_csv(folder / "accuracy.csv")
@@ -439,6 +441,8 @@ def forecast_accuracy(folder: Path) -> pd.DataFrame:
     for metric in ("mase", "wape"):
         for method in ("chosen", "naive", "seasonal_naive"):
             out[f"{metric}_{method}"] = wide[(metric, method)].to_numpy()
+    out["beaten_by"] = [beaten_by(r.mase_chosen, {b: getattr(r, f"mase_{b}") for b in BENCHMARKS})
+                        for r in out.itertuples()]
     return out
 
 

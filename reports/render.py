@@ -258,6 +258,8 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             "MASE seasonal naive": a["mase_seasonal_naive"].map("{:.2f}".format),
             "WAPE": a["wape_chosen"].map("{:.1f} %".format),
             "WAPE seasonal naive": a["wape_seasonal_naive"].map("{:.1f} %".format),
+            "loses to (MASE)": [f"{b.replace('_', ' ')} ({getattr(r, f'mase_{b}'):.2f})" if b else "—"
+                                for b, r in zip(a["beaten_by"], a.itertuples())],
         })
     if len(c.hidden):
         h = c.hidden

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from twin.demand.accuracy import BENCHMARKS, beaten_by
+
 KEYS = ["scenario", "kpi", "scope", "entity"]
 
 
@@ -186,3 +188,25 @@ def gap_sentence(gap: pd.DataFrame) -> str:
     parts = ", ".join(f"{label} {100 * v[p]:+.1f} pt" for p, label in GAP_LABELS.items() if p in v)
     return (f"the plan promises {100 * v['plan']:.1f} % fill; the twin delivers {100 * v['twin']:.1f} % "
             f"({100 * v['twin_ci_low']:.1f}-{100 * v['twin_ci_high']:.1f}): {parts}")
+
+
+def forecast_accuracy_table(accuracy: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """Per family and in total, as ``twin forecast`` prints it: the method and how it was
+    chosen, MASE and WAPE of it and of both benchmarks on the holdout window, and the
+    benchmark it loses to there, if any (``accuracy.csv`` and ``methods.csv`` rows)."""
+    methods = chosen.set_index("family")
+    table = accuracy[accuracy["level"].isin(["family", "total"])].pivot_table(
+        index="entity", columns="method", values=["mase", "wape"], sort=False)
+    rows = []
+    for entity in table.index:
+        row = {"family": entity, "method": methods["method"].get(entity, ""),
+               "chosen by": methods["how"].get(entity, "")}
+        for metric in ("mase", "wape"):
+            for method, label in (("chosen", ""), ("naive", " naive"), ("seasonal_naive", " s-naive")):
+                value = table.loc[entity, (metric, method)]
+                row[f"{metric.upper()}{label}"] = f"{value:.2f}" if metric == "mase" else f"{value:.1f}%"
+        loser = beaten_by(table.loc[entity, ("mase", "chosen")],
+                          {b: table.loc[entity, ("mase", b)] for b in BENCHMARKS})
+        row["loses to"] = loser.replace("_", " ") or "-"
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -49,7 +49,8 @@ def test_fiscal_years_and_periods_tile_the_days(fiscal):
     of = fiscal.of(days)
     for year in (2016, 2023, 2028):
         inside = of[of["fiscal_year"] == year]
-        assert inside.index.min().date() == fiscal.year_start(year) and inside.index.max().date() == fiscal.year_end(year)
+        assert inside.index.min().date() == fiscal.year_start(year)
+        assert inside.index.max().date() == fiscal.year_end(year)
         by_period = inside.groupby("fiscal_period").size()
         np.testing.assert_array_equal(by_period.to_numpy(), 7 * fiscal.periods(year)["weeks"].to_numpy())
 

@@ -110,3 +110,14 @@ def test_seasonal_strength_wang_smith_hyndman_2006_with_and_without_jumps():
         full = STL(y, period=52, seasonal=SEASONAL_WINDOW, seasonal_deg=0).fit()
         both = full.seasonal + full.resid
         assert seasonal_strength(y, 52) == pytest.approx(max(0.0, 1 - full.resid.var() / both.var()), abs=0.01)
+
+
+def test_beaten_by_names_the_best_benchmark_only_where_it_beats_the_choice():
+    from twin.demand.accuracy import beaten_by
+
+    assert beaten_by(0.85, {"naive": 0.76, "seasonal_naive": 0.90}) == "naive"
+    assert beaten_by(0.85, {"naive": 0.80, "seasonal_naive": 0.70}) == "seasonal_naive"
+    assert beaten_by(0.70, {"naive": 0.76, "seasonal_naive": 0.90}) == ""
+    assert beaten_by(0.76, {"naive": 0.76}) == ""  # a tie is no loss
+    assert beaten_by(0.85, {"naive": float("nan"), "seasonal_naive": 0.80}) == "seasonal_naive"
+    assert beaten_by(float("nan"), {"naive": 0.5}) == ""

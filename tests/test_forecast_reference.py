@@ -66,6 +66,21 @@ def test_accuracy_at_every_level_against_both_benchmarks(forecast_dir):
     assert skus["revenue_share"].sum() == pytest.approx(1.0)
 
 
+def test_a_family_whose_method_loses_to_a_benchmark_on_the_holdout_is_flagged(forecast_dir):
+    """Issue 21: CUSTOM's chosen method scored MASE 0.85 on the holdout against naive's
+    0.76, unflagged. ``twin forecast`` now names the benchmark each family loses to."""
+    out, stdout = forecast_dir
+    acc = pd.read_csv(out / "accuracy.csv")
+    mase = acc[acc["level"] == "family"].pivot(index="entity", columns="method", values="mase")
+    lines = {line.split()[0]: line for line in stdout.splitlines()[1:] if line.split() and line.split()[0] in mase.index}
+    assert set(lines) == set(mase.index)
+    for family, row in mase.iterrows():
+        best = row[["naive", "seasonal_naive"]].idxmin()
+        flagged = lines[family].rstrip().endswith(best.replace("_", " "))
+        assert flagged == (row[best] < row["chosen"]), lines[family]
+    assert "loses to" in stdout
+
+
 def test_hidden_skus_follow_the_stated_rule(forecast_dir):
     out, _ = forecast_dir
     acc = pd.read_csv(out / "accuracy.csv")

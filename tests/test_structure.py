@@ -65,7 +65,8 @@ def test_the_command_line_parses_and_prints_and_calls_the_pipeline():
                "twin.errors.FolderBusy", "twin.errors.DISK_FULL", "twin.errors.NOT_WRITABLE",
                "reports.summary", "reports.summary.cost_table", "reports.summary.decision_summary",
                "reports.summary.headline_table", "reports.summary.line_table", "reports.compare",
-               "reports.compare.recommendation", "reports.summary.gap_sentence", "twin.sim.kpis",
+               "reports.compare.recommendation", "reports.summary.gap_sentence",
+               "reports.summary.forecast_accuracy_table", "twin.sim.kpis",
                "twin.sim.kpis.TOTAL_KPIS"}
     assert project <= allowed, sorted(project - allowed)
     source = (REPO / "twin/cli.py").read_text()

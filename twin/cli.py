@@ -124,24 +124,12 @@ def _forecast(args: argparse.Namespace) -> int:
 
 
 def _print_forecast(result, name: str, seconds: float) -> None:
+    from reports.summary import forecast_accuracy_table
+
     acc = result.accuracy
     print(f"{name}: {len(result.patterns)} series forecast in {seconds:.1f} s\n")
-    methods = result.chosen.set_index("family")
-    table = acc[acc["level"].isin(["family", "total"])].pivot_table(
-        index="entity", columns="method", values=["mase", "wape"], sort=False)
-    rows = []
-    for entity in table.index:
-        row = {"family": entity, "method": methods["method"].get(entity, ""),
-               "chosen by": methods["how"].get(entity, "")}
-        for metric in ("mase", "wape"):
-            for method, label in (("chosen", ""), ("naive", " naive"), ("seasonal_naive", " s-naive")):
-                value = table.loc[entity, (metric, method)]
-                row[f"{metric.upper()}{label}"] = f"{value:.2f}" if metric == "mase" else f"{value:.1f}%"
-        rows.append(row)
-    import pandas as pd
-
     print("Accuracy on the last backtest window (which the choice never saw):\n")
-    print(pd.DataFrame(rows).to_string(index=False))
+    print(forecast_accuracy_table(acc, result.chosen).to_string(index=False))
     weighted = acc[(acc["level"] == "revenue_weighted") & (acc["entity"] == "all")].set_index("method")
     print(f"\nRevenue-weighted WAPE over SKUs: {weighted.loc['chosen', 'wape']:.1f}% "
           f"(naive {weighted.loc['naive', 'wape']:.1f}%, seasonal naive {weighted.loc['seasonal_naive', 'wape']:.1f}%)")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 METRICS = ("me", "rmse", "mae", "mape", "wape", "mase", "rmsse")
+BENCHMARKS = ("naive", "seasonal_naive")  # every forecast is scored beside these
 
 
 def naive_scale(train: np.ndarray, m: int = 1, squared: bool = False) -> float:
@@ -80,3 +81,13 @@ def accuracy_rows(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray,
             mase=np.where(scale > 0, mae / np.where(scale > 0, scale, 1.0), np.nan),
             rmsse=np.where(scale_sq > 0, np.sqrt(mse / np.where(scale_sq > 0, scale_sq, 1.0)), np.nan),
         )
+
+
+def beaten_by(chosen: float, benchmarks: dict[str, float]) -> str:
+    """The benchmark with the lowest error, where it is lower than the chosen method's (the
+    choice, made on earlier windows, did not hold on this one); "" where none is lower."""
+    scored = {name: value for name, value in benchmarks.items() if np.isfinite(value)}
+    if not scored or not np.isfinite(chosen):
+        return ""
+    best = min(scored, key=scored.get)
+    return best if scored[best] < chosen else ""

@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 
 from twin.demand import cache
-from twin.demand.accuracy import accuracy_rows, naive_scales
+from twin.demand.accuracy import BENCHMARKS, accuracy_rows, naive_scales
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
-from twin.demand.methods import (BENCHMARKS, ENSEMBLE, GLOBAL, HEAVY, Carried, backtest, carry_forward, cores,
+from twin.demand.methods import (ENSEMBLE, GLOBAL, HEAVY, Carried, backtest, carry_forward, cores,
                                  global_model, jobs, map_chunks, models, process_pool, select)
 from twin.network import Network
 from twin.scenario import Forecasting

@@ -58,10 +58,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from twin.demand.accuracy import accuracy_rows
+from twin.demand.accuracy import BENCHMARKS, accuracy_rows
 from twin.demand.classify import stl_jumps
-
-BENCHMARKS = ("naive", "seasonal_naive")
 T = TypeVar("T")
 
 
