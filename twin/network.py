@@ -13,53 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 import pandas as pd
 
 from twin.calendars import WEEKDAYS, FiscalCalendar
+from twin.data.tables import Column, Kind, TableSpec, duplicate_keys, parse, read_csv, report, row_place
 from twin.errors import InputError, Problem, choices
-from twin.spreadsheet import FORMULA_START
 
-Kind = Literal["id", "str", "float", "int", "date", "choice"]
 DEFAULT_FILL_RATE_TARGET = 0.95  # of a market or family whose table gives none
 DEFAULT_PAYMENT_TERMS_DAYS = 30.0  # of a market, supplier or partner whose table gives none
-LARGEST = 1e12  # no quantity, rate or cost of a network is larger: beyond it sums overflow or mislead
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a network table.
-
-    ``ref`` names the table(s) whose IDs the column must hold. ``required=False``
-    columns may be left empty; ``default`` then fills them (``None`` leaves NaN).
-    """
-
-    name: str
-    kind: Kind
-    description: str
-    required: bool = True
-    default: Any = None
-    min: float | None = None
-    max: float | None = None
-    choices: tuple[str, ...] = ()
-    ref: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A network table: its CSV file, its key columns and its columns."""
-
-    name: str
-    key: tuple[str, ...]
-    columns: tuple[Column, ...]
-    description: str
-    optional: bool = False
-
-    @property
-    def file(self) -> str:
-        return f"{self.name}.csv"
 
 
 def _id(name: str, description: str) -> Column:
@@ -346,7 +310,7 @@ def load_network(folder: str | Path, overrides: Overrides | None = None,
         raise InputError([Problem(str(folder), "", "network folder not found")])
     raw: dict[str, pd.DataFrame] = {}
     for spec in TABLES.values():
-        frame = _read_csv(folder / spec.file, spec, problems)
+        frame = read_csv(folder / spec.file, spec, problems)
         if frame is not None:
             raw[spec.name] = frame
     if problems:
@@ -354,7 +318,7 @@ def load_network(folder: str | Path, overrides: Overrides | None = None,
     overridden: dict[tuple[str, int, str], str] = {}
     if overrides:
         overridden = _apply_overrides(raw, overrides, overrides_file, problems)
-    parsed = {name: _parse(TABLES[name], frame, folder, problems) for name, frame in raw.items()}
+    parsed = {name: parse(TABLES[name], frame, str(folder / TABLES[name].file), problems) for name, frame in raw.items()}
     if overridden:
         problems[:] = [_blame_override(p, folder, overridden) for p in problems]
     if problems:
@@ -370,130 +334,14 @@ def load_network(folder: str | Path, overrides: Overrides | None = None,
     return Network(**tables, source=str(folder))
 
 
-# --- reading and parsing ---------------------------------------------------------------
-
-_MAX_PER_COLUMN = 5  # report at most this many bad rows per column, then a count
-
-
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> Problem:
-    """Where a file stops being UTF-8, and the likely cause: Excel's plain "CSV" saves in the
-    computer's legacy code page (Windows-1252 in western Europe), its "CSV UTF-8" in UTF-8."""
-    data = path.read_bytes()
-    line = data.count(b"\n", 0, exc.start) + 1
-    return Problem(str(path), f"line {line}", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start}): "
-                                             "save it as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')")
-
-
-def _read_csv(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFrame | None:
-    if not path.exists():
-        if spec.optional:
-            return pd.DataFrame({c.name: pd.Series(dtype=str) for c in spec.columns})
-        problems.append(Problem(str(path), "", f"missing: the network needs {spec.file} ({spec.description})"))
-        return None
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except UnicodeDecodeError as exc:
-        problems.append(_not_utf8(path, exc))
-        return None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        reason = "empty file" if isinstance(exc, pd.errors.EmptyDataError) else f"not a readable CSV ({exc})"
-        problems.append(Problem(str(path), "", reason))
-        return None
-    frame.columns = [c.strip() for c in frame.columns]
-    names = [c.name for c in spec.columns]
-    unknown = [c for c in frame.columns if c not in names]
-    if unknown:
-        problems.append(Problem(str(path), "header", f"unknown column(s) {unknown}; {choices(names)}"))
-    missing = [c.name for c in spec.columns if c.required and c.name not in frame.columns]
-    if missing:
-        problems.append(Problem(str(path), "header", f"missing column(s) {missing}"))
-    if unknown or missing:
-        return None
-    for c in spec.columns:
-        if c.name not in frame.columns:
-            frame[c.name] = ""
-    return frame[names].apply(lambda s: s.str.strip())
-
-
-def _row_place(i: int, column: str) -> str:
-    return f"row {i + 2}, column {column}"  # +2: 1-based, after the header line
-
-
-def _report(problems: list[Problem], file: str, rows: pd.Index, column: str,
-            values: pd.Series, message: str) -> None:
-    rows = list(rows)
-    for i in rows[:_MAX_PER_COLUMN]:
-        problems.append(Problem(file, _row_place(i, column), f"{values[i]!r}: {message}"))
-    if len(rows) > _MAX_PER_COLUMN:
-        problems.append(Problem(file, f"column {column}", f"… and {len(rows) - _MAX_PER_COLUMN} more rows like these"))
-
-
-def _parse(spec: TableSpec, frame: pd.DataFrame, folder: Path, problems: list[Problem]) -> pd.DataFrame:
-    file = str(folder / spec.file)
-    out = pd.DataFrame(index=frame.index)
-    for col in spec.columns:
-        s = frame[col.name]
-        empty = s == ""
-        if col.required and empty.any():
-            _report(problems, file, s.index[empty], col.name, s, "must not be empty")
-        if col.kind in ("float", "int"):
-            v = pd.to_numeric(s.where(~empty), errors="coerce")
-            bad = ~empty & v.isna()
-            if bad.any():
-                _report(problems, file, s.index[bad], col.name, s, f"not a number ({col.description})")
-            huge = ~empty & ~bad & ~(v.abs() <= LARGEST)  # inf, or so large that costs overflow
-            if huge.any():
-                _report(problems, file, s.index[huge], col.name, s,
-                        f"must be a finite number of at most {LARGEST:g} in size"
-                        + ("" if col.required else " (leave the cell empty where there is no limit)"))
-                bad |= huge
-            if col.kind == "int":
-                frac = ~empty & ~bad & (v % 1 != 0)
-                if frac.any():
-                    _report(problems, file, s.index[frac], col.name, s, "must be a whole number")
-            if col.min is not None and (low := v < col.min).any():
-                _report(problems, file, s.index[low], col.name, s, f"must be at least {col.min:g}")
-            if col.max is not None and (high := v > col.max).any():
-                _report(problems, file, s.index[high], col.name, s, f"must be at most {col.max:g}")
-            if col.default is not None:
-                v = v.fillna(col.default)
-            out[col.name] = v.astype(float)
-        elif col.kind == "date":
-            v = pd.to_datetime(s.where(~empty), format="%Y-%m-%d", errors="coerce")
-            bad = ~empty & v.isna()
-            if bad.any():
-                _report(problems, file, s.index[bad], col.name, s, "not a date YYYY-MM-DD")
-            out[col.name] = v
-        else:
-            if col.kind == "choice":
-                bad = ~empty & ~s.isin(col.choices)
-                if bad.any():
-                    _report(problems, file, s.index[bad], col.name, s, choices(col.choices))
-            if col.kind == "id" or col.name == "family":  # written into every result table
-                formula = s.str.match(FORMULA_START)
-                if formula.any():
-                    _report(problems, file, s.index[formula], col.name, s,
-                            "may not begin with =, +, -, @ or a tab: a spreadsheet opening the results would run it "
-                            "as a formula")
-            if col.default is not None:
-                s = s.where(~empty, col.default)
-            out[col.name] = s.astype(object).where(s != "", None)
-    return out
-
-
 def _check_keys(parsed: dict[str, pd.DataFrame], folder: Path, problems: list[Problem]) -> None:
     for name, df in parsed.items():
-        key = list(TABLES[name].key)
-        dup = df.duplicated(key, keep="first")
-        if dup.any():
-            label = "/".join(key)
-            shown = df.loc[dup, key].astype(str).agg("/".join, axis=1)
-            _report(problems, str(folder / TABLES[name].file), df.index[dup], label, shown, "duplicate ID")
+        duplicate_keys(TABLES[name], df, str(folder / TABLES[name].file), problems)
     seen: dict[str, str] = {}
     for name in SITE_TABLES:
         for i, sid in parsed[name][TABLES[name].key[0]].items():
             if sid in seen and seen[sid] != name:
-                problems.append(Problem(str(folder / TABLES[name].file), _row_place(i, TABLES[name].key[0]),
+                problems.append(Problem(str(folder / TABLES[name].file), row_place(i, TABLES[name].key[0]),
                                         f"{sid!r} is already a site ID in {seen[sid]}.csv; site IDs must be unique"))
             seen.setdefault(sid, name)
 
@@ -508,7 +356,7 @@ def _check_references(parsed: dict[str, pd.DataFrame], folder: Path, problems: l
             s = parsed[name][col.name]
             bad = s.notna() & ~s.isin(valid)
             if bad.any():
-                _report(problems, str(folder / spec.file), s.index[bad], col.name, s,
+                report(problems, str(folder / spec.file), s.index[bad], col.name, s,
                         f"unknown ID in {' / '.join(col.ref)}; {choices(valid)}")
 
 
@@ -516,7 +364,7 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
     """Checks across tables: what the model needs to run at all."""
 
     def err(table: str, i: int | None, column: str, message: str) -> None:
-        problems.append(Problem(str(folder / TABLES[table].file), _row_place(i, column) if i is not None else "", message))
+        problems.append(Problem(str(folder / TABLES[table].file), row_place(i, column) if i is not None else "", message))
 
     kind = {sid: t for t in SITE_TABLES for sid in p[t][TABLES[t].key[0]]}
     lanes = p["lanes"]
@@ -618,7 +466,7 @@ def _check_network(p: dict[str, pd.DataFrame], folder: Path, problems: list[Prob
 def _blame_override(problem: Problem, folder: Path, overridden: dict[tuple[str, int, str], str]) -> Problem:
     """Point a problem in a cell that a scenario set at the scenario's YAML path as well."""
     for (table, i, column), source in overridden.items():
-        if problem.file == str(folder / TABLES[table].file) and problem.where == _row_place(i, column):
+        if problem.file == str(folder / TABLES[table].file) and problem.where == row_place(i, column):
             return Problem(problem.file, problem.where, f"{problem.message} (value set by {source})")
     return problem
 
