@@ -29,6 +29,9 @@ sop-twin: a digital twin of a manufacturing supply chain for S&OP.
   twin export-excel scenarios/baseline.yaml --out model.xlsx
                                                the network as a workbook (and a run's tables)
   twin import-excel model.xlsx --out mynet     the workbook back as a checked network folder
+  twin reconcile scenarios/reference/extracts --out out/layer
+                                               CRM, ERP, WMS and GL extracts as one layer (DuckDB,
+                                               Parquet), every disagreement located in both files
 """
 EXIT_NO_PLAN = 3
 EXIT_REPLICATION_FAILED = 4
@@ -66,6 +69,29 @@ def _import_excel(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"Wrote the network folder {args.out}/: {len(rows)} tables, {sum(rows.values()):,} rows, every check "
               "passed. Point a scenario's network: at it.")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from twin import pipeline
+
+    done = pipeline.reconcile(args.extracts, args.out, args.network, args.overwrite, progress=_progress(args))
+    if args.quiet:
+        return 0
+    v = done.variances
+    print(f"Wrote the layer {args.out}/ in {done.seconds:.1f} s: layer.duckdb and parquet/ ({len(done.rows)} tables, "
+          f"{sum(done.rows.values()):,} rows); variances.csv, revenue_by_period.csv, sku_dictionary.csv")
+    if v.empty:
+        print("The sources agree: no variance.")
+        return 0
+    counts = v.groupby(["check", "severity"], sort=False).agg(variances=("key", "size"), first=("key", "first"))
+    print(f"{len(v)} variance(s), each with both sources' files and lines in variances.csv:")
+    print(counts.reset_index().to_string(index=False))
+    r = done.revenue
+    off = r[r["difference_cents"] != 0]
+    print(f"GL revenue against ERP invoices: {len(r) - len(off)} of {len(r)} fiscal periods equal to the cent; "
+          f"{len(off)} differ, every cent of it flagged" if (off["difference_cents"] == off["flagged_cents"]).all()
+          else f"GL revenue against ERP invoices: {len(off)} periods differ by more than is flagged")
     return 0
 
 
@@ -397,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
     _overwrite_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_import_excel)
+
+    p = sub.add_parser("reconcile", help="reconcile CRM, ERP, WMS and GL extracts into one layer",
+                       description="Read the extracts of a folder (crm_orders.csv, erp_shipments.csv, "
+                                   "erp_invoices.csv, wms_onhand.csv, gl_postings.csv and the others the README "
+                                   "lists), map every system's codes to the network's SKUs and hubs (by rule, or by "
+                                   "a confirmed row of aliases.csv; look-alikes are suggested, never merged), and "
+                                   "write one layer: layer.duckdb (open it with DuckDB, pandas or a BI tool), a "
+                                   "Parquet file per table, and variances.csv, where every disagreement between "
+                                   "the sources names both files and lines, its size and a likely cause. A bad "
+                                   "extract is reported with its file, row and column, and then nothing is written.")
+    p.add_argument("extracts", metavar="EXTRACTS", help="the folder of extracts")
+    p.add_argument("--out", metavar="DIR", required=True, help="the layer folder to write")
+    p.add_argument("--network", metavar="FOLDER", help="the network whose SKUs and markets the extracts name "
+                                                       "(default: the extracts folder's parent)")
+    _overwrite_argument(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_reconcile)
     return parser
 
 

@@ -98,6 +98,17 @@ def mark(folder: Path) -> None:
     (folder / MARKER).write_text(_TEXT)
 
 
+def start_partial(folder: Path, overwrite: bool) -> Path:
+    """A fresh, marked ``<folder>.partial`` to write into, once both it and ``folder`` may be
+    written (:func:`check_out`); a partial folder sop-twin left behind is discarded."""
+    partial = check_writable(folder.with_name(folder.name + ".partial"))
+    check_out(folder, overwrite)
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    mark(partial)
+    return partial
+
+
 def replace_folder(new: Path, folder: Path) -> None:
     """Move the finished ``new`` into ``folder``'s place, replacing ``folder`` only if sop-twin
     wrote it. The old folder is moved aside first and deleted last, so a crash in between

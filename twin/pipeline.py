@@ -58,7 +58,7 @@ Progress = Callable[[str, str], None]
 
 __all__ = ["load", "validate", "executor", "timelines", "forecast", "forecast_scenario", "sim_inputs", "prepare",
            "plan_scenario", "simulate", "run_scenario", "compare", "vary_assumptions", "report", "RunWritten",
-           "PlanWritten", "ForecastWritten", "MOST_REPLICATIONS", "MOST_VARIANTS"]
+           "PlanWritten", "ForecastWritten", "reconcile", "Reconciled", "MOST_REPLICATIONS", "MOST_VARIANTS"]
 
 load = load_scenario
 validate = validate_files
@@ -173,6 +173,55 @@ def import_excel(book: str | Path, out: str | Path, overwrite: bool = False) -> 
     from twin.workbook import import_workbook
 
     return import_workbook(book, out, overwrite)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """A reconciled layer written to ``folder``: rows per table, its variances and its
+    revenue check per fiscal period (``twin.data.layer.LAYER``)."""
+
+    folder: Path
+    rows: dict[str, int]
+    variances: pd.DataFrame
+    revenue: pd.DataFrame
+    seconds: float
+
+
+def reconcile(extracts: str | Path, out: str | Path, network: str | Path | None = None, overwrite: bool = False,
+              progress: Progress | None = None) -> Reconciled:
+    """Reconcile the CRM, ERP, WMS and GL extracts of folder ``extracts`` against the
+    network's SKUs and markets (``network``: by default the extracts folder's parent) into
+    the layer folder ``out``: ``layer.duckdb``, ``parquet/`` and the variances as CSV
+    (``twin.data.reconcile``). Nothing is written unless every extract reads cleanly; a
+    layer already in ``out`` is replaced only when ``overwrite``."""
+    import shutil
+
+    from twin.data.layer import write_layer
+    from twin.data.reconcile import read_extracts
+    from twin.data.reconcile import reconcile as build_layer
+    from twin.folders import replace_folder, start_partial
+    from twin.network import load_network
+
+    extracts, out = Path(extracts), Path(out)
+    network = Path(network) if network is not None else extracts.parent
+    check_out(out, overwrite)  # before the work
+    if not (network / "products.csv").is_file():
+        raise InputError([Problem(str(network), "", "holds no network (no products.csv): give --network, the network "
+                                                    "folder whose SKUs and markets the extracts name")])
+    started = time.perf_counter()
+    net = load_network(network)
+    _say(progress, "read", f"reading the extracts in {extracts}")
+    x, files = read_extracts(extracts)
+    _say(progress, "reconcile", f"reconciling {sum(len(f) for f in x.values()):,} rows of {len(x)} extracts")
+    layer = build_layer(x, files, list(net.products.index), net.markets["hub"].to_dict())
+    partial = start_partial(out, overwrite)
+    try:
+        rows = write_layer(layer.tables, partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # ours: nothing half-written stays
+        raise
+    replace_folder(partial, out)
+    return Reconciled(out, rows, layer.variances, layer.tables["revenue_by_period"], time.perf_counter() - started)
 
 
 def weekly_forecast(result: ForecastResult, loaded: LoadedScenario, axes: Axes, start: dt.date,

@@ -75,7 +75,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.finance.tables import finance_table
-from twin.folders import Claim, check_out, check_writable, mark, replace_folder
+from twin.folders import Claim, check_out, check_writable, mark, replace_folder, start_partial
 from twin.spreadsheet import write_csv
 
 from reports.summary import summarise
@@ -91,16 +91,6 @@ if TYPE_CHECKING:  # the optimizer is wired in by twin.planning and the CLI only
 
 PLAN_TABLES = ("production", "lines", "outsourcing", "partners", "shipments", "inventory", "materials", "markets",
                "workforce", "bottlenecks")
-
-
-def _start(folder: Path, overwrite: bool) -> Path:
-    """A fresh ``<folder>.partial`` to write into, once both may be written (``twin.folders``)."""
-    partial = check_writable(folder.with_name(folder.name + ".partial"))
-    check_out(folder, overwrite)
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    mark(partial)
-    return partial
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -135,7 +125,7 @@ def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, m
     """Write a forecast folder (layout in the module docstring); one already there is
     replaced only when ``overwrite``."""
     folder = Path(folder)
-    partial = _start(folder, overwrite)
+    partial = start_partial(folder, overwrite)
     _forecast_files(partial, result)
     figure.savefig(partial / "worst_skus.png", dpi=110)
     _write_json(partial / "forecast.json", meta)
@@ -146,7 +136,7 @@ def write_plan(folder: str | Path, plan: Plan, meta: dict[str, Any], overwrite: 
     """Write a plan folder (layout in the module docstring); one already there is replaced
     only when ``overwrite``."""
     folder = Path(folder)
-    partial = _start(folder, overwrite)
+    partial = start_partial(folder, overwrite)
     _plan_files(partial, plan, meta)
     replace_folder(partial, folder)
 

@@ -1,0 +1,210 @@
+"""The reconciled layer (twin.data): the shipped extracts, their planted disagreements found
+where they were planted, a clean copy that flags nothing, the layer's demand equal to the
+reference's history, GL revenue against ERP invoices to the cent, and hostile extracts."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import SCENARIOS
+from twin.data.extracts import EXTRACTS
+from twin.data.layer import DATABASE, LAYER, PARQUET
+from twin.errors import InputError
+from twin.pipeline import reconcile
+
+EXTRACTS_DIR = SCENARIOS / "reference" / "extracts"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate_extracts", EXTRACTS_DIR / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """The generator's output, with its plants and without (the clean copy)."""
+    generate = _generator()
+    planted, clean = tmp_path_factory.mktemp("planted"), tmp_path_factory.mktemp("clean")
+    plants = generate.write(planted)
+    assert generate.write(clean, plants=False) == []
+    return planted, clean, plants
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory):
+    """The shipped extracts reconciled by the pipeline, into a layer folder."""
+    return reconcile(EXTRACTS_DIR, tmp_path_factory.mktemp("layer") / "layer")
+
+
+def _lines(rows: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\d+", rows.split("…")[0])}
+
+
+def test_shipped_extracts_are_what_the_generator_writes(generated):
+    planted, _, _ = generated
+    for spec in EXTRACTS.values():
+        assert (planted / spec.file).read_text() == (EXTRACTS_DIR / spec.file).read_text(), spec.file
+    assert (planted / "plants.csv").read_text() == (EXTRACTS_DIR / "plants.csv").read_text()
+
+
+def test_every_planted_disagreement_is_found_where_it_was_planted(generated, tmp_path):
+    planted, _, plants = generated
+    v = reconcile(planted, tmp_path / "layer", network=SCENARIOS / "reference").variances
+    assert len(plants) == 11
+    located = {(r.check, Path(f).name, line) for r in v.itertuples()
+               for f, rows in ((r.a_file, r.a_rows), (r.b_file, r.b_rows)) if f for line in _lines(rows)}
+    for p in plants:
+        assert (p.check, p.file, p.rows[0]) in located, f"{p.plant} ({p.file} line {p.rows[0]}) not found"
+    # and nothing else: every variance names a planted line
+    planted_lines = {(p.file, line) for p in plants for line in p.rows}
+    for r in v.itertuples():
+        named = {(Path(f).name, line) for f, rows in ((r.a_file, r.a_rows), (r.b_file, r.b_rows)) if f
+                 for line in _lines(rows)}
+        assert named & planted_lines, f"{r.check} {r.key}: {r.likely_cause}"
+
+
+def test_the_clean_copy_flags_nothing(generated, tmp_path):
+    _, clean, _ = generated
+    done = reconcile(clean, tmp_path / "layer", network=SCENARIOS / "reference")
+    assert done.variances.empty, done.variances.to_string()
+    assert (done.revenue["difference_cents"] == 0).all()
+
+
+def test_the_layer_is_one_duckdb_file_and_parquet_with_the_declared_columns(layer):
+    with duckdb.connect(str(layer.folder / DATABASE), read_only=True) as con:
+        for name, spec in LAYER.items():
+            columns = [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()]
+            assert columns == [c.name for c in spec.columns], name
+            assert con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] == layer.rows[name]
+            parquet = pd.read_parquet(layer.folder / PARQUET / f"{name}.parquet")
+            assert list(parquet.columns) == columns and len(parquet) == layer.rows[name]
+
+
+def test_the_layers_demand_is_the_reference_history(layer):
+    with duckdb.connect(str(layer.folder / DATABASE), read_only=True) as con:
+        got = con.execute("SELECT sku, market, strftime(week, '%Y-%m-%d') AS week, qty FROM demand_history "
+                          "ORDER BY sku, market, week").df()
+    shipped = pd.read_csv(SCENARIOS / "reference" / "demand_history.csv").sort_values(
+        ["sku", "market", "week"], ignore_index=True)
+    assert got.equals(shipped)
+
+
+def test_gl_revenue_equals_erp_invoices_per_period_or_the_difference_is_flagged(layer):
+    """ERP revenue recomputed here in exact decimals from the CSVs: per document, the lines'
+    sum, converted at its month's rate and rounded half up to the cent."""
+    inv = pd.read_csv(EXTRACTS_DIR / "erp_invoices.csv", dtype={"amount": str}, parse_dates=["invoice_date"])
+    rates = pd.read_csv(EXTRACTS_DIR / "gl_fx_rates.csv", dtype={"rate": str}, parse_dates=["month"])
+    rate = {(m.strftime("%Y-%m"), c): Decimal(r) for m, c, r in zip(rates["month"], rates["currency"], rates["rate"])}
+    periods = pd.read_csv(EXTRACTS_DIR / "gl_periods.csv", parse_dates=["start", "end"])
+    erp: dict[tuple[int, int], Decimal] = {}
+    for doc, lines in inv.groupby("invoice_id"):
+        day, cur = lines["invoice_date"].iloc[0], lines["currency"].iloc[0]
+        total = sum(Decimal(a) for a in lines["amount"])
+        if cur != "USD":
+            total = (total * rate[(day.strftime("%Y-%m"), cur)]).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        p = periods[(periods["start"] <= day) & (periods["end"] >= day)].iloc[0]
+        key = (int(p["fiscal_year"]), int(p["fiscal_period"]))
+        erp[key] = erp.get(key, Decimal(0)) + total
+    by_period = layer.revenue.set_index(["fiscal_year", "fiscal_period"])
+    assert {k: Decimal(int(c)) / 100 for k, c in by_period["erp_cents"].items()} == erp
+    assert (by_period["difference_cents"] == by_period["flagged_cents"]).all()
+    assert (by_period["difference_cents"] != 0).sum() == 4  # the cut-off's two periods, the currency, the duplicate
+
+
+def test_the_fiscal_calendar_of_the_gl_has_its_53_week_year_and_every_view_totals_the_same(layer):
+    with duckdb.connect(str(layer.folder / DATABASE), read_only=True) as con:
+        weeks = dict(con.execute("SELECT fiscal_year, count(*) / 7 FROM calendar WHERE fiscal_year IS NOT NULL "
+                                 "GROUP BY 1").fetchall())
+        assert weeks == {2025: 53, 2026: 52}
+        iso = dict(con.execute("SELECT iso_year, max(iso_week) FROM calendar WHERE iso_year BETWEEN 2024 AND 2026 "
+                               "GROUP BY 1").fetchall())
+        assert iso == {2024: 52, 2025: 52, 2026: 53}
+        totals = {view: con.execute(f"SELECT sum(q) FROM (SELECT {view}, sum(qty_units) AS q FROM demand "
+                                    f"JOIN calendar USING (day) GROUP BY ALL)").fetchone()[0]
+                  for view in ("day", "iso_year, iso_week", "year, month", "fiscal_year, fiscal_period")}
+    assert len(set(totals.values())) == 1, totals
+
+
+def test_twin_reconcile_prints_the_variances_and_where_they_are(tmp_path):
+    out = tmp_path / "layer"
+    done = subprocess.run([sys.executable, "-m", "twin", "reconcile", str(EXTRACTS_DIR), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "13 variance(s)" in done.stdout and "every cent of it flagged" in done.stdout
+    assert pd.read_csv(out / "variances.csv")["a_file"].str.endswith(".csv").all()
+
+
+# --- hostile extracts --------------------------------------------------------------------
+
+
+@pytest.fixture()
+def copy(tmp_path):
+    folder = tmp_path / "extracts"
+    shutil.copytree(EXTRACTS_DIR, folder, ignore=shutil.ignore_patterns("*.py"))
+    return folder
+
+
+def _refused(folder: Path, out: Path) -> list[str]:
+    with pytest.raises(InputError) as info:
+        reconcile(folder, out, network=SCENARIOS / "reference")
+    assert not out.exists() and not out.with_name(out.name + ".partial").exists(), "a half-written layer"
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_bom_and_windows_line_ends_read_as_the_plain_file(copy, tmp_path, layer):
+    orders = copy / "crm_orders.csv"
+    orders.write_bytes(b"\xef\xbb\xbf" + orders.read_bytes().replace(b"\n", b"\r\n"))
+    done = reconcile(copy, tmp_path / "layer", network=SCENARIOS / "reference")
+    assert done.variances.equals(layer.variances.replace(str(EXTRACTS_DIR), str(copy), regex=True))
+
+
+def test_hostile_extracts_give_located_errors_in_one_pass_and_write_nothing(copy, tmp_path):
+    (copy / "crm_customers.csv").write_bytes((copy / "crm_customers.csv").read_text().replace(
+        "UK North", "Zürich North").encode("cp1252"))
+    stock = pd.read_csv(copy / "erp_stock.csv", dtype=str)
+    stock.drop(columns="on_hand_units").to_csv(copy / "erp_stock.csv", index=False)
+    ship = pd.read_csv(copy / "erp_shipments.csv", dtype=str, keep_default_na=False)
+    ship.loc[4, "qty"] = "twelve"
+    ship.loc[7, "ship_date"] = "07/01/2025"
+    ship.to_csv(copy / "erp_shipments.csv", index=False)
+    aliases = pd.read_csv(copy / "aliases.csv", dtype=str, keep_default_na=False)
+    twin_row = aliases[aliases["code"] == "100101"].assign(maps_to="COR-02", valid_from="2025-03-01")
+    pd.concat([aliases, twin_row]).to_csv(copy / "aliases.csv", index=False)
+    problems = _refused(copy, tmp_path / "layer")
+    assert any("crm_customers.csv: line 2: not UTF-8" in p for p in problems), problems
+    assert any("erp_stock.csv: header: missing column(s) ['on_hand_units']" in p for p in problems)
+    assert any("erp_shipments.csv: row 6, column qty: 'twelve': not a number" in p for p in problems)
+    assert any("erp_shipments.csv: row 9, column ship_date: '07/01/2025': not a date YYYY-MM-DD" in p
+               for p in problems)
+    # the alias is read once the files read: a second pass finds the code that means two SKUs
+    (copy / "crm_customers.csv").write_text((EXTRACTS_DIR / "crm_customers.csv").read_text())
+    shutil.copy(EXTRACTS_DIR / "erp_stock.csv", copy / "erp_stock.csv")
+    shutil.copy(EXTRACTS_DIR / "erp_shipments.csv", copy / "erp_shipments.csv")
+    problems = _refused(copy, tmp_path / "layer")
+    first = aliases.index[aliases["code"] == "100101"][0] + 2
+    assert problems == [f"{copy / 'aliases.csv'}: row {len(aliases) + 2}, column code: '100101' (erp) already means "
+                        f"'COR-01' on row {first} from 2024-12-29: a code maps to one sku on any day; end the first row "
+                        "(valid_to) before the second begins"], problems
+
+
+def test_a_million_row_extract_is_read_and_its_bad_row_located(copy, tmp_path):
+    orders = pd.read_csv(copy / "crm_orders.csv", dtype=str, keep_default_na=False)
+    big = orders.sample(1_000_000, replace=True, random_state=1).reset_index(drop=True)
+    big["order_id"] = "SO-X" + big.index.astype(str)
+    big.loc[999_999, "qty"] = "1O"
+    big.to_csv(copy / "crm_orders.csv", index=False)
+    problems = _refused(copy, tmp_path / "layer")
+    assert problems == [f"{copy / 'crm_orders.csv'}: row 1000001, column qty: '1O': not a number (quantity in uom)"]
