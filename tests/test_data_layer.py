@@ -20,7 +20,9 @@ from conftest import SCENARIOS
 from twin.data.extracts import EXTRACTS
 from twin.data.layer import DATABASE, LAYER, PARQUET
 from twin.errors import InputError
+from twin import pipeline
 from twin.pipeline import reconcile
+from twin.scenario import load_scenario
 
 EXTRACTS_DIR = SCENARIOS / "reference" / "extracts"
 
@@ -100,6 +102,41 @@ def test_the_layers_demand_is_the_reference_history(layer):
     shipped = pd.read_csv(SCENARIOS / "reference" / "demand_history.csv").sort_values(
         ["sku", "market", "week"], ignore_index=True)
     assert got.equals(shipped)
+
+
+def _from_layer(layer_folder: Path, tmp_path: Path) -> Path:
+    scenario = tmp_path / "from_layer.yaml"
+    scenario.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: Baseline from the layer\n"
+                        f"demand:\n  history: {layer_folder}\n")
+    return scenario
+
+
+def test_a_forecast_and_plan_from_the_layer_equal_those_from_the_csv_history(layer, tmp_path, monkeypatch):
+    base, from_layer = load_scenario(SCENARIOS / "baseline.yaml"), load_scenario(_from_layer(layer.folder, tmp_path))
+    assert from_layer.network.demand_history.equals(base.network.demand_history)
+    expected = pipeline.forecast(base)
+    monkeypatch.setenv("SOP_TWIN_CACHE", "off")  # made afresh from the layer, not the CSV's cached forecast
+    got = pipeline.forecast(from_layer)
+    assert got.forecasts.equals(expected.forecasts) and got.chosen.equals(expected.chosen)
+    _, plan = pipeline.prepare(from_layer, result=got)
+    _, base_plan = pipeline.prepare(base, result=expected)
+    assert plan.objective_value == base_plan.objective_value
+    assert plan.production.equals(base_plan.production)
+
+
+def test_a_scenario_naming_no_layer_or_another_networks_is_refused_where_it_says_so(layer, tmp_path):
+    with pytest.raises(InputError) as info:
+        load_scenario(_from_layer(tmp_path / "nowhere", tmp_path))
+    assert [p.where for p in info.value.problems] == ["demand.history"]
+    assert "no reconciled layer" in str(info.value)
+    other = tmp_path / "other"
+    shutil.copytree(layer.folder, other)
+    history = pd.read_parquet(other / PARQUET / "demand_history.parquet")
+    history.assign(sku=history["sku"].str.replace("COR-01", "XYZ-99")).to_parquet(
+        other / PARQUET / "demand_history.parquet")
+    with pytest.raises(InputError) as info:
+        load_scenario(_from_layer(other, tmp_path))
+    assert "has demand for sku(s) ['XYZ-99'] the network does not have" in str(info.value)
 
 
 def test_gl_revenue_equals_erp_invoices_per_period_or_the_difference_is_flagged(layer):

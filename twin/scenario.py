@@ -105,6 +105,9 @@ class Demand(_Strict):
     dispersion: float = Field(2.0, gt=0, description="size k of the negative binomial: variance = mean + mean^2/k")
     scale: float = Field(1.0, gt=0, description="multiplier on all demand (0 would leave every service KPI "
                                                 "undefined)")
+    history: Path | None = Field(None, description="a reconciled layer folder (`twin reconcile`), relative to the "
+                                                   "scenario file: its demand replaces the network's "
+                                                   "demand_history.csv")
 
 
 class MonteCarlo(_Strict):
@@ -589,12 +592,38 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         scenario, parts = None, _valid_parts(data)
     # one pass: the network, the overrides and the IDs are checked whatever the schema found
     network = _network_for_checks(data, file, problems)
+    if network is not None and parts.demand is not None and parts.demand.history is not None:
+        network = _with_layer_history(network, parts.demand.history, file, problems)
     if network is not None:
         problems += _check_against_network(parts, network, file)
     if problems:
         raise InputError(problems + _since(versions))
     assert scenario is not None and network is not None  # no problem: both were made
     return LoadedScenario(scenario, network, file)
+
+
+def _with_layer_history(net: Network, layer: Path, file: str, problems: list[Problem]) -> Network | None:
+    """``net`` with the demand history of the reconciled layer ``layer`` in place of its
+    CSV's; None, with the problems, when the layer is missing or names SKUs or markets the
+    network does not have."""
+    from dataclasses import replace
+
+    from twin.data.layer import LayerMissing, demand_history
+
+    try:
+        history = demand_history(layer)
+    except LayerMissing as exc:
+        problems.append(Problem(file, "demand.history", f"{str(layer)!r}: {exc}"))
+        return None
+    found = []
+    for column, table in (("sku", net.products), ("market", net.markets)):
+        unknown = sorted(set(history.index.get_level_values(column)) - set(table.index))
+        if unknown:
+            found.append(Problem(file, "demand.history", f"the layer {str(layer)!r} has demand for {column}(s) "
+                                                         f"{unknown[:5]} the network does not have: reconcile the "
+                                                         f"extracts against this network ({choices(table.index)})"))
+    problems += found
+    return None if found else replace(net, demand_history=history)
 
 
 def _since(versions: dict[str, int]) -> list[Problem]:
@@ -712,6 +741,8 @@ def _read_chain(path: Path, seen: tuple[Path, ...], versions: dict[str, int]) ->
     versions[file] = _schema_version(file, data.pop("schema_version", SCHEMA_VERSION))
     if isinstance(data.get("network"), str):
         data["network"] = str((path.parent / data["network"]).resolve())
+    if isinstance(data.get("demand"), dict) and isinstance(data["demand"].get("history"), str):
+        data["demand"] = {**data["demand"], "history": str((path.parent / data["demand"]["history"]).resolve())}
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -197,3 +197,19 @@ def write_layer(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, int]
                 write_csv(frame, folder / f"{name}.csv")
             rows[name] = len(frame)
     return rows
+
+
+class LayerMissing(Exception):
+    """The folder is no layer ``twin reconcile`` wrote."""
+
+
+def demand_history(folder: str | Path) -> pd.DataFrame:
+    """The layer's weekly demand as the network holds ``demand_history.csv``: ``qty`` indexed
+    by ``sku, market, week``, sorted (so that a forecast of it is a forecast of the CSV)."""
+    path = Path(folder) / PARQUET / "demand_history.parquet"
+    if not path.is_file():
+        raise LayerMissing(f"no reconciled layer (no {PARQUET}/demand_history.parquet): give a folder twin reconcile "
+                           "wrote")
+    frame = pd.read_parquet(path)
+    frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[ns]")
+    return frame.astype({"qty": float}).set_index(["sku", "market", "week"]).sort_index()
