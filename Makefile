@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test bench bench-plan bench-forecast bench-mc bench-excel clean
+.PHONY: demo test bench bench-plan bench-forecast bench-mc bench-excel bench-reconcile clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sop-twin needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -49,6 +49,9 @@ bench-mc: $(VENV)/.installed-test
 
 bench-excel: $(VENV)/.installed
 	cd benchmarks && ../$(BIN)/python bench_excel.py
+
+bench-reconcile: $(VENV)/.installed
+	cd benchmarks && ../$(BIN)/python bench_reconcile.py
 
 clean:
 	rm -rf $(VENV) $(OUT) *.egg-info

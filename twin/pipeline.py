@@ -213,7 +213,7 @@ def reconcile(extracts: str | Path, out: str | Path, network: str | Path | None 
     _say(progress, "read", f"reading the extracts in {extracts}")
     x, files = read_extracts(extracts)
     _say(progress, "reconcile", f"reconciling {sum(len(f) for f in x.values()):,} rows of {len(x)} extracts")
-    layer = build_layer(x, files, list(net.products.index), net.markets["hub"].to_dict())
+    layer = build_layer(x, files, net)
     partial = start_partial(out, overwrite)
     try:
         rows = write_layer(layer.tables, partial)

@@ -24,6 +24,7 @@ DOCUMENTS = ("invoice", "credit_note")
 REVENUE, COGS = "4000", "5000"  # the GL accounts reconciled
 ACCOUNTS = (REVENUE, COGS)
 SOURCES = ("crm", "erp", "wms")
+DOWNTIME_CAUSES = ("breakdown", "maintenance", "changeover", "material_shortage", "no_operator")
 
 
 def _id(name: str, description: str) -> Column:
@@ -141,6 +142,36 @@ EXTRACTS: dict[str, TableSpec] = {
             _count("qty_units", "eaches moved", lo=1),
             _text("reference", "the delivery line (issue), credit note line (return) or replenishment (receipt)"),
         ), "WMS stock movements"),
+        TableSpec("mes_production", ("date", "line", "item_number"), (
+            _date("date", "production day"),
+            _text("line", "the network's line"),
+            _text("item_number", "ERP item number (the MES reads the ERP's item master)"),
+            _count("qty_good_units", "good eaches made"),
+        ), "MES production per line and day"),
+        TableSpec("mes_downtime", ("event_id",), (
+            _text("event_id", "downtime event"),
+            _text("line", "the network's line"),
+            _date("start", "day the line stopped"),
+            Column("hours", "float", "hours stopped", min=0),
+            _choice("cause", "why", DOWNTIME_CAUSES),
+        ), "MES line downtime with its cause"),
+        TableSpec("erp_purchase_orders", ("po_id", "po_line"), (
+            _text("po_id", "purchase order"),
+            _count("po_line", "its line", lo=1),
+            _date("order_date", "when it was placed"),
+            _text("supplier", "the network's supplier"),
+            _text("plant", "the network's plant it is delivered to"),
+            _text("material", "the network's material"),
+            _count("qty_units", "units ordered", lo=1),
+            _date("promised_date", "delivery the supplier confirmed"),
+        ), "ERP purchase order lines"),
+        TableSpec("erp_receipts", ("receipt_id",), (
+            _text("receipt_id", "goods receipt"),
+            _text("po_id", "purchase order received"),
+            _count("po_line", "its line", lo=1),
+            _date("receipt_date", "day received at the plant"),
+            _count("qty_units", "units received", lo=1),
+        ), "ERP goods receipts of purchase orders"),
         TableSpec("gl_periods", ("fiscal_year", "fiscal_period"), (
             _count("fiscal_year", "fiscal year (named after the calendar year it ends in)"),
             Column("fiscal_period", "int", "period 1 to 12", min=1, max=12),

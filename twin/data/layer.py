@@ -138,6 +138,27 @@ LAYER: dict[str, TableSpec] = {
             _c("kind", "str", "receipt, issue or return"), _c("qty_units", "int", "eaches"),
             _c("reference", "str", "delivery line, credit note line or replenishment"),
         ), "WMS movements"),
+        TableSpec("production", ("day", "line", "sku"), (
+            _c("day", "date", "production day"), _row("mes_production.csv"), _c("line", "str", "line"),
+            _c("plant", "str", "its plant"), _c("sku", "str", "SKU"), _c("qty_units", "int", "good eaches made"),
+        ), "MES production per line and day"),
+        TableSpec("downtime", ("event_id",), (
+            _c("event_id", "str", "downtime event"), _row("mes_downtime.csv"), _c("line", "str", "line"),
+            _c("plant", "str", "its plant"), _c("start", "date", "day the line stopped"),
+            _c("hours", "float", "hours stopped"), _c("cause", "str", "why"),
+        ), "line downtime with its cause"),
+        TableSpec("purchase_orders", ("po_id", "po_line"), (
+            _c("po_id", "str", "purchase order"), _c("po_line", "int", "its line"),
+            _row("erp_purchase_orders.csv"), _c("order_date", "date", "placed"), _c("supplier", "str", "supplier"),
+            _c("plant", "str", "delivered to"), _c("material", "str", "material"),
+            _c("qty_units", "int", "units ordered"), _c("promised_date", "date", "confirmed delivery"),
+        ), "purchase order lines"),
+        TableSpec("receipts", ("receipt_id",), (
+            _c("receipt_id", "str", "goods receipt"), _row("erp_receipts.csv"), _c("po_id", "str", "purchase order"),
+            _c("po_line", "int", "its line"), _c("supplier", "str", "supplier"), _c("material", "str", "material"),
+            _c("receipt_date", "date", "received"), _c("qty_units", "int", "units received"),
+            _c("days_late", "int", "receipt date minus the promised date (negative: early)"),
+        ), "goods receipts with the supplier's lateness"),
         TableSpec("fx_rates", ("month", "currency"), (
             _c("month", "date", "first day of the month"), _c("currency", "str", "foreign currency"),
             _c("rate", "float", "functional per unit"),

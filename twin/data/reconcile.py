@@ -15,6 +15,9 @@ check                  compares                                                 
 orders_vs_shipments    CRM order lines (not cancelled) with ERP deliveries, per SKU     0 eaches
                        and ISO week of the requested and ship dates
 shipments_vs_wms       ERP deliveries with WMS goods issues, per SKU and week           0 eaches
+production_vs_receipts MES production of a week with the hubs' receipts of the next,    0 eaches
+                       per SKU (plants ship a week's output the Monday after)
+receipts_vs_orders     ERP goods receipts with their purchase order lines               0 units
 returns_vs_wms         credit notes with WMS return receipts, per line                  0 eaches
 invoice_price          invoice lines with the price list net of the order's discount    0 cents
 invoices_vs_gl         billing documents (converted as the GL converts) with GL         0 cents
@@ -40,10 +43,11 @@ from twin.calendars import calendar_view
 from twin.data.extracts import EXTRACTS, FUNCTIONAL_CURRENCY, REVENUE, functional_cents, net_price_cents
 from twin.data.tables import duplicate_keys, parse, read_csv, row_place
 from twin.errors import InputError, Problem, choices
+from twin.network import Network
 
 UNIT_EA, UNIT_CENTS, UNIT_CODES = "eaches", "cents", "codes"
 CHECKS = ("sku_code_normalised", "sku_code_changed", "sku_code_unmapped", "site_code_unmapped", "orders_vs_shipments",
-          "shipments_vs_wms", "returns_vs_wms", "invoice_price", "invoices_vs_gl", "stock_wms_vs_erp")
+          "shipments_vs_wms", "production_vs_receipts", "receipts_vs_orders", "returns_vs_wms", "invoice_price", "invoices_vs_gl", "stock_wms_vs_erp")
 _SHOWN_ROWS = 20  # lines listed per variance, then a count
 
 
@@ -232,14 +236,28 @@ def _units_cause(case: pd.Series):
     return cause
 
 
-def reconcile(x: dict[str, pd.DataFrame], files: dict[str, str], skus: list[str], market_hub: dict[str, str]) -> Layer:
-    """The layer of extracts ``x`` (:func:`read_extracts`) for a network of ``skus`` whose
-    markets are served by ``market_hub``'s hubs (module docstring)."""
-    problems = [Problem(files["crm_customers"], row_place(r - 2, "market"), f"{m!r} is no market of the network; "
-                        f"{choices(market_hub)}")
-                for m, r in zip(x["crm_customers"]["market"], x["crm_customers"]["source_row"]) if m not in market_hub]
+def _network_ids(x: dict[str, pd.DataFrame], files: dict[str, str], net: Network) -> None:
+    """The extracts' columns that hold the network's own IDs name existing ones (an
+    :class:`InputError` listing each unknown one where it first appears)."""
+    problems = []
+    for table, column, known in (("crm_customers", "market", net.markets.index), ("mes_production", "line",
+                                 net.lines.index), ("mes_downtime", "line", net.lines.index),
+                                 ("erp_purchase_orders", "supplier", net.suppliers.index),
+                                 ("erp_purchase_orders", "plant", net.plants.index),
+                                 ("erp_purchase_orders", "material", net.materials.index)):
+        frame = x[table]
+        bad = frame[~frame[column].isin(known)].drop_duplicates(column)
+        problems += [Problem(files[table], row_place(r - 2, column), f"{v!r} is no {column} of the network; "
+                             f"{choices(known)}") for v, r in zip(bad[column], bad["source_row"])]
     if problems:
         raise InputError(problems)
+
+
+def reconcile(x: dict[str, pd.DataFrame], files: dict[str, str], net: Network) -> Layer:
+    """The layer of extracts ``x`` (:func:`read_extracts`) for the network ``net``, whose
+    SKUs, markets, hubs, lines, plants, suppliers and materials they name (module docstring)."""
+    _network_ids(x, files, net)
+    skus, market_hub = list(net.products.index), net.markets["hub"].to_dict()
     sites = _aliases(x, files, "site", set(market_hub.values()))
     aliases = _aliases(x, files, "sku", set(skus))
     item_sku = aliases[aliases["source"] == "erp"].drop_duplicates("code").set_index("code")["maps_to"]
@@ -325,6 +343,9 @@ def reconcile(x: dict[str, pd.DataFrame], files: dict[str, str], skus: list[str]
     variances += _quantities("shipments_vs_wms", s.rename(columns={"ship_date": "day"}),
                              issues.rename(columns={"date": "day"}), files["erp_shipments"], files["wms_movements"],
                              link, _units_cause(case_size))
+    t |= _supply(x, aliases, net)
+    variances += _production(t["production"], m, files)
+    variances += _purchases(t["purchase_orders"], t["receipts"], files)
     variances += _returns(t["returns"], m, files)
     variances += _prices(inv, o, x["erp_price_list"], aliases, files)
     docs, revenue, gl_variances = _revenue(inv, x["gl_postings"], x["gl_fx_rates"], t["calendar"], files)
@@ -375,6 +396,54 @@ def calendar(days: pd.DatetimeIndex, periods: pd.DataFrame) -> pd.DataFrame:
                            "fiscal_period": p["fiscal_period"],
                            "fiscal_week": (view["day"] - p["fiscal_year"].map(year_start)).dt.days // 7 + 1})
     return view.join(fiscal.where(pd.Series(inside), other=pd.NA).astype("Int64"))
+
+
+def _supply(x: dict[str, pd.DataFrame], aliases: pd.DataFrame, net: Network) -> dict[str, pd.DataFrame]:
+    """The plants' facts: production, downtime, purchase orders and receipts (with lateness)."""
+    plant = net.lines["plant"]
+    made = x["mes_production"]
+    made = made.assign(day=made["date"], plant=made["line"].map(plant), qty_units=made["qty_good_units"],
+                       sku=_map(made["item_number"], made["date"], aliases, "erp"))
+    down = x["mes_downtime"].assign(plant=lambda f: f["line"].map(plant))
+    po = x["erp_purchase_orders"]
+    got = x["erp_receipts"].merge(po[["po_id", "po_line", "supplier", "material", "promised_date"]],
+                                  on=["po_id", "po_line"], how="left")
+    got["days_late"] = (got["receipt_date"] - got["promised_date"]).dt.days.astype("Int64")
+    return {"production": made, "downtime": down, "purchase_orders": po, "receipts": got}
+
+
+def _production(made: pd.DataFrame, moves: pd.DataFrame, files: dict[str, str]) -> list[dict]:
+    """Per SKU, a week's production against the hubs' receipts of the Monday after."""
+    received = moves[moves["kind"] == "receipt"]
+    a = made.assign(week=_week(made["day"]) + pd.Timedelta(days=7))
+    b = received.assign(week=_week(received["date"]))
+    first, last = a["week"].min(), min(a["week"].max(), b["week"].max())
+    a, b = a[a["week"] <= last], b[(b["week"] >= first) & (b["week"] <= last)]
+    both = pd.concat([a.groupby(["sku", "week"])["qty_units"].sum().rename("made"),
+                      b.groupby(["sku", "week"])["qty_units"].sum().rename("received")], axis=1).fillna(0)
+    out = []
+    for (sku, week), r in both[both["made"] != both["received"]].iterrows():
+        rows_a = a[(a["sku"] == sku) & (a["week"] == week)]
+        rows_b = b[(b["sku"] == sku) & (b["week"] == week)]
+        out.append(_variance("production_vs_receipts", f"{sku} received week of {week.date()}",
+                             r["received"] - r["made"], UNIT_EA, files["mes_production"], rows_a["source_row"],
+                             files["wms_movements"], rows_b["source_row"],
+                             f"the MES made {int(r['made'])} the week before; the hubs received {int(r['received'])}"
+                             + ("; a line-day of exactly twice the others suggests a double booking"
+                                if (rows_a["qty_units"] >= 2 * rows_a["qty_units"].median()).any() and
+                                len(rows_a) > 2 else "")))
+    return out
+
+
+def _purchases(po: pd.DataFrame, got: pd.DataFrame, files: dict[str, str]) -> list[dict]:
+    """Per purchase order line received, the units received against the units ordered."""
+    received = got.groupby(["po_id", "po_line"]).agg(units=("qty_units", "sum"), rows=("source_row", list))
+    both = po.join(received, on=["po_id", "po_line"], how="inner")
+    return [_variance("receipts_vs_orders", f"{r.po_id}/{r.po_line} {r.material}", r.units - r.qty_units, "units",
+                      files["erp_purchase_orders"], [r.source_row], files["erp_receipts"], r.rows,
+                      f"{r.supplier} delivered {int(r.units)} of the {int(r.qty_units)} ordered "
+                      f"({100 * (r.units / r.qty_units - 1):+.1f} %)")
+            for r in both[both["units"] != both["qty_units"]].itertuples()]
 
 
 def _returns(returns: pd.DataFrame, moves: pd.DataFrame, files: dict[str, str]) -> list[dict]:

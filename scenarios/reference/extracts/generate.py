@@ -240,6 +240,8 @@ def build(plants: bool = True, network: Path = NETWORK) -> tuple[dict[str, pd.Da
     moves["_plant"] = ""
     t["wms_movements"] = moves
 
+    t |= _plants_and_purchasing(rng, network, receipts, item_of, plants)
+
     days = pd.date_range(ERP_START, END)
     signed = moves["qty_units"].where(moves["kind"] != "issue", -moves["qty_units"])
     flow = signed.groupby([moves["hub"], moves["sku"], moves["date"]]).sum()
@@ -284,6 +286,77 @@ def build(plants: bool = True, network: Path = NETWORK) -> tuple[dict[str, pd.Da
     return {n: f.drop(columns="_plant", errors="ignore") for n, f in out.items()}, _plants(out) if plants else []
 
 
+def _plants_and_purchasing(rng: np.random.Generator, network: Path, receipts: pd.DataFrame, item_of,
+                           plants: bool) -> dict[str, pd.DataFrame]:
+    """MES production and downtime, ERP purchase orders and receipts: what a Monday's hub
+    receipts were made of, on the SKU's primary line (its fastest routing), Monday to
+    Friday of the week before; the materials of each week's production ordered from their
+    supplier a lane's lead time and a week ahead, received on the promised day or, with
+    the supplier's unreliability, its late days after."""
+    routings = pd.read_csv(network / "routings.csv")
+    lines = pd.read_csv(network / "lines.csv").set_index("line")
+    suppliers = pd.read_csv(network / "suppliers.csv").set_index("supplier")
+    lanes = pd.read_csv(network / "lanes.csv")
+    bom = pd.read_csv(network / "bom.csv")
+    source = pd.read_csv(network / "supplier_materials.csv").drop_duplicates("material").set_index("material")["supplier"]
+    primary = routings.sort_values(["sku", "hours_per_unit", "line"]).drop_duplicates("sku").set_index("sku")["line"]
+    made = receipts.groupby(["sku", "date"], as_index=False)["qty_units"].sum()
+    made = made.loc[made.index.repeat(5)].reset_index(drop=True)
+    weekday = np.tile(np.arange(5), len(made) // 5)
+    made["date"] = made["date"] - pd.Timedelta(days=7) + pd.to_timedelta(weekday, "D")
+    made["qty_good_units"] = made["qty_units"] // 5 + (weekday < made["qty_units"] % 5)
+    made = made[(made["qty_good_units"] > 0) & (made["date"] >= ERP_START)].copy()
+    made["line"] = made["sku"].map(primary)
+    made["item_number"] = item_of(made["sku"], made["date"])
+    made["_plant"] = ""
+    production = made.copy()
+    if plants:
+        i = production.index[3000]
+        production.loc[i, ["qty_good_units", "_plant"]] = [2 * production.loc[i, "qty_good_units"],
+                                                          "production_double_booked"]
+
+    weeks = pd.date_range(ERP_START + pd.Timedelta(days=1), END, freq="7D")  # Mondays
+    down = []
+    for line, row in lines.iterrows():
+        stops = rng.poisson(row["hours_per_week"] / row["mtbf_hours"], len(weeks))
+        for week, n in zip(weeks, stops):
+            down += [(line, week + pd.Timedelta(days=int(d)), max(0.1, round(float(h), 1)), "breakdown")
+                     for d, h in zip(rng.integers(0, 5, n), rng.exponential(row["mttr_hours"], n))]
+        down += [(line, w + pd.Timedelta(days=5), 8.0, "maintenance") for w in weeks if w.day <= 7]
+    downtime = pd.DataFrame(down, columns=["line", "start", "hours", "cause"]).sort_values(
+        ["start", "line"], kind="stable", ignore_index=True)
+    downtime["event_id"] = [f"DT-{i:06d}" for i in range(1, len(downtime) + 1)]
+
+    need = made.merge(bom, on="sku")
+    need["qty_units"] = need["qty_good_units"] * need["qty_per_unit"]
+    need["plant"] = need["line"].map(lines["plant"])
+    need["week"] = need["date"] - pd.to_timedelta(need["date"].dt.weekday, "D")
+    po = need.groupby(["plant", "material", "week"], as_index=False)["qty_units"].sum()
+    po["supplier"] = po["material"].map(source)
+    lead = lanes.set_index(["origin", "destination"])["lead_time_days"]
+    po["lead"] = [int(np.ceil(lead[(s_, p_)])) for s_, p_ in zip(po["supplier"], po["plant"])]
+    po["promised_date"] = po["week"] - pd.Timedelta(days=3)  # the Friday before the week of use
+    po["order_date"] = po["promised_date"] - pd.to_timedelta(po["lead"] + 7, "D")
+    po = po[po["order_date"] >= ERP_START].sort_values(["order_date", "supplier", "plant", "material"],
+                                                       ignore_index=True)
+    heads = po[["order_date", "supplier"]].drop_duplicates(ignore_index=True)
+    heads["po_id"] = [f"PO-{i:06d}" for i in range(1, len(heads) + 1)]
+    po = po.merge(heads, on=["order_date", "supplier"])
+    po["po_line"] = po.groupby("po_id").cumcount() + 1
+    po["qty_units"] = po["qty_units"].round().astype(np.int64)
+    late = rng.random(len(po)) > po["supplier"].map(suppliers["reliability"]).to_numpy()
+    po["receipt_date"] = po["promised_date"] + pd.to_timedelta(
+        np.where(late, po["supplier"].map(suppliers["late_days"]), 0), "D")
+    received = po[po["receipt_date"] <= END].copy()
+    received["receipt_id"] = [f"GR-{i:06d}" for i in range(1, len(received) + 1)]
+    received["_plant"] = ""
+    if plants:
+        i = received.index[500]
+        received.loc[i, ["qty_units", "_plant"]] = [int(received.loc[i, "qty_units"] * 0.9), "receipt_short"]
+    return {"mes_production": production, "mes_downtime": downtime, "erp_purchase_orders": po,
+            "erp_receipts": received}
+
+
 def _decimal(cents: pd.Series) -> pd.Series:
     cents = cents.astype(np.int64)
     sign = np.where(cents < 0, "-", "")
@@ -306,6 +379,8 @@ DESCRIPTIONS = {
     "fx_unconverted": ("invoices_vs_gl", "a euro invoice posted to revenue in euros, unconverted"),
     "duplicate_posting": ("invoices_vs_gl", "an invoice's revenue posted twice"),
     "stock_mismatch": ("stock_wms_vs_erp", "an ERP month-end stock 12 units below the WMS count of that day"),
+    "production_double_booked": ("production_vs_receipts", "a line's day of production booked twice in the MES"),
+    "receipt_short": ("receipts_vs_orders", "a goods receipt 10 % short of its purchase order line"),
 }
 
 
