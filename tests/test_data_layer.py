@@ -90,6 +90,9 @@ def test_the_layer_is_one_duckdb_file_and_parquet_with_the_declared_columns(laye
         for name, spec in LAYER.items():
             columns = [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()]
             assert columns == [c.name for c in spec.columns], name
+            comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?",
+                                        [name]).fetchall())
+            assert comments == {c.name: c.description for c in spec.columns}
             assert con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] == layer.rows[name]
             parquet = pd.read_parquet(layer.folder / PARQUET / f"{name}.parquet")
             assert list(parquet.columns) == columns and len(parquet) == layer.rows[name]

@@ -197,6 +197,10 @@ def declared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def write_layer(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, int]:
     """The layer's tables into ``folder``: one DuckDB database (:data:`DATABASE`), a Parquet
     file per table (:data:`PARQUET`) and :data:`CSV_TABLES` as CSV; rows per table."""
@@ -212,7 +216,9 @@ def write_layer(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, int]
             con.register("frame", frame)
             con.execute(f'INSERT INTO "{name}" SELECT * FROM frame')
             con.unregister("frame")
-            con.execute(f'COMMENT ON TABLE "{name}" IS \'{spec.description.replace(chr(39), chr(39) * 2)}\'')
+            con.execute(f'COMMENT ON TABLE "{name}" IS {_quoted(spec.description)}')
+            for c in spec.columns:  # a BI tool shows these beside each column: what it is, in which unit
+                con.execute(f'COMMENT ON COLUMN "{name}"."{c.name}" IS {_quoted(c.description)}')
             frame.to_parquet(folder / PARQUET / f"{name}.parquet", index=False)
             if name in CSV_TABLES:
                 write_csv(frame, folder / f"{name}.csv")
