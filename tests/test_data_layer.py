@@ -248,3 +248,12 @@ def test_a_million_row_extract_is_read_and_its_bad_row_located(copy, tmp_path):
     big.to_csv(copy / "crm_orders.csv", index=False)
     problems = _refused(copy, tmp_path / "layer")
     assert problems == [f"{copy / 'crm_orders.csv'}: row 1000001, column qty: '1O': not a number (quantity in uom)"]
+
+
+def test_without_the_plants_and_purchasing_extracts_the_rest_reconciles(copy, tmp_path, layer):
+    for optional in ("mes_production", "mes_downtime", "erp_purchase_orders", "erp_receipts"):
+        (copy / f"{optional}.csv").unlink()
+    done = reconcile(copy, tmp_path / "layer", network=SCENARIOS / "reference")
+    assert done.rows["production"] == done.rows["receipts"] == 0
+    kept = ~layer.variances["check"].isin(["production_vs_receipts", "receipts_vs_orders"])
+    assert done.variances["key"].tolist() == layer.variances.loc[kept, "key"].tolist()

@@ -147,14 +147,14 @@ EXTRACTS: dict[str, TableSpec] = {
             _text("line", "the network's line"),
             _text("item_number", "ERP item number (the MES reads the ERP's item master)"),
             _count("qty_good_units", "good eaches made"),
-        ), "MES production per line and day"),
+        ), "MES production per line and day", optional=True),
         TableSpec("mes_downtime", ("event_id",), (
             _text("event_id", "downtime event"),
             _text("line", "the network's line"),
             _date("start", "day the line stopped"),
             Column("hours", "float", "hours stopped", min=0),
             _choice("cause", "why", DOWNTIME_CAUSES),
-        ), "MES line downtime with its cause"),
+        ), "MES line downtime with its cause", optional=True),
         TableSpec("erp_purchase_orders", ("po_id", "po_line"), (
             _text("po_id", "purchase order"),
             _count("po_line", "its line", lo=1),
@@ -164,14 +164,14 @@ EXTRACTS: dict[str, TableSpec] = {
             _text("material", "the network's material"),
             _count("qty_units", "units ordered", lo=1),
             _date("promised_date", "delivery the supplier confirmed"),
-        ), "ERP purchase order lines"),
+        ), "ERP purchase order lines", optional=True),
         TableSpec("erp_receipts", ("receipt_id",), (
             _text("receipt_id", "goods receipt"),
             _text("po_id", "purchase order received"),
             _count("po_line", "its line", lo=1),
             _date("receipt_date", "day received at the plant"),
             _count("qty_units", "units received", lo=1),
-        ), "ERP goods receipts of purchase orders"),
+        ), "ERP goods receipts of purchase orders", optional=True),
         TableSpec("gl_periods", ("fiscal_year", "fiscal_period"), (
             _count("fiscal_year", "fiscal year (named after the calendar year it ends in)"),
             Column("fiscal_period", "int", "period 1 to 12", min=1, max=12),
