@@ -205,6 +205,8 @@ def reconcile(extracts: str | Path, out: str | Path, network: str | Path | None 
     extracts, out = Path(extracts), Path(out)
     network = Path(network) if network is not None else extracts.parent
     check_out(out, overwrite)  # before the work
+    if not extracts.is_dir():
+        raise InputError([Problem(str(extracts), "", "extracts folder not found")])
     if not (network / "products.csv").is_file():
         raise InputError([Problem(str(network), "", "holds no network (no products.csv): give --network, the network "
                                                     "folder whose SKUs and markets the extracts name")])
