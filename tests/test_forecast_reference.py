@@ -38,7 +38,8 @@ def test_forecast_writes_every_table_and_the_chart(forecast_dir):
                  "worst_skus.png", "forecast.json"):
         assert (out / name).exists(), name
     assert "which the choice never saw" in stdout and "Revenue-weighted WAPE" in stdout
-    assert json.loads((out / "forecast.json").read_text())["weeks"] >= 52
+    manifest = json.loads((out / "forecast.json").read_text())
+    assert manifest["bucket"] == "week" and manifest["periods"] >= 52
 
 
 def test_methods_fit_the_families_and_the_scenario_override(forecast_dir):

@@ -13,6 +13,10 @@ far enough; its four quarters are 13 weeks each, split into three periods by ``p
 (4-4-5: 4, 4 and 5 weeks), and a 53rd week joins the last period (4-4-6), as is usual.
 A fiscal year is named after the calendar year it ends in (``label="end"``) or begins in
 (``"start"``: NRF's fiscal 2023 began in February 2023).
+
+A **bucket** is the period a demand history is kept in and a forecast made in: the week
+(from Monday) or the calendar month. A history's dates say which (:func:`bucket_of`), so
+the season length and the frequency follow the data, not a constant.
 """
 
 from __future__ import annotations
@@ -25,6 +29,45 @@ import numpy as np
 import pandas as pd
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A planning bucket (module docstring), named by its first day."""
+
+    name: str           # "week", "month": the column a history or forecast keys its periods by
+    freq: str           # pandas frequency of the buckets' first days
+    season_length: int  # buckets per year, the period of yearly seasonality
+
+    def after(self, last: pd.Timestamp, periods: int) -> pd.DatetimeIndex:
+        """The first days of the ``periods`` buckets after the one beginning on ``last``."""
+        return pd.date_range(last, periods=periods + 1, freq=self.freq)[1:]
+
+    def periods_until(self, last: pd.Timestamp, end: dt.date) -> int:
+        """Buckets after the one beginning on ``last`` up to the one holding the day
+        before ``end`` (at least one)."""
+        starts = pd.date_range(last, pd.Timestamp(end) - pd.Timedelta(days=1), freq=self.freq)
+        return max(1, len(starts) - 1)
+
+
+WEEK = Bucket("week", "W-MON", 52)
+MONTH = Bucket("month", "MS", 12)
+BUCKETS = (WEEK, MONTH)
+
+
+def bucket_of(dates: pd.DatetimeIndex | pd.Series) -> Bucket:
+    """The bucket whose first days ``dates`` all are: Mondays (weekly) or first days of
+    months (monthly). Raises ``ValueError`` naming a date that fits neither."""
+    days = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(dates))).sort_values()
+    if len(days) == 0:
+        raise ValueError("no dates: a history needs at least one period")
+    for bucket in BUCKETS:
+        grid = pd.date_range(days[0], days[-1], freq=bucket.freq)
+        if len(grid) and grid[0] == days[0] and days.isin(grid).all():
+            return bucket
+    odd = days[~days.isin(pd.date_range(days[0], days[-1], freq=WEEK.freq))][0]
+    raise ValueError(f"the dates are neither all Mondays (weekly buckets) nor all first days of months "
+                     f"(monthly buckets): {odd.date()} is a {odd:%A}, day {odd.day} of its month")
 
 
 def iso_weeks_in_year(year: int) -> int:

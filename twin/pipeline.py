@@ -134,7 +134,7 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     total hides and a chart of the worst (``twin.results``). A forecast folder already in
     ``out`` is replaced only when ``overwrite``."""
     from reports.figures import forecast_vs_actual, literal_text
-    from twin.demand.forecast import scenario_forecast, weeks_to_forecast
+    from twin.demand.forecast import history_bucket, periods_to_forecast, scenario_forecast
     from twin.results import write_forecast
 
     check_out(out, overwrite)  # before the work: it is written only at the end
@@ -150,7 +150,8 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
         figure = forecast_vs_actual(result.holdout, worst_skus(result.accuracy),
                                     "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
         write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path),
-                                                 weeks=weeks_to_forecast(net, sc.horizon.end),
+                                                 periods=periods_to_forecast(net, sc.horizon.end),
+                                                 bucket=history_bucket(net).name,
                                                  seconds=round(seconds, 2), sop_twin=version("sop-twin")), overwrite)
     return ForecastWritten(Path(out), sc.name, result, seconds)
 

@@ -23,6 +23,8 @@ RMSSE       sqrt(mean(e^2) / mean((x_t - x_{t-m})^2))
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 METRICS = ("me", "rmse", "mae", "mape", "wape", "mase", "rmsse")
@@ -35,12 +37,15 @@ def naive_scale(train: np.ndarray, m: int = 1, squared: bool = False) -> float:
 
 
 def naive_scales(train: np.ndarray, m: int = 1, squared: bool = False) -> np.ndarray:
-    """:func:`naive_scale` of each row of ``train`` (series x periods, all one length)."""
+    """:func:`naive_scale` of each row of ``train`` (series x periods; NaN before a
+    series begins, whose differences are left out)."""
     x = np.asarray(train, float)
     if x.shape[1] <= m:
         return np.full(len(x), np.nan)
     diff = x[:, m:] - x[:, :-m]
-    return (diff ** 2 if squared else np.abs(diff)).mean(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no difference yet: NaN, as documented
+        return np.nanmean(diff ** 2 if squared else np.abs(diff), axis=1)
 
 
 def accuracy(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, m: int = 1) -> dict[str, float]:

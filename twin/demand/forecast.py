@@ -1,6 +1,8 @@
-"""Forecast a network's demand per SKU x market and week, with a method chosen per family.
+"""Forecast a network's demand per SKU x market and period, with a method chosen per family.
 
-One pass (:func:`forecast_network`):
+Periods are the history's buckets, weeks or calendar months (:func:`twin.calendars.bucket_of`);
+the season length and the frequency follow from them. One pass (:func:`forecast_series`,
+which :func:`forecast_network` calls on a network's history):
 
 1. every SKU x market series is classified (:mod:`twin.demand.classify`): its demand
    pattern and its strength of yearly seasonality;
@@ -32,10 +34,12 @@ import datetime as dt
 import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, fields
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from twin.calendars import Bucket, bucket_of
 from twin.demand import cache
 from twin.demand.accuracy import BENCHMARKS, accuracy_rows, naive_scales
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
@@ -44,7 +48,6 @@ from twin.demand.methods import (ENSEMBLE, GLOBAL, HEAVY, Carried, backtest, car
 from twin.network import Network
 from twin.scenario import Forecasting
 
-SEASON_WEEKS = 52
 CANDIDATES = {
     "smooth": ("naive", "seasonal_naive", "moving_average", "ses", "ets"),
     "erratic": ("naive", "seasonal_naive", "moving_average", "ses", "ets", "gbm"),
@@ -72,8 +75,8 @@ class ForecastResult:
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
     hidden: pd.DataFrame       # SKUs whose error the total hides
     holdout: pd.DataFrame      # unique_id, sku, market, family, ds, y and each method's forecast, last window
-    errors: pd.DataFrame       # sku, market, error: actual - forecast of the chosen method, every backtest week
-    forecasts: pd.DataFrame    # sku, market, week, qty
+    errors: pd.DataFrame       # sku, market, error: actual - forecast of the chosen method, every backtest period
+    forecasts: pd.DataFrame    # sku, market, week (or month: the bucket's name), qty
 
 
 def history_frame(net: Network) -> pd.DataFrame:
@@ -89,8 +92,10 @@ def history_frame(net: Network) -> pd.DataFrame:
         ["unique_id", "ds"], ignore_index=True)
 
 
-def _with_promotions(frame: pd.DataFrame, promotions: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (sku, market, ds) with the promotion discount of each week (0 without)."""
+def _with_promotions(frame: pd.DataFrame, promotions: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame`` (sku, market, ds) with the promotion discount of each period (0 without)."""
+    if promotions is None:
+        return frame.assign(**{PROMOTION: 0.0})
     promo = promotions["discount_pct"].rename(PROMOTION).rename_axis(["sku", "market", "ds"]).reset_index()
     promo["ds"] = pd.to_datetime(promo["ds"])
     out = frame.merge(promo, on=["sku", "market", "ds"], how="left")
@@ -98,38 +103,45 @@ def _with_promotions(frame: pd.DataFrame, promotions: pd.DataFrame) -> pd.DataFr
     return out
 
 
-def classify(history: pd.DataFrame, pool: Executor | None = None) -> pd.DataFrame:
+def classify(history: pd.DataFrame, season_length: int, pool: Executor | None = None) -> pd.DataFrame:
     """Demand pattern (Syntetos, Boylan & Croston, 2005) and yearly seasonal strength
     (Wang, Smith & Hyndman, 2006) of each series of a :func:`history_frame` (sorted, and
-    every series the same weeks), on ``pool`` if given."""
+    series sorted by period), on ``pool`` if given."""
     out = history.drop_duplicates("unique_id")[["unique_id", "sku", "market", "family"]].reset_index(drop=True)
-    values = history["y"].to_numpy(float).reshape(len(out), -1)
+    ids = history["unique_id"].to_numpy()
+    values = np.split(history["y"].to_numpy(float), np.flatnonzero(ids[1:] != ids[:-1]) + 1)
     measures = [adi_cv2(y) for y in values]
     # an STL fit per series, 0.7 ms: on every core from 100 series
-    strengths = map_chunks(_seasonal_strengths, list(values), cores() if len(values) >= 100 else 1, pool)
+    strengths = map_chunks(partial(_seasonal_strengths, season_length=season_length), values,
+                           cores() if len(values) >= 100 else 1, pool)
     return out.assign(pattern=[pattern(y) for y in values], adi=[a for a, _ in measures],
                       cv2=[c for _, c in measures], seasonal_strength=np.concatenate(strengths))
 
 
-def _seasonal_strengths(values: list[np.ndarray]) -> np.ndarray:
+def _seasonal_strengths(values: list[np.ndarray], season_length: int) -> np.ndarray:
     """Yearly seasonal strength of each series (a process's share of :func:`classify`)."""
-    return np.array([seasonal_strength(y, SEASON_WEEKS) for y in values], dtype=float)
+    return np.array([seasonal_strength(y, season_length) for y in values], dtype=float)
 
 
 _CACHE: dict[str, ForecastResult] = {}
 
 
-def weeks_to_forecast(net: Network, horizon_end: dt.date) -> int:
-    """Weeks from the week after the last week of history to the end of a horizon."""
-    last = net.demand_history.index.get_level_values("week").max().date()
-    return max(1, -(-(horizon_end - last).days // 7) - 1)
+def history_bucket(net: Network) -> Bucket:
+    """The bucket a network's demand history is kept in."""
+    return bucket_of(net.demand_history.index.get_level_values("week"))
+
+
+def periods_to_forecast(net: Network, horizon_end: dt.date) -> int:
+    """Periods from the one after the history's last to the one holding a horizon's last day."""
+    last = net.demand_history.index.get_level_values("week").max()
+    return history_bucket(net).periods_until(last, horizon_end)
 
 
 def _cache_key(net: Network, horizon_end: dt.date, settings: Forecasting) -> str:
     """Everything a forecast depends on (and, through :func:`cache.key`, the code)."""
     return cache.key(*(int(pd.util.hash_pandas_object(frame).sum()) for frame in (
         net.demand_history, net.products[["family", "price_per_unit"]], net.promotions)),
-        weeks_to_forecast(net, horizon_end), settings.model_dump_json())
+        periods_to_forecast(net, horizon_end), settings.model_dump_json())
 
 
 def remembered(net: Network, horizon_end: dt.date, settings: Forecasting) -> bool:
@@ -148,7 +160,7 @@ def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting)
     if key not in _CACHE:
         tables = cache.load(key)
         if tables is None:
-            result = forecast_network(net, weeks_to_forecast(net, horizon_end), fixed=dict(settings.methods),
+            result = forecast_network(net, periods_to_forecast(net, horizon_end), fixed=dict(settings.methods),
                                       h=settings.window_weeks, windows=settings.backtest_windows,
                                       refit_final=settings.refit_final)
             cache.save(key, {f.name: getattr(result, f.name) for f in fields(ForecastResult)})
@@ -158,29 +170,49 @@ def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting)
     return _CACHE[key]
 
 
-def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = None, h: int = 13,
+def forecast_network(net: Network, periods: int, fixed: dict[str, str] | None = None, h: int = 13,
                      windows: int = 4, refit_final: bool = False) -> ForecastResult:
+    """:func:`forecast_series` on a network's demand history, priced by its products and
+    promoted by its promotion calendar."""
+    return forecast_series(history_frame(net), periods, net.products["price_per_unit"], net.promotions,
+                           fixed=fixed, h=h, windows=windows, refit_final=refit_final)
+
+
+def forecast_series(history: pd.DataFrame, periods: int, price: pd.Series, promotions: pd.DataFrame | None = None,
+                    fixed: dict[str, str] | None = None, h: int = 13, windows: int = 4,
+                    refit_final: bool = False) -> ForecastResult:
     """Classify, backtest, choose, forecast and score (module docstring).
 
     Parameters
     ----------
-    net : Network
-    weeks : int
-        Weeks to forecast after the last week of history.
+    history : DataFrame
+        Long series as :func:`history_frame` gives them: ``unique_id`` ("SKU/market"),
+        ``sku``, ``market``, ``family``, ``ds`` (the first day of each week or month;
+        no period missing inside a series, and every series ending on the same one, so
+        that backtest windows line up; a series may begin later and then joins the
+        totals when it begins), ``y`` and, optionally, the promotion discount.
+    periods : int
+        Periods to forecast after the history's last.
+    price : Series
+        Price per unit by SKU, to weigh accuracy by revenue.
+    promotions : DataFrame, optional
+        The promotion calendar (``discount_pct`` by sku, market and period) the global
+        model reads for the forecast periods; none without.
     fixed : dict, optional
         ``{family: method}`` the scenario fixes; those families are still backtested, so
         their accuracy is reported, but not chosen for.
     h, windows : int
-        Weeks per backtest forecast and backtest origins (the last one scores).
+        Periods per backtest forecast and backtest origins (the last one scores).
     refit_final : bool
         Refit ETS and MSTL on the whole history for the final forecast, instead of
         carrying their fit at the last origin forward over the last window (step 3).
     """
     fixed = fixed or {}
-    history = history_frame(net)
-    price = net.products["price_per_unit"]
+    bucket = bucket_of(history["ds"])
+    if PROMOTION not in history:
+        history = _with_promotions(history, promotions)
     with process_pool() as pool:
-        patterns = classify(history, pool)
+        patterns = classify(history, bucket.season_length, pool)
         families = []
         for family, ids in patterns.groupby("family")["unique_id"]:
             part = history[history["unique_id"].isin(set(ids))]
@@ -191,27 +223,29 @@ def forecast_network(net: Network, weeks: int, fixed: dict[str, str] | None = No
         # every family's heavy fits start now, on the pool, while this process backtests
         # and chooses family after family: first those without heavy fits, then the others
         # in the order their fits were started
-        carried = [carry_forward(part, heavy, h, windows, SEASON_WEEKS, "W-MON", 0 if refit_final else weeks, pool)
+        carried = [carry_forward(part, heavy, h, windows, bucket.season_length, bucket.freq,
+                                 0 if refit_final else periods, pool)
                    if (heavy := [m for m in candidates if m in HEAVY]) else None for _, part, candidates in families]
         done = {}
         for k in sorted(range(len(families)), key=lambda k: carried[k] is not None):
             family, part, candidates = families[k]
-            done[k] = _forecast_family(family, part, candidates, fixed.get(family), net.promotions, weeks=weeks,
-                                       h=h, windows=windows, refit_final=refit_final, carried=carried[k])
+            done[k] = _forecast_family(family, part, candidates, fixed.get(family), promotions, bucket,
+                                       periods=periods, h=h, windows=windows, refit_final=refit_final,
+                                       carried=carried[k])
     results = [done[k] for k in range(len(families))]
     chosen, selections, holdouts, forecasts, errors = (
         [r[k] for r in results] for k in ("chosen", "selection", "holdout", "forecast", "errors"))
     holdout = pd.concat(holdouts, ignore_index=True)
     keys = patterns.set_index("unique_id")[["sku", "market", "family"]]
     holdout = holdout.join(keys, on="unique_id")
-    table = level_accuracy(holdout, history, price)
+    table = level_accuracy(holdout, history, price, bucket.season_length)
     fc = pd.concat(forecasts, ignore_index=True).join(keys[["sku", "market"]], on="unique_id")
     return ForecastResult(
         patterns=patterns, chosen=pd.DataFrame(chosen), selection=pd.concat(selections, ignore_index=True),
         accuracy=table, hidden=hidden_errors(table), holdout=holdout,
         errors=pd.concat(errors, ignore_index=True).join(keys[["sku", "market"]], on="unique_id")[
             ["sku", "market", "error"]],
-        forecasts=fc.rename(columns={"ds": "week", "forecast": "qty"})[["sku", "market", "week", "qty"]])
+        forecasts=fc.rename(columns={"ds": bucket.name, "forecast": "qty"})[["sku", "market", bucket.name, "qty"]])
 
 
 def _candidates(members: pd.DataFrame, promoted: bool) -> list[str]:
@@ -224,25 +258,27 @@ def _candidates(members: pd.DataFrame, promoted: bool) -> list[str]:
 
 
 def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fixed: str | None,
-                     promotions: pd.DataFrame, weeks: int, h: int, windows: int, refit_final: bool,
-                     carried: Carried | None) -> dict:
+                     promotions: pd.DataFrame | None, bucket: Bucket, periods: int, h: int, windows: int,
+                     refit_final: bool, carried: Carried | None) -> dict:
     """Backtest, choose and forecast one family (module docstring, steps 2 and 3): the
     family's rows of each table of :class:`ForecastResult` it makes. ``carried``: its
     heavy methods' backtest, started by :func:`carry_forward`."""
-    run = backtest(part, candidates, h=h, windows=windows, season_length=SEASON_WEEKS, freq="W-MON",
-                   regressors=[PROMOTION], ahead=0 if refit_final else weeks, carried=carried, threads=GBM_THREADS)
+    run = backtest(part, candidates, h=h, windows=windows, season_length=bucket.season_length, freq=bucket.freq,
+                   regressors=[PROMOTION], ahead=0 if refit_final else periods, carried=carried, threads=GBM_THREADS)
     groups = pd.Series(family, index=part["unique_id"].unique())
-    sel = select(run.forecasts, part, groups, candidates, SEASON_WEEKS)
+    sel = select(run.forecasts, part, groups, candidates, bucket.season_length)
     method = fixed or sel.chosen[family]
     members = sel.members[family] if method == ENSEMBLE else [method]
     backtested = sel.forecasts
     last = backtested[backtested["cutoff"] == backtested["cutoff"].max()]
     carried = [m for m in members if m in HEAVY and not refit_final]
     refitted = [m for m in members if m not in carried]
-    finals = [_carried(run.ahead, m) if m in carried else _final(part, m, weeks, promotions) for m in members]
+    finals = [_carried(run.ahead, m) if m in carried else _final(part, m, bucket, periods, promotions)
+              for m in members]
     finals = [f.sort_values(["unique_id", "ds"], ignore_index=True) for f in finals]
     final = "; ".join([*([f"{', '.join(refitted)} refitted on the whole history"] if refitted else []),
-                       *([f"{', '.join(carried)} carried forward {h} weeks from the last origin"] if carried else [])])
+                       *([f"{', '.join(carried)} carried forward {h} {bucket.name}s from the last origin"]
+                         if carried else [])])
     return dict(
         chosen=dict(family=family, method=method, members="+".join(members), how="scenario" if fixed else "backtest",
                     final=final),
@@ -258,26 +294,27 @@ def _carried(ahead: pd.DataFrame, method: str) -> pd.DataFrame:
     return pd.DataFrame({"unique_id": ahead["unique_id"], "ds": ahead["ds"], "forecast": ahead[method].clip(lower=0.0)})
 
 
-def _final(history: pd.DataFrame, method: str, weeks: int, promotions: pd.DataFrame) -> pd.DataFrame:
-    """``method`` refitted on the whole history, ``weeks`` ahead (never negative)."""
+def _final(history: pd.DataFrame, method: str, bucket: Bucket, periods: int,
+           promotions: pd.DataFrame | None) -> pd.DataFrame:
+    """``method`` refitted on the whole history, ``periods`` ahead (never negative)."""
     if method in GLOBAL:
-        last = history["ds"].max()
-        future = pd.DataFrame([(uid, last + pd.Timedelta(weeks=k)) for uid in history["unique_id"].unique()
-                               for k in range(1, weeks + 1)], columns=["unique_id", "ds"])
+        ahead = bucket.after(history["ds"].max(), periods)
+        future = pd.DataFrame([(uid, ds) for uid in history["unique_id"].unique() for ds in ahead],
+                              columns=["unique_id", "ds"])
         future = future.join(history.drop_duplicates("unique_id").set_index("unique_id")[["sku", "market"]],
                              on="unique_id")
         future = _with_promotions(future, promotions)
-        ml = global_model(SEASON_WEEKS, "W-MON", GBM_THREADS).fit(history[["unique_id", "ds", "y", PROMOTION]],
-                                                                   static_features=[])
-        out = ml.predict(h=weeks, X_df=future[["unique_id", "ds", PROMOTION]])
+        ml = global_model(bucket.season_length, bucket.freq, GBM_THREADS).fit(
+            history[["unique_id", "ds", "y", PROMOTION]], static_features=[])
+        out = ml.predict(h=periods, X_df=future[["unique_id", "ds", PROMOTION]])
     else:
         from statsforecast import StatsForecast
 
-        sf = StatsForecast(models=models([method], SEASON_WEEKS), freq="W-MON",
+        sf = StatsForecast(models=models([method], bucket.season_length), freq=bucket.freq,
                            n_jobs=jobs([method], history["unique_id"].nunique()))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = sf.forecast(df=history[["unique_id", "ds", "y"]], h=weeks)
+            out = sf.forecast(df=history[["unique_id", "ds", "y"]], h=periods)
         out = out.reset_index() if "unique_id" not in out.columns else out
     return pd.DataFrame({"unique_id": out["unique_id"], "ds": out["ds"], "forecast": out[method].clip(lower=0.0)})
 
@@ -285,7 +322,7 @@ def _final(history: pd.DataFrame, method: str, weeks: int, promotions: pd.DataFr
 METHOD_COLUMNS = ("chosen", *BENCHMARKS)
 
 
-def level_accuracy(holdout: pd.DataFrame, history: pd.DataFrame, price: pd.Series) -> pd.DataFrame:
+def level_accuracy(holdout: pd.DataFrame, history: pd.DataFrame, price: pd.Series, season_length: int) -> pd.DataFrame:
     """Accuracy on the holdout window per series, SKU, family and in total.
 
     Series are summed bottom-up to each level (the forecasts are coherent by
@@ -300,14 +337,13 @@ def level_accuracy(holdout: pd.DataFrame, history: pd.DataFrame, price: pd.Serie
     for level, key in (("series", "unique_id"), ("sku", "sku"), ("family", "family"), ("total", None)):
         test = holdout.assign(entity=holdout[key] if key else "all").groupby(["entity", "ds"])[
             ["y", "revenue", *METHOD_COLUMNS]].sum()
-        train = past.assign(entity=past[key] if key else "all").groupby(["entity", "ds"])["y"].sum().unstack(
-            fill_value=0.0)
+        train = past.assign(entity=past[key] if key else "all").groupby(["entity", "ds"])["y"].sum().unstack()
         entities = test.index.get_level_values("entity").unique()  # sorted, as groupby sorts
         train = train.reindex(entities).to_numpy(float)
         actual = test["y"].unstack().loc[entities].to_numpy(float)
         revenue = test["revenue"].groupby(level="entity").sum().loc[entities].to_numpy(float)
         share = revenue / total_revenue if total_revenue else np.zeros(len(entities))
-        scale = [naive_scales(train, SEASON_WEEKS, squared) for squared in (False, True)]
+        scale = [naive_scales(train, season_length, squared) for squared in (False, True)]
         by_method = []
         for method in METHOD_COLUMNS:
             forecast = test[method].unstack().loc[entities].to_numpy(float)

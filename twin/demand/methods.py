@@ -9,6 +9,8 @@ name                 method
 ===================  ======================================================================
 naive                last value (random walk)
 seasonal_naive       value of the same season last cycle
+naive2               the naive method on seasonally adjusted data, the M competitions'
+                     benchmark (:mod:`twin.demand.naive2`)
 moving_average       mean of the last ``min(m, 13)`` periods
 ses                  simple exponential smoothing, alpha optimised
 ets                  ETS with automatic model selection by AICc (Hyndman et al., 2002);
@@ -21,8 +23,8 @@ sba                  Syntetos–Boylan approximation (Syntetos & Boylan, 2005)
 tsb                  Teunter, Syntetos & Babai (2011), alpha_d = alpha_p = 0.1
 adida                ADIDA temporal aggregation (Nikolopoulos et al., 2011)
 gbm                  one global gradient-boosted model per group (LightGBM through Nixtla's
-                     mlforecast) over lags 1-4, 13 and 52, the week of the year, and the
-                     known future regressors given (the promotion discount), as in the
+                     mlforecast) over lags 1-4, 13 and the season's, the week (or month) of
+                     the year, and the known future regressors given (the promotion discount), as in the
                      M5 competition's winning approaches (Makridakis et al., 2022)
 ===================  ======================================================================
 
@@ -67,10 +69,12 @@ def _models() -> dict[str, Callable[[int], object]]:
     from statsforecast import models as sf
 
     from twin.demand.mstl import MSTL
+    from twin.demand.naive2 import Naive2
 
     return {
         "naive": lambda m: sf.Naive(alias="naive"),
         "seasonal_naive": lambda m: sf.SeasonalNaive(season_length=m, alias="seasonal_naive"),
+        "naive2": lambda m: Naive2(season_length=m),
         "moving_average": lambda m: sf.WindowAverage(window_size=min(m, 13), alias="moving_average"),
         "ses": lambda m: sf.SimpleExponentialSmoothingOptimized(alias="ses"),
         "ets": lambda m: sf.AutoETS(season_length=m if m <= 24 else 1, alias="ets"),
@@ -83,8 +87,8 @@ def _models() -> dict[str, Callable[[int], object]]:
     }
 
 
-METHODS = ("naive", "seasonal_naive", "moving_average", "ses", "ets", "mstl", "croston", "sba", "tsb", "adida",
-           "gbm")
+METHODS = ("naive", "seasonal_naive", "naive2", "moving_average", "ses", "ets", "mstl", "croston", "sba", "tsb",
+           "adida", "gbm")
 GLOBAL = ("gbm",)  # fitted across the group's series by mlforecast, not per series by statsforecast
 
 
@@ -136,8 +140,13 @@ def map_chunks(work: Callable[[list], T], items: list, processes: int, pool: Exe
 
 
 def week_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
-    """ISO week number, a calendar feature of the global model."""
+    """ISO week number, a calendar feature of the global model on weekly data."""
     return np.asarray(dates.isocalendar().week, dtype=float)
+
+
+def month_of_year(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Calendar month, the global model's calendar feature on monthly data."""
+    return np.asarray(dates.month, dtype=float)
 
 
 def global_model(season_length: int, freq: str | int, threads: int | None = None):
@@ -151,8 +160,8 @@ def global_model(season_length: int, freq: str | int, threads: int | None = None
                           subsample=1.0, random_state=0, n_jobs=threads or cores(), force_col_wise=True,
                           deterministic=True, verbose=-1)
     lags = sorted({1, 2, 3, 4, 13, season_length})
-    return MLForecast(models={"gbm": model}, freq=freq, lags=lags,
-                      date_features=[week_of_year] if isinstance(freq, str) else [])
+    calendar = {"W": [week_of_year], "M": [month_of_year]}.get(freq[0], []) if isinstance(freq, str) else []
+    return MLForecast(models={"gbm": model}, freq=freq, lags=lags, date_features=calendar)
 
 
 def models(names: list[str] | tuple[str, ...], season_length: int) -> list[object]:
