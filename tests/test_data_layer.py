@@ -13,12 +13,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import SCENARIOS
+from twin.calendars import MONTH
 from twin.data.extracts import EXTRACTS
-from twin.data.layer import DATABASE, LAYER, PARQUET
+from twin.data.layer import DATABASE, LAYER, PARQUET, demand_series
+from twin.demand.forecast import SEASONAL_CANDIDATES, forecast_series, series_frame
 from twin.errors import InputError
 from twin import pipeline
 from twin.pipeline import reconcile
@@ -125,6 +128,44 @@ def test_a_forecast_and_plan_from_the_layer_equal_those_from_the_csv_history(lay
     _, base_plan = pipeline.prepare(base, result=expected)
     assert plan.objective_value == base_plan.objective_value
     assert plan.production.equals(base_plan.production)
+
+
+def test_the_layers_daily_demand_forecasts_in_monthly_buckets_as_it_does_in_weeks(layer):
+    """The same days, bucketed by calendar month: whole months only (the CRM's days run
+    from 8 January 2024 to 1 January 2027), totalling as the days do; forecast over 2027
+    in months (season 12), seasonal families choose seasonal methods, and the forecast
+    total lies within 5 % of the weekly forecast's over the same days (the weekly one
+    also reads the promotion calendar, which is kept by week)."""
+    monthly = demand_series(layer.folder, MONTH)
+    months = monthly.index.get_level_values("month")
+    assert (months.min(), months.max()) == (pd.Timestamp("2024-02-01"), pd.Timestamp("2026-12-01"))
+    daily = pd.read_parquet(layer.folder / PARQUET / "demand.parquet")
+    days = pd.to_datetime(daily["day"])
+    inside = daily[(days >= "2024-02-01") & (days < "2027-01-01")]
+    assert monthly.sum() == inside["qty_units"].sum()
+    pd.testing.assert_series_equal(
+        monthly.groupby(level="month").sum(),
+        inside.groupby(days[inside.index].dt.to_period("M").dt.start_time.rename("month"))["qty_units"].sum()
+        .astype(float).rename("qty"))
+
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    products = base.network.products
+    result = forecast_series(series_frame(monthly, products["family"]), 12, products["price_per_unit"],
+                             h=3, windows=3)
+    by_month = result.forecasts.groupby("month")["qty"].sum()
+    assert list(by_month.index) == list(pd.date_range("2027-01-01", periods=12, freq="MS"))
+    chosen = result.chosen.set_index("family")["method"]
+    assert chosen["CORE"] in SEASONAL_CANDIDATES and chosen["GARDEN"] in SEASONAL_CANDIDATES
+
+    weekly = pipeline.forecast(base).forecasts
+    per_week = weekly.groupby("week")["qty"].sum()
+    weekly_days = pd.Series(np.repeat(per_week.to_numpy() / 7, 7),
+                            index=pd.date_range(per_week.index.min(), periods=7 * len(per_week)))
+    months_days = pd.date_range("2027-01-01", "2027-12-31")
+    common = months_days.intersection(weekly_days.index)
+    monthly_days = pd.Series(np.concatenate([np.full(d.days_in_month, q / d.days_in_month)
+                                             for d, q in by_month.items()]), index=months_days)
+    assert monthly_days[common].sum() == pytest.approx(weekly_days[common].sum(), rel=0.05)
 
 
 def test_a_scenario_naming_no_layer_or_another_networks_is_refused_where_it_says_so(layer, tmp_path):

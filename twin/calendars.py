@@ -39,6 +39,13 @@ class Bucket:
     freq: str           # pandas frequency of the buckets' first days
     season_length: int  # buckets per year, the period of yearly seasonality
 
+    def first_day(self, days: pd.Series) -> pd.Series:
+        """The first day of the bucket each day falls in."""
+        days = pd.to_datetime(days)
+        if self.name == "week":
+            return days - pd.to_timedelta(days.dt.weekday, "D")
+        return days.dt.to_period("M").dt.start_time
+
     def after(self, last: pd.Timestamp, periods: int) -> pd.DatetimeIndex:
         """The first days of the ``periods`` buckets after the one beginning on ``last``."""
         return pd.date_range(last, periods=periods + 1, freq=self.freq)[1:]

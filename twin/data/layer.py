@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from twin.calendars import Bucket
 from twin.data.tables import Column, TableSpec
 from twin.spreadsheet import write_csv
 
@@ -228,6 +229,26 @@ def write_layer(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, int]
 
 class LayerMissing(Exception):
     """The folder is no layer ``twin reconcile`` wrote."""
+
+
+def demand_series(folder: str | Path, bucket: Bucket) -> pd.Series:
+    """The layer's daily demand summed by ``bucket`` (weeks or calendar months): ``qty``
+    indexed by ``sku, market`` and the bucket's first day, every SKU x market with demand
+    and every whole bucket the days cover (0 where none); a bucket the days cover only in
+    part, at either end, is left out rather than read as a fall in demand."""
+    path = Path(folder) / PARQUET / "demand.parquet"
+    if not path.is_file():
+        raise LayerMissing(f"no reconciled layer (no {PARQUET}/demand.parquet): give a folder twin reconcile wrote")
+    daily = pd.read_parquet(path)
+    days = pd.to_datetime(daily["day"]).astype("datetime64[ns]")
+    first, last = days.min(), days.max()
+    starts = pd.date_range(bucket.first_day(pd.Series([first])).iloc[0], last, freq=bucket.freq)
+    whole = starts[(starts >= first) & (starts.shift(1, freq=bucket.freq) - pd.Timedelta(days=1) <= last)]
+    qty = daily.assign(start=bucket.first_day(days)).groupby(["sku", "market", "start"])["qty_units"].sum()
+    pairs = qty.index.droplevel("start").unique().sort_values()
+    grid = pd.MultiIndex.from_tuples([(s, m, d) for s, m in pairs for d in whole],
+                                     names=["sku", "market", bucket.name])
+    return qty.rename_axis(["sku", "market", bucket.name]).reindex(grid, fill_value=0).astype(float).rename("qty")
 
 
 def demand_history(folder: str | Path) -> pd.DataFrame:

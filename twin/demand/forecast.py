@@ -80,14 +80,20 @@ class ForecastResult:
 
 
 def history_frame(net: Network) -> pd.DataFrame:
-    """The demand history as long series: ``unique_id`` ("SKU/market"), ``ds``, ``y``,
-    with ``sku``, ``market``, ``family`` and the promotion discount that week; every week
-    from the first to the last is present."""
-    h = net.demand_history["qty"].unstack("week", fill_value=0.0).stack().rename("y").reset_index()
-    h = h.rename(columns={"week": "ds"})
+    """A network's demand history as :func:`series_frame` gives it."""
+    return series_frame(net.demand_history["qty"], net.products["family"], net.promotions)
+
+
+def series_frame(qty: pd.Series, family: pd.Series, promotions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Demand ``qty``, indexed by ``sku``, ``market`` and the first day of each period, as
+    long series: ``unique_id`` ("SKU/market"), ``ds``, ``y``, with ``sku``, ``market``, the
+    SKU's ``family`` and the promotion discount that period; every period from the first
+    to the last is present (0 where none)."""
+    h = qty.unstack(-1, fill_value=0.0).stack().rename("y").reset_index()
+    h = h.rename(columns={h.columns[2]: "ds"})
     h["unique_id"] = h["sku"] + "/" + h["market"]
-    h["family"] = h["sku"].map(net.products["family"])
-    h = _with_promotions(h, net.promotions)
+    h["family"] = h["sku"].map(family)
+    h = _with_promotions(h, promotions)
     return h[["unique_id", "sku", "market", "family", "ds", "y", PROMOTION]].sort_values(
         ["unique_id", "ds"], ignore_index=True)
 
