@@ -7,6 +7,7 @@ import textwrap
 from contextlib import AbstractContextManager
 
 import matplotlib
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: no global state, no screen, nothing left open
@@ -19,9 +20,9 @@ def literal_text() -> AbstractContextManager:
     return matplotlib.rc_context({"text.parse_math": False})
 
 
-def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") -> Figure:
-    """Weekly actual vs forecast (chosen method and seasonal naive) on the holdout window,
-    one panel per SKU (summed over markets).
+def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "", per: str = "week") -> Figure:
+    """Actual vs forecast per ``per`` (week or month; chosen method and seasonal naive) on
+    the holdout window, one panel per SKU (summed over markets).
 
     ``holdout`` has ``sku, ds, y, chosen, seasonal_naive``."""
     n = max(len(skus), 1)
@@ -35,12 +36,15 @@ def forecast_vs_actual(holdout: pd.DataFrame, skus: list[str], title: str = "") 
         ax.plot(g.index, g["chosen"], color="tab:blue", lw=1.5, label="forecast (chosen method)")
         ax.plot(g.index, g["seasonal_naive"], color="tab:gray", lw=1, ls="--", label="seasonal naive")
         ax.set_title(sku, fontsize=10, loc="left")
-        ax.set_ylabel("units / week")
+        ax.set_ylabel(f"units / {per}")
+        if per == "month":  # a tick per month, named as a planner names it
+            ax.xaxis.set_major_locator(mdates.MonthLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(skus):]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(title or "Actual vs forecast, holdout weeks", fontsize=11)
+    fig.suptitle(title or f"Actual vs forecast, holdout {per}s", fontsize=11)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig

@@ -5,6 +5,7 @@ reference's history, GL revenue against ERP invoices to the cent, and hostile ex
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -166,6 +167,26 @@ def test_the_layers_daily_demand_forecasts_in_monthly_buckets_as_it_does_in_week
     monthly_days = pd.Series(np.concatenate([np.full(d.days_in_month, q / d.days_in_month)
                                              for d, q in by_month.items()]), index=months_days)
     assert monthly_days[common].sum() == pytest.approx(weekly_days[common].sum(), rel=0.05)
+
+
+def test_twin_forecast_in_months_reads_the_layer_and_only_the_layer(layer, tmp_path):
+    out = tmp_path / "monthly"
+    run = subprocess.run([sys.executable, "-m", "twin", "forecast", str(_from_layer(layer.folder, tmp_path)),
+                          "--bucket", "month", "--out", str(out), "-q"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((out / "forecast.json").read_text())
+    # the months from the history's last (December 2026) to the horizon's last day, 2 January 2028
+    assert manifest["bucket"] == "month" and manifest["periods"] == 13
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert list(forecasts.columns) == ["sku", "market", "month", "qty"]
+    assert forecasts["month"].min() == "2027-01-01" and forecasts["month"].max() == "2028-01-01"
+
+    csv_history = subprocess.run([sys.executable, "-m", "twin", "forecast", str(SCENARIOS / "baseline.yaml"),
+                                  "--bucket", "month", "--out", str(tmp_path / "refused")],
+                                 capture_output=True, text=True)
+    assert csv_history.returncode == 2 and "demand.history" in csv_history.stderr
+    assert "weeks do not add up to months" in csv_history.stderr and "Traceback" not in csv_history.stderr
+    assert not (tmp_path / "refused").exists()
 
 
 def test_a_scenario_naming_no_layer_or_another_networks_is_refused_where_it_says_so(layer, tmp_path):

@@ -142,7 +142,7 @@ def _forecast(args: argparse.Namespace) -> int:
     from twin import pipeline
 
     out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
-    written = pipeline.forecast_scenario(args.scenario, out, args.overwrite)
+    written = pipeline.forecast_scenario(args.scenario, out, args.overwrite, bucket=args.bucket)
     if not args.quiet:
         _print_forecast(written.result, written.scenario, written.seconds)
         print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, hidden.csv, worst_skus.png)")
@@ -325,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "last window per series, SKU, family and in total (plain and revenue-"
                                    "weighted) against naive and seasonal naive, with the SKUs the total hides.")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    p.add_argument("--bucket", choices=("week", "month"), default="week",
+                   help="forecast in weeks (default: the plan's buckets) or calendar months, for the monthly "
+                        "demand review; months need the scenario's demand from a reconciled layer "
+                        "(demand.history), whose daily demand they sum")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/forecast/<scenario file name>)")
     _overwrite_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

@@ -128,13 +128,23 @@ def worst_skus(accuracy: pd.DataFrame, n: int = 4) -> list[str]:
     return skus.assign(weight=skus["revenue_share"] * skus["wape"]).nlargest(n, "weight")["entity"].tolist()
 
 
-def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False) -> ForecastWritten:
+def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False,
+                      bucket: str = "week") -> ForecastWritten:
     """Forecast a scenario's network to the end of its horizon (whatever its demand model)
     and write the forecast folder: forecasts, methods, backtests, accuracy, the SKUs the
     total hides and a chart of the worst (``twin.results``). A forecast folder already in
-    ``out`` is replaced only when ``overwrite``."""
+    ``out`` is replaced only when ``overwrite``.
+
+    ``bucket="month"`` forecasts in calendar months, from the daily demand of the
+    reconciled layer the scenario's ``demand.history`` names (weeks do not add up to
+    months, so a weekly CSV history cannot be read by month), with backtest windows of
+    ``forecasting.window_weeks`` in whole months and no promotion calendar (it is kept by
+    week). Monthly forecasts are made afresh: the cache keeps the weekly ones the plan reads.
+    """
     from reports.figures import forecast_vs_actual, literal_text
-    from twin.demand.forecast import history_bucket, periods_to_forecast, scenario_forecast
+    from twin.calendars import MONTH
+    from twin.demand.forecast import (forecast_series, history_bucket, periods_to_forecast, scenario_forecast,
+                                      series_frame)
     from twin.results import write_forecast
 
     check_out(out, overwrite)  # before the work: it is written only at the end
@@ -143,16 +153,33 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     short = backtest_history_problems(sc.forecasting, net, loaded.file)  # whatever its demand model: it forecasts here
     if short:
         raise InputError(short)
+    if bucket == MONTH.name and sc.demand.history is None:
+        raise InputError([Problem(loaded.file, "demand.history", "monthly buckets are made from a reconciled "
+                                  "layer's daily demand: name the folder twin reconcile wrote here (the network's "
+                                  "demand_history.csv is kept by week, and weeks do not add up to months)")])
     started = time.perf_counter()
-    result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
+    if bucket == MONTH.name:
+        from twin.data.layer import demand_series
+
+        monthly = demand_series(sc.demand.history, MONTH)
+        last = monthly.index.get_level_values(MONTH.name).max()
+        periods = MONTH.periods_until(last, sc.horizon.end)
+        window = max(1, round(sc.forecasting.window_weeks * 7 / 30.44))
+        result = forecast_series(series_frame(monthly, net.products["family"]), periods,
+                                 net.products["price_per_unit"], fixed=dict(sc.forecasting.methods), h=window,
+                                 windows=sc.forecasting.backtest_windows, refit_final=sc.forecasting.refit_final)
+    else:
+        periods = periods_to_forecast(net, sc.horizon.end)
+        result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
     seconds = time.perf_counter() - started
+    made = MONTH if bucket == MONTH.name else history_bucket(net)
     with literal_text():
         figure = forecast_vs_actual(result.holdout, worst_skus(result.accuracy),
-                                    "Worst revenue-weighted SKUs: actual vs forecast, holdout weeks")
-        write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path),
-                                                 periods=periods_to_forecast(net, sc.horizon.end),
-                                                 bucket=history_bucket(net).name,
-                                                 seconds=round(seconds, 2), sop_twin=version("sop-twin")), overwrite)
+                                    f"Worst revenue-weighted SKUs: actual vs forecast, holdout {made.name}s",
+                                    per=made.name)
+        write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path), periods=periods,
+                                                 bucket=made.name, seconds=round(seconds, 2),
+                                                 sop_twin=version("sop-twin")), overwrite)
     return ForecastWritten(Path(out), sc.name, result, seconds)
 
 
