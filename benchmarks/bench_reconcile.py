@@ -1,11 +1,13 @@
 """Speed of the data load (run on demand: `.venv/bin/python benchmarks/bench_reconcile.py`).
 
 Reports, with the machine it ran on, ``twin reconcile`` of the reference's extracts
-(``scenarios/reference/extracts``: 354,000 rows in 13 files) and of extracts ten times
-larger: every transaction file (orders, deliveries, invoices, postings, movements) holds
-ten copies of its rows under distinct document numbers, so the cross-checks agree where
-the reference's do and its planted disagreements come ten times (the daily and month-end
-stock files keep their size: they are per day, not per transaction). Each figure is the median and fastest of
+(``scenarios/reference/extracts``, 17 files) and of extracts ten times larger: every
+transaction file (orders, deliveries, invoices, postings, movements, purchase orders and
+goods receipts) holds ten copies of its rows under distinct document numbers, and the
+MES's daily production ten times its quantities (the hubs receive ten copies of it), so
+the cross-checks agree where the reference's do and its planted disagreements come up to ten
+times (the daily and month-end stock files and the downtime log keep their size: they
+are per day or per event, not per transaction). Each figure is the median and fastest of
 ``--repeats`` runs, split into reading the files, reconciling, and writing the layer
 (DuckDB, Parquet, CSV).
 """
@@ -33,7 +35,9 @@ EXTRACTS = ROOT / "scenarios" / "reference" / "extracts"
 # per transaction file, the document-number columns a copy suffixes (references keep their "/line")
 NUMBERED = {"crm_orders.csv": ("order_id",), "erp_shipments.csv": ("delivery_id", "order_id"),
             "erp_invoices.csv": ("invoice_id", "order_id"), "gl_postings.csv": ("journal_id", "document"),
-            "wms_movements.csv": ("movement_id", "reference")}
+            "wms_movements.csv": ("movement_id", "reference"), "erp_purchase_orders.csv": ("po_id",),
+            "erp_receipts.csv": ("receipt_id", "po_id")}
+SCALED = {"mes_production.csv": "qty_good_units"}  # per day and line: the quantity grows, not the rows
 
 
 def larger(folder: Path, times: int) -> None:
@@ -48,6 +52,10 @@ def larger(folder: Path, times: int) -> None:
                 copy[c] = copy[c].str.replace(r"^([^/]+)", rf"\1-{k}", regex=True) if k else copy[c]
             copies.append(copy)
         pd.concat(copies).to_csv(folder / file, index=False)
+    for file, column in SCALED.items():
+        frame = pd.read_csv(EXTRACTS / file, dtype=str, keep_default_na=False)
+        frame[column] = (frame[column].astype(int) * times).astype(str)
+        frame.to_csv(folder / file, index=False)
 
 
 def timed(folder: Path, out: Path, net) -> dict[str, float]:
@@ -59,8 +67,8 @@ def timed(folder: Path, out: Path, net) -> dict[str, float]:
     out.mkdir()
     write_layer(layer.tables, out)
     done = time.perf_counter()
-    return {"rows": sum(len(f) for f in x.values()), "variances": len(layer.variances), "read_s": read - started, "reconcile_s": built - read,
-            "write_s": done - built, "total_s": done - started}
+    return {"rows": sum(len(f) for f in x.values()), "variances": len(layer.variances), "read_s": read - started,
+            "reconcile_s": built - read, "write_s": done - built, "total_s": done - started}
 
 
 def main() -> None:
