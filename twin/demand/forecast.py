@@ -16,7 +16,7 @@ which :func:`forecast_network` calls on a network's history):
    scenario fixes it; the mean of a family's three best methods competes as an ensemble;
    a family with promotions also tries the global ``gbm`` model with
    the promotion calendar as a regressor;
-3. the chosen method, refitted on the whole history, forecasts the weeks asked for. ETS
+3. the chosen method, refitted on the whole history, forecasts the periods asked for. ETS
    and MSTL are not refitted unless the scenario asks (``refit_final``): their fit at the
    last backtest origin, its states carried forward over the last window, forecasts, as
    forecasting systems update forecasts with new actuals between re-estimations (13
