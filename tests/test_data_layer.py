@@ -22,7 +22,7 @@ from conftest import SCENARIOS
 from twin.calendars import MONTH
 from twin.data.extracts import EXTRACTS
 from twin.data.layer import DATABASE, LAYER, PARQUET, demand_series
-from twin.demand.forecast import SEASONAL_CANDIDATES, forecast_series, series_frame
+from twin.demand.forecast import SEASONAL_CANDIDATES
 from twin.errors import InputError
 from twin import pipeline
 from twin.pipeline import reconcile
@@ -131,12 +131,9 @@ def test_a_forecast_and_plan_from_the_layer_equal_those_from_the_csv_history(lay
     assert plan.production.equals(base_plan.production)
 
 
-def test_the_layers_daily_demand_forecasts_in_monthly_buckets_as_it_does_in_weeks(layer):
-    """The same days, bucketed by calendar month: whole months only (the CRM's days run
-    from 8 January 2024 to 1 January 2027), totalling as the days do; forecast over 2027
-    in months (season 12), seasonal families choose seasonal methods, and the forecast
-    total lies within 5 % of the weekly forecast's over the same days (the weekly one
-    also reads the promotion calendar, which is kept by week)."""
+def test_the_layers_daily_demand_in_monthly_buckets_totals_as_the_days(layer):
+    """Whole months only (the CRM's days run from 8 January 2024 to 1 January 2027), each
+    totalling as its days do."""
     monthly = demand_series(layer.folder, MONTH)
     months = monthly.index.get_level_values("month")
     assert (months.min(), months.max()) == (pd.Timestamp("2024-02-01"), pd.Timestamp("2026-12-01"))
@@ -149,27 +146,12 @@ def test_the_layers_daily_demand_forecasts_in_monthly_buckets_as_it_does_in_week
         inside.groupby(days[inside.index].dt.to_period("M").dt.start_time.rename("month"))["qty_units"].sum()
         .astype(float).rename("qty"))
 
-    base = load_scenario(SCENARIOS / "baseline.yaml")
-    products = base.network.products
-    result = forecast_series(series_frame(monthly, products["family"]), 12, products["price_per_unit"],
-                             h=3, windows=3)
-    by_month = result.forecasts.groupby("month")["qty"].sum()
-    assert list(by_month.index) == list(pd.date_range("2027-01-01", periods=12, freq="MS"))
-    chosen = result.chosen.set_index("family")["method"]
-    assert chosen["CORE"] in SEASONAL_CANDIDATES and chosen["GARDEN"] in SEASONAL_CANDIDATES
-
-    weekly = pipeline.forecast(base).forecasts
-    per_week = weekly.groupby("week")["qty"].sum()
-    weekly_days = pd.Series(np.repeat(per_week.to_numpy() / 7, 7),
-                            index=pd.date_range(per_week.index.min(), periods=7 * len(per_week)))
-    months_days = pd.date_range("2027-01-01", "2027-12-31")
-    common = months_days.intersection(weekly_days.index)
-    monthly_days = pd.Series(np.concatenate([np.full(d.days_in_month, q / d.days_in_month)
-                                             for d, q in by_month.items()]), index=months_days)
-    assert monthly_days[common].sum() == pytest.approx(weekly_days[common].sum(), rel=0.05)
-
 
 def test_twin_forecast_in_months_reads_the_layer_and_only_the_layer(layer, tmp_path):
+    """Forecast in months (season 12) from the layer: seasonal families choose seasonal
+    methods, and the 2027 total lies within 5 % of the weekly forecast's over the same
+    days (the weekly one also reads the promotion calendar, which is kept by week). A
+    scenario whose history is the weekly CSV is refused."""
     out = tmp_path / "monthly"
     run = subprocess.run([sys.executable, "-m", "twin", "forecast", str(_from_layer(layer.folder, tmp_path)),
                           "--bucket", "month", "--out", str(out), "-q"], capture_output=True, text=True)
@@ -177,9 +159,23 @@ def test_twin_forecast_in_months_reads_the_layer_and_only_the_layer(layer, tmp_p
     manifest = json.loads((out / "forecast.json").read_text())
     # the months from the history's last (December 2026) to the horizon's last day, 2 January 2028
     assert manifest["bucket"] == "month" and manifest["periods"] == 13
-    forecasts = pd.read_csv(out / "forecasts.csv")
+    forecasts = pd.read_csv(out / "forecasts.csv", parse_dates=["month"])
     assert list(forecasts.columns) == ["sku", "market", "month", "qty"]
-    assert forecasts["month"].min() == "2027-01-01" and forecasts["month"].max() == "2028-01-01"
+    by_month = forecasts.groupby("month")["qty"].sum()
+    assert list(by_month.index) == list(pd.date_range("2027-01-01", periods=13, freq="MS"))
+    chosen = pd.read_csv(out / "methods.csv").set_index("family")["method"]
+    assert chosen["CORE"] in SEASONAL_CANDIDATES and chosen["GARDEN"] in SEASONAL_CANDIDATES
+
+    weekly = pipeline.forecast(load_scenario(SCENARIOS / "baseline.yaml")).forecasts
+    per_week = weekly.groupby("week")["qty"].sum()
+    weekly_days = pd.Series(np.repeat(per_week.to_numpy() / 7, 7),
+                            index=pd.date_range(per_week.index.min(), periods=7 * len(per_week)))
+    in_2027 = by_month[by_month.index.year == 2027]
+    monthly_days = pd.Series(np.concatenate([np.full(d.days_in_month, q / d.days_in_month)
+                                             for d, q in in_2027.items()]),
+                             index=pd.date_range("2027-01-01", "2027-12-31"))
+    common = monthly_days.index.intersection(weekly_days.index)
+    assert monthly_days[common].sum() == pytest.approx(weekly_days[common].sum(), rel=0.05)
 
     csv_history = subprocess.run([sys.executable, "-m", "twin", "forecast", str(SCENARIOS / "baseline.yaml"),
                                   "--bucket", "month", "--out", str(tmp_path / "refused")],

@@ -234,8 +234,9 @@ class LayerMissing(Exception):
 def demand_series(folder: str | Path, bucket: Bucket) -> pd.Series:
     """The layer's daily demand summed by ``bucket`` (weeks or calendar months): ``qty``
     indexed by ``sku, market`` and the bucket's first day, every SKU x market with demand
-    and every whole bucket the days cover (0 where none); a bucket the days cover only in
-    part, at either end, is left out rather than read as a fall in demand."""
+    and every whole bucket from the first day with demand to the last (0 where none); a
+    bucket those days cover only in part, at either end, is left out rather than read as a
+    fall in demand."""
     path = Path(folder) / PARQUET / "demand.parquet"
     if not path.is_file():
         raise LayerMissing(f"no reconciled layer (no {PARQUET}/demand.parquet): give a folder twin reconcile wrote")
