@@ -144,16 +144,16 @@ def _forecast(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
     written = pipeline.forecast_scenario(args.scenario, out, args.overwrite, bucket=args.bucket)
     if not args.quiet:
-        _print_forecast(written.result, written.scenario, written.seconds)
+        _print_forecast(written.result, written.scenario, written.seconds, written.bucket)
         print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, hidden.csv, worst_skus.png)")
     return 0
 
 
-def _print_forecast(result, name: str, seconds: float) -> None:
+def _print_forecast(result, name: str, seconds: float, bucket: str) -> None:
     from reports.summary import forecast_accuracy_table
 
     acc = result.accuracy
-    print(f"{name}: {len(result.patterns)} series forecast in {seconds:.1f} s\n")
+    print(f"{name}: {len(result.patterns)} series forecast by {bucket} in {seconds:.1f} s\n")
     print("Accuracy on the last backtest window (which the choice never saw):\n")
     print(forecast_accuracy_table(acc, result.chosen).to_string(index=False))
     weighted = acc[(acc["level"] == "revenue_weighted") & (acc["entity"] == "all")].set_index("method")

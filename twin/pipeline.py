@@ -120,6 +120,7 @@ class ForecastWritten:
     scenario: str
     result: ForecastResult
     seconds: float
+    bucket: str  # "week" or "month"
 
 
 def worst_skus(accuracy: pd.DataFrame, n: int = 4) -> list[str]:
@@ -180,7 +181,7 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
         write_forecast(out, result, figure, dict(scenario=sc.name, scenario_file=str(path), periods=periods,
                                                  bucket=made.name, seconds=round(seconds, 2),
                                                  sop_twin=version("sop-twin")), overwrite)
-    return ForecastWritten(Path(out), sc.name, result, seconds)
+    return ForecastWritten(Path(out), sc.name, result, seconds, made.name)
 
 
 def export_excel(source: str | Path, out: str | Path, overwrite: bool = False) -> dict[str, int]:
