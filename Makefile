@@ -16,8 +16,14 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
+# sktime's wheel ships the PBS series of FPP3's Croston example: fetched, not installed
+# (the tests read the one CSV inside it)
+SKTIME_WHEEL := $(VENV)/wheels/sktime-1.2.0-py3-none-any.whl
+
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip download --quiet --no-deps --dest $(VENV)/wheels sktime==1.2.0
+	@test -f $(SKTIME_WHEEL) || { echo "pip fetched no $(SKTIME_WHEEL)"; exit 1; }
 	@touch $@
 
 demo: $(VENV)/.installed

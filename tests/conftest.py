@@ -4,6 +4,8 @@ report page opened in headless Chromium."""
 from __future__ import annotations
 
 import os
+import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +14,16 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
+# published data inside another package's wheel, fetched by `make test` beside the venv's packages
+SKTIME_WHEEL = Path(sys.prefix) / "wheels" / "sktime-1.2.0-py3-none-any.whl"
+
+
+def sktime_data(member: str) -> pd.DataFrame:
+    """A CSV shipped in sktime's wheel (``sktime/datasets/data/...``), read from the wheel."""
+    if not SKTIME_WHEEL.exists():
+        pytest.fail(f"{SKTIME_WHEEL} is missing: `make test` fetches it (pip download --no-deps sktime==1.2.0)")
+    with zipfile.ZipFile(SKTIME_WHEEL) as wheel, wheel.open(f"sktime/datasets/data/{member}") as f:
+        return pd.read_csv(f)
 
 EMPTY = {
     "materials": "material,name,cost_per_unit",

