@@ -89,6 +89,7 @@ class Comparison:
     weak_points: pd.DataFrame
     accuracy: pd.DataFrame    # the baseline's forecast accuracy per family (empty without a forecast)
     hidden: pd.DataFrame      # SKUs with revenue whose error the total hides
+    fva: pd.DataFrame         # the baseline forecast's value added per step (fva.csv; empty without a forecast)
     balance: pd.DataFrame     # scenario, then each run's balance.csv (twin.balance): per family and month
     promise: pd.DataFrame     # the plan's promised fill rate beside the twin's, with the gap by source
     sensitivity: pd.DataFrame  # sensitivity.csv: each run that moved one assumption, with its margin
@@ -132,6 +133,7 @@ def compare(folders: list[str | Path]) -> Comparison:
         weak_points=_csv(runs[0].folder / "weak_points.csv"),
         accuracy=forecast_accuracy(runs[0].folder / "forecast"),
         hidden=_csv(runs[0].folder / "forecast" / "hidden.csv"),
+        fva=_csv(runs[0].folder / "forecast" / "fva.csv"),
         balance=pd.concat([_csv(r.folder / "balance.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
         bridge=pd.concat([_csv(r.folder / "bridge.csv").assign(scenario=r.name) for r in runs], ignore_index=True),
         promise=promise_table(runs, kpis),

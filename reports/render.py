@@ -50,7 +50,7 @@ from reports import figures
 from reports.compare import GAP_PARTS, PER_UNIT, Comparison, break_even_table, decision_rates, recommendation, tornado_table
 from reports.formats import (fmt_delta_money, fmt_delta_pt, fmt_money, fmt_money_range, fmt_pct, fmt_units, format_delta,
                              format_range, format_value)
-from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary
+from reports.summary import COST_LABELS, GAP_LABELS, MODE_ORDER, decision_summary, fva_table
 from twin.balance import BALANCE_COLUMNS
 from twin.folders import check_out, mark
 from twin.finance.tables import finance_table
@@ -261,6 +261,10 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             "loses to (MASE)": [f"{b.replace('_', ' ')} ({getattr(r, f'mase_{b}'):.2f})" if b else "—"
                                 for b, r in zip(a["beaten_by"], a.itertuples())],
         })
+    if len(c.fva):
+        tables["fva"] = fva_table(c.fva).rename(columns={
+            "naive": "naive WAPE", "statistical": "statistical (points it removed)",
+            "adjusted": "planner-adjusted (points it removed)", "adjustments": "accepted adjustments"})
     if len(c.hidden):
         h = c.hidden
         tables["hidden"] = pd.DataFrame({
@@ -556,6 +560,7 @@ def markdown(ctx: dict) -> str:
                          ("risks", "Risk register"), ("service", "Service per market and per family against its target"),
                          ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),
+                         ("fva", "Forecast value added (last backtest window, WAPE)"),
                          ("hidden", "What the total hides: SKUs with revenue and a high error")):
         if key in t:
             parts += [f"## {heading}\n", _md_table(t[key])]

@@ -190,6 +190,22 @@ def gap_sentence(gap: pd.DataFrame) -> str:
             f"({100 * v['twin_ci_low']:.1f}-{100 * v['twin_ci_high']:.1f}): {parts}")
 
 
+def fva_table(fva: pd.DataFrame) -> pd.DataFrame:
+    """The forecast-value-added stairstep (``fva.csv``) as a planner reads it: per family and
+    in total, each step's WAPE on the holdout and the points it removed from the step before
+    (negative where it made the forecast worse), and the accepted adjustments there."""
+    rows = []
+    names = {"total": "all", "adjusted_series": "series adjusted"}
+    for (level, entity), steps in fva.groupby(["level", "entity"], sort=False):
+        step = steps.set_index("step")
+        row = {"family": names.get(level, entity), "naive": f"{step.loc['naive', 'wape']:.1f}%"}
+        for name in ("statistical", "adjusted"):
+            row[name] = f"{step.loc[name, 'wape']:.1f}% ({step.loc[name, 'wape_added']:+.1f} pt)"
+        row["adjustments"] = int(step.loc["adjusted", "adjustments"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def forecast_accuracy_table(accuracy: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     """Per family and in total, as ``twin forecast`` prints it: the method and how it was
     chosen, MASE and WAPE of it and of both benchmarks on the holdout window, and the

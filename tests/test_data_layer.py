@@ -160,7 +160,7 @@ def test_twin_forecast_in_months_reads_the_layer_and_only_the_layer(layer, tmp_p
     # the months from the history's last (December 2026) to the horizon's last day, 2 January 2028
     assert manifest["bucket"] == "month" and manifest["periods"] == 13
     forecasts = pd.read_csv(out / "forecasts.csv", parse_dates=["month"])
-    assert list(forecasts.columns) == ["sku", "market", "month", "qty"]
+    assert list(forecasts.columns) == ["sku", "market", "month", "qty", "statistical_qty"]
     by_month = forecasts.groupby("month")["qty"].sum()
     assert list(by_month.index) == list(pd.date_range("2027-01-01", periods=13, freq="MS"))
     chosen = pd.read_csv(out / "methods.csv").set_index("family")["method"]

@@ -39,7 +39,7 @@ def test_tourism_monthly_seasonal_naive_mape_athanasopoulos_et_al_2011():
     history = _frame(series, "tourism", "2007-12-01")
     result = forecast_series(history, 24, pd.Series(1.0, index=history["sku"].unique()),
                              fixed={"tourism": "seasonal_naive"}, h=24, windows=2)
-    assert list(result.forecasts.columns) == ["sku", "market", "month", "qty"]
+    assert list(result.forecasts.columns) == ["sku", "market", "month", "qty", "statistical_qty"]
     assert result.forecasts["month"].min() == pd.Timestamp("2008-01-01")
     assert result.forecasts["month"].max() == pd.Timestamp("2009-12-01")
     forecast = result.forecasts.pivot(index="sku", columns="month", values="qty")

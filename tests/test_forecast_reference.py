@@ -35,7 +35,7 @@ def forecast_dir(tmp_path_factory):
 def test_forecast_writes_every_table_and_the_chart(forecast_dir):
     out, stdout = forecast_dir
     for name in ("forecasts.csv", "methods.csv", "backtest.csv", "patterns.csv", "accuracy.csv", "hidden.csv",
-                 "worst_skus.png", "forecast.json"):
+                 "fva.csv", "adjustments.csv", "worst_skus.png", "forecast.json"):
         assert (out / name).exists(), name
     assert "which the choice never saw" in stdout and "Revenue-weighted WAPE" in stdout
     manifest = json.loads((out / "forecast.json").read_text())
@@ -60,7 +60,9 @@ def test_accuracy_at_every_level_against_both_benchmarks(forecast_dir):
     out, _ = forecast_dir
     acc = pd.read_csv(out / "accuracy.csv")
     assert set(acc["level"]) == {"series", "sku", "family", "total", "revenue_weighted"}
-    assert set(acc["method"]) == {"chosen", "naive", "seasonal_naive"}
+    assert set(acc["method"]) == {"chosen", "adjusted", "naive", "seasonal_naive"}
+    plain = acc.pivot_table(index=["level", "entity"], columns="method", values="wape")
+    assert plain["adjusted"].equals(plain["chosen"])  # no adjustment log: nothing adjusted
     total = acc[acc["level"] == "total"].set_index("method")["mase"]
     assert total["chosen"] < total["seasonal_naive"]  # a regression pin of today's selection, not a theorem
     skus = acc[(acc["level"] == "sku") & (acc["method"] == "chosen")]
@@ -73,7 +75,8 @@ def test_a_family_whose_method_loses_to_a_benchmark_on_the_holdout_is_flagged(fo
     out, stdout = forecast_dir
     acc = pd.read_csv(out / "accuracy.csv")
     mase = acc[acc["level"] == "family"].pivot(index="entity", columns="method", values="mase")
-    lines = {line.split()[0]: line for line in stdout.splitlines()[1:] if line.split() and line.split()[0] in mase.index}
+    table = stdout.split("which the choice never saw")[1].split("Revenue-weighted")[0]
+    lines = {line.split()[0]: line for line in table.splitlines()[1:] if line.split() and line.split()[0] in mase.index}
     assert set(lines) == set(mase.index)
     for family, row in mase.iterrows():
         best = row[["naive", "seasonal_naive"]].idxmin()

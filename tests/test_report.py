@@ -541,3 +541,16 @@ def test_the_finance_section_reads_off_finance_csv(shipped_report):
         for scenario, shown in zip(header[1:], row[1:]):
             r = per_sku.loc[(scenario, row[0])]
             assert shown == f"{fmt_money(r['margin'])} ({fmt_pct(r['margin'] / r['revenue'], 1)})"
+
+
+def test_the_forecast_value_added_stairstep_is_in_the_report_as_fva_csv_has_it(shipped_report):
+    """The baseline's forecast folder inside its run: the report's stairstep is fva.csv's,
+    row for row, each step's points the error it removed from the step before."""
+    fva = pd.read_csv(shipped_report / "runs" / "baseline" / "forecast" / "fva.csv")
+    header, *body = _table_rows((shipped_report / "report.html").read_text(), "fva-table")
+    assert header[0] == "family" and len(body) == fva.groupby(["level", "entity"]).ngroups
+    for row, (_, steps) in zip(body, fva.groupby(["level", "entity"], sort=False)):
+        s = steps.set_index("step")
+        assert row[1] == f"{s.loc['naive', 'wape']:.1f}%"
+        assert row[2] == f"{s.loc['statistical', 'wape']:.1f}% ({s.loc['statistical', 'wape_added']:+.1f} pt)"
+        assert s.loc["statistical", "wape_added"] == pytest.approx(s.loc["naive", "wape"] - s.loc["statistical", "wape"])

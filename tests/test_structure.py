@@ -66,7 +66,7 @@ def test_the_command_line_parses_and_prints_and_calls_the_pipeline():
                "reports.summary", "reports.summary.cost_table", "reports.summary.decision_summary",
                "reports.summary.headline_table", "reports.summary.line_table", "reports.compare",
                "reports.compare.recommendation", "reports.summary.gap_sentence",
-               "reports.summary.forecast_accuracy_table", "twin.sim.kpis",
+               "reports.summary.forecast_accuracy_table", "reports.summary.fva_table", "twin.sim.kpis",
                "twin.sim.kpis.TOTAL_KPIS"}
     assert project <= allowed, sorted(project - allowed)
     source = (REPO / "twin/cli.py").read_text()

@@ -50,6 +50,10 @@ class Bucket:
         """The first days of the ``periods`` buckets after the one beginning on ``last``."""
         return pd.date_range(last, periods=periods + 1, freq=self.freq)[1:]
 
+    def following(self, first: pd.Series) -> pd.Series:
+        """The first day of the bucket after each one beginning on ``first``."""
+        return first + (pd.DateOffset(months=1) if self.name == "month" else pd.Timedelta(days=7))
+
     def periods_until(self, last: pd.Timestamp, end: dt.date) -> int:
         """Buckets after the one beginning on ``last`` up to the one holding the day
         before ``end`` (at least one)."""

@@ -142,15 +142,17 @@ def _forecast(args: argparse.Namespace) -> int:
     from twin import pipeline
 
     out = Path(args.out or Path("out") / "forecast" / Path(args.scenario).stem)
-    written = pipeline.forecast_scenario(args.scenario, out, args.overwrite, bucket=args.bucket)
+    written = pipeline.forecast_scenario(args.scenario, out, args.overwrite, bucket=args.bucket,
+                                         adjustments=args.adjustments)
     if not args.quiet:
         _print_forecast(written.result, written.scenario, written.seconds, written.bucket)
-        print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, hidden.csv, worst_skus.png)")
+        print(f"\nForecast in {out}/ (forecasts.csv, methods.csv, accuracy.csv, fva.csv, adjustments.csv, "
+              "hidden.csv, worst_skus.png)")
     return 0
 
 
 def _print_forecast(result, name: str, seconds: float, bucket: str) -> None:
-    from reports.summary import forecast_accuracy_table
+    from reports.summary import forecast_accuracy_table, fva_table
 
     acc = result.accuracy
     print(f"{name}: {len(result.patterns)} series forecast by {bucket} in {seconds:.1f} s\n")
@@ -163,6 +165,11 @@ def _print_forecast(result, name: str, seconds: float, bucket: str) -> None:
         print("\nWhat the total hides: SKUs with revenue and a high error")
         for r in result.hidden.itertuples():
             print(f"  - {r.sku}: {r.revenue_share:.1%} of revenue, WAPE {r.wape:.0f}% (total {r.total_wape:.0f}%)")
+    log = result.adjustments
+    accepted = int((log["status"] == "accepted").sum())
+    print(f"\nForecast value added on the holdout (WAPE; a step's points are the error it removed): "
+          f"{len(log)} adjustments logged, {accepted} accepted\n")
+    print(fva_table(result.fva).to_string(index=False))
 
 
 def _run_options(args: argparse.Namespace, brief: bool = False) -> dict:
@@ -329,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="forecast in weeks (default: the plan's buckets) or calendar months, for the monthly "
                         "demand review; months need the scenario's demand from a reconciled layer "
                         "(demand.history), whose daily demand they sum")
+    p.add_argument("--adjustments", metavar="CSV",
+                   help="the planner's adjustment log (in place of the scenario's forecasting.adjustments): "
+                        "sku, market, start, end, adjusted_qty, status, source, reason, rationale, who, "
+                        "logged_on per row; accepted rows change the forecast, spread over the weeks in "
+                        "proportion to the statistical forecast, and those on the holdout window are scored "
+                        "as forecast value added")
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/forecast/<scenario file name>)")
     _overwrite_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

@@ -109,7 +109,7 @@ def forecast(loaded: LoadedScenario, progress: Progress | None = None) -> Foreca
     if not remembered(loaded.network, sc.horizon.end, sc.forecasting):
         _say(progress, "forecast", "Forecasting demand: a method per family by backtest (`twin forecast` shows "
                                    "the accuracy) ...")
-    return scenario_forecast(loaded.network, sc.horizon.end, sc.forecasting)
+    return scenario_forecast(loaded.network, sc.horizon.end, sc.forecasting, loaded.adjustments)
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,14 @@ def worst_skus(accuracy: pd.DataFrame, n: int = 4) -> list[str]:
     return skus.assign(weight=skus["revenue_share"] * skus["wape"]).nlargest(n, "weight")["entity"].tolist()
 
 
-def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False,
-                      bucket: str = "week") -> ForecastWritten:
+def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False, bucket: str = "week",
+                      adjustments: str | Path | None = None) -> ForecastWritten:
     """Forecast a scenario's network to the end of its horizon (whatever its demand model)
-    and write the forecast folder: forecasts, methods, backtests, accuracy, the SKUs the
-    total hides and a chart of the worst (``twin.results``). A forecast folder already in
-    ``out`` is replaced only when ``overwrite``.
+    and write the forecast folder: forecasts, methods, backtests, accuracy, forecast value
+    added, the adjustment log, the SKUs the total hides and a chart of the worst
+    (``twin.results``). A forecast folder already in ``out`` is replaced only when
+    ``overwrite``. ``adjustments``, an adjustment log, takes the place of the scenario's
+    ``forecasting.adjustments``.
 
     ``bucket="month"`` forecasts in calendar months, from the daily demand of the
     reconciled layer the scenario's ``demand.history`` names (weeks do not add up to
@@ -154,6 +156,14 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
     short = backtest_history_problems(sc.forecasting, net, loaded.file)  # whatever its demand model: it forecasts here
     if short:
         raise InputError(short)
+    log = loaded.adjustments
+    if adjustments is not None:
+        from twin.scenario import adjustment_log
+
+        problems: list[Problem] = []
+        log = adjustment_log(Path(adjustments), net, sc.horizon.end, sc.forecasting.window_weeks, problems)
+        if problems:
+            raise InputError(problems)
     if bucket == MONTH.name and sc.demand.history is None:
         raise InputError([Problem(loaded.file, "demand.history", "monthly buckets are made from a reconciled "
                                   "layer's daily demand: name the folder twin reconcile wrote here (the network's "
@@ -168,10 +178,11 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
         window = max(1, round(sc.forecasting.window_weeks * 7 / 30.44))
         result = forecast_series(series_frame(monthly, net.products["family"]), periods,
                                  net.products["price_per_unit"], fixed=dict(sc.forecasting.methods), h=window,
-                                 windows=sc.forecasting.backtest_windows, refit_final=sc.forecasting.refit_final)
+                                 windows=sc.forecasting.backtest_windows, refit_final=sc.forecasting.refit_final,
+                                 adjustments=log)
     else:
         periods = periods_to_forecast(net, sc.horizon.end)
-        result = scenario_forecast(net, sc.horizon.end, sc.forecasting)
+        result = scenario_forecast(net, sc.horizon.end, sc.forecasting, log)
     seconds = time.perf_counter() - started
     made = MONTH if bucket == MONTH.name else history_bucket(net)
     with literal_text():

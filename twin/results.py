@@ -43,15 +43,21 @@ Layout of a plan folder (``twin plan``, or ``plan/`` in a run folder)::
 
 Layout of a forecast folder (``twin forecast``)::
 
-    forecasts.csv              sku, market, week, qty: the chosen method per family, ahead
+    forecasts.csv              sku, market, week, qty: the chosen method per family, ahead, with
+                               the accepted adjustments (what the plan reads); statistical_qty
+                               without them
     methods.csv                family, chosen method, how it was chosen, and how its final
                                forecast was fitted (refitted, or carried forward)
     backtest.csv               family, method, mean MASE on the selection windows
     patterns.csv               each SKU x market series' demand pattern (ADI, CV^2)
     accuracy.csv               level (series, sku, family, total, revenue_weighted), entity,
-                               method (chosen, naive, seasonal_naive), metrics, on the last
+                               method (chosen, adjusted, naive, seasonal_naive), metrics, on the last
                                backtest window, which the choice never saw
     hidden.csv                 SKUs with revenue whose error the total hides
+    fva.csv                    forecast value added on the holdout window, per family and in
+                               total: naive, statistical, adjusted (twin.demand.adjustments)
+    adjustments.csv            the adjustment log read, with each row's baseline_qty; an
+                               input of twin forecast and of a scenario as it stands
     worst_skus.png             actual vs forecast for the worst revenue-weighted SKUs
 
 Everything is written into ``<folder>.partial`` first and renamed into place at the end; a
@@ -118,6 +124,9 @@ def _forecast_files(folder: Path, result: ForecastResult) -> None:
     write_csv(result.patterns, folder / "patterns.csv")
     write_csv(result.accuracy, folder / "accuracy.csv")
     write_csv(result.hidden, folder / "hidden.csv")
+    write_csv(result.fva, folder / "fva.csv")
+    write_csv(result.adjustments.assign(**{c: result.adjustments[c].dt.strftime("%Y-%m-%d")
+                                           for c in ("start", "end", "logged_on")}), folder / "adjustments.csv")
 
 
 def write_forecast(folder: str | Path, result: ForecastResult, figure: Figure, meta: dict[str, Any],

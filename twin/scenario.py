@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
@@ -144,6 +145,10 @@ class Forecasting(_Strict):
     refit_final: bool = Field(False, description="refit ETS and MSTL on the whole history for the final forecast "
                                                  "(slower); otherwise their fit at the last backtest origin is "
                                                  "carried forward over the last window")
+    adjustments: Path | None = Field(None, description="the planner's adjustment log (CSV, relative to the scenario "
+                                                       "file; twin.demand.adjustments): accepted rows change the "
+                                                       "forecast the plan reads, and the holdout's forecast value "
+                                                       "added measures them")
 
 
 def slug(text: str) -> str:
@@ -534,11 +539,12 @@ class LoadedScenario:
     scenario: Scenario
     network: Network
     file: str
+    adjustments: pd.DataFrame | None = None  # forecasting.adjustments, read and checked
 
     def updated(self, **fields: Any) -> LoadedScenario:
         """The same scenario with top-level fields replaced (``supply="policy"``, say); the
         network is shared, not reloaded."""
-        return LoadedScenario(self.scenario.model_copy(update=fields), self.network, self.file)
+        return LoadedScenario(self.scenario.model_copy(update=fields), self.network, self.file, self.adjustments)
 
 
 def variants(loaded: LoadedScenario, most: int = MOST_VARIANTS) -> list[LoadedScenario]:
@@ -596,10 +602,25 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         network = _with_layer_history(network, parts.demand.history, file, problems)
     if network is not None:
         problems += _check_against_network(parts, network, file)
+    adjustments = None
+    if network is not None and parts.horizon is not None and parts.forecasting is not None \
+            and parts.forecasting.adjustments is not None:
+        adjustments = adjustment_log(parts.forecasting.adjustments, network, parts.horizon.end,
+                                     parts.forecasting.window_weeks, problems)
     if problems:
         raise InputError(problems + _since(versions))
     assert scenario is not None and network is not None  # no problem: both were made
-    return LoadedScenario(scenario, network, file)
+    return LoadedScenario(scenario, network, file, adjustments)
+
+
+def adjustment_log(path: Path, net: Network, horizon_end: dt.date, window: int,
+                   problems: list[Problem]) -> pd.DataFrame | None:
+    """The adjustment log at ``path``, checked against the network and the days its
+    forecast covers (:func:`twin.demand.adjustments.read_adjustments`)."""
+    from twin.demand.adjustments import adjustable_days, read_adjustments
+
+    series = net.demand_history.index.droplevel("week").unique()
+    return read_adjustments(path, series, adjustable_days(net.demand_history, horizon_end, window), problems)
 
 
 def _with_layer_history(net: Network, layer: Path, file: str, problems: list[Problem]) -> Network | None:
@@ -743,6 +764,9 @@ def _read_chain(path: Path, seen: tuple[Path, ...], versions: dict[str, int]) ->
         data["network"] = str((path.parent / data["network"]).resolve())
     if isinstance(data.get("demand"), dict) and isinstance(data["demand"].get("history"), str):
         data["demand"] = {**data["demand"], "history": str((path.parent / data["demand"]["history"]).resolve())}
+    if isinstance(data.get("forecasting"), dict) and isinstance(data["forecasting"].get("adjustments"), str):
+        data["forecasting"] = {**data["forecasting"],
+                               "adjustments": str((path.parent / data["forecasting"]["adjustments"]).resolve())}
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from concurrent.futures import Executor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import partial
 
 import numpy as np
@@ -43,6 +43,7 @@ import pandas as pd
 from twin.calendars import Bucket, bucket_of
 from twin.demand import cache
 from twin.demand.accuracy import BENCHMARKS, accuracy_rows, naive_scales
+from twin.demand.adjustments import apply_adjustments, empty_log, fva_stairstep
 from twin.demand.classify import adi_cv2, pattern, seasonal_strength
 from twin.demand.methods import (ENSEMBLE, GLOBAL, HEAVY, Carried, backtest, carry_forward, cores,
                                  global_model, jobs, map_chunks, models, process_pool, select)
@@ -77,9 +78,13 @@ class ForecastResult:
     selection: pd.DataFrame    # family, method, mean MASE on the selection windows
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
     hidden: pd.DataFrame       # SKUs whose error the total hides
-    holdout: pd.DataFrame      # unique_id, sku, market, family, ds, y and each method's forecast, last window
+    holdout: pd.DataFrame      # unique_id, sku, market, family, ds, y and each method's forecast, last window;
+                               # "adjusted": the chosen method's with the accepted adjustments
     errors: pd.DataFrame       # sku, market, error: actual - forecast of the chosen method, every backtest period
-    forecasts: pd.DataFrame    # sku, market, week (or month: the bucket's name), qty
+    forecasts: pd.DataFrame    # sku, market, week (or month: the bucket's name), qty (with the accepted
+                               # adjustments: what the plan reads), statistical_qty (the chosen method's)
+    adjustments: pd.DataFrame  # the adjustment log read, with each row's baseline_qty (twin.demand.adjustments)
+    fva: pd.DataFrame          # forecast value added: the holdout's stairstep per family and in total
 
 
 def history_frame(net: Network) -> pd.DataFrame:
@@ -150,7 +155,7 @@ def _cache_key(net: Network, horizon_end: dt.date, settings: Forecasting) -> str
     """Everything a forecast depends on (and, through :func:`cache.key`, the code)."""
     return cache.key(*(int(pd.util.hash_pandas_object(frame).sum()) for frame in (
         net.demand_history, net.products[["family", "price_per_unit"]], net.promotions)),
-        periods_to_forecast(net, horizon_end), settings.model_dump_json())
+        periods_to_forecast(net, horizon_end), settings.model_dump_json(exclude={"adjustments"}))
 
 
 def remembered(net: Network, horizon_end: dt.date, settings: Forecasting) -> bool:
@@ -160,11 +165,14 @@ def remembered(net: Network, horizon_end: dt.date, settings: Forecasting) -> boo
     return key in _CACHE or cache.has(key)
 
 
-def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting) -> ForecastResult:
+def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting,
+                      adjustments: pd.DataFrame | None = None) -> ForecastResult:
     """:func:`forecast_network` for a scenario, remembered for the life of the process and
     kept on disk (:mod:`twin.demand.cache`): the same history, products, promotions,
     settings and code give the same forecast, so a comparison of scenarios on one network,
-    or a planner's next run, forecasts once."""
+    or a planner's next run, forecasts once. The statistical forecast is what is kept; the
+    ``adjustments`` log (:mod:`twin.demand.adjustments`) is applied to it each time, so a
+    planner's changed log costs no refit."""
     key = _cache_key(net, horizon_end, settings)
     if key not in _CACHE:
         tables = cache.load(key)
@@ -176,7 +184,9 @@ def scenario_forecast(net: Network, horizon_end: dt.date, settings: Forecasting)
         else:
             result = ForecastResult(**tables)
         _CACHE[key] = result
-    return _CACHE[key]
+    if adjustments is None or adjustments.empty:
+        return _CACHE[key]
+    return adjust(_CACHE[key], adjustments, history_frame(net), net.products["price_per_unit"])
 
 
 def forecast_network(net: Network, periods: int, fixed: dict[str, str] | None = None, h: int = 13,
@@ -189,7 +199,7 @@ def forecast_network(net: Network, periods: int, fixed: dict[str, str] | None = 
 
 def forecast_series(history: pd.DataFrame, periods: int, price: pd.Series, promotions: pd.DataFrame | None = None,
                     fixed: dict[str, str] | None = None, h: int = 13, windows: int = 4,
-                    refit_final: bool = False) -> ForecastResult:
+                    refit_final: bool = False, adjustments: pd.DataFrame | None = None) -> ForecastResult:
     """Classify, backtest, choose, forecast and score (module docstring).
 
     Parameters
@@ -215,6 +225,9 @@ def forecast_series(history: pd.DataFrame, periods: int, price: pd.Series, promo
     refit_final : bool
         Refit ETS and MSTL on the whole history for the final forecast, instead of
         carrying their fit at the last origin forward over the last window (step 3).
+    adjustments : DataFrame, optional
+        The planner's adjustment log, as :func:`twin.demand.adjustments.read_adjustments`
+        reads it (:func:`adjust`).
     """
     fixed = fixed or {}
     bucket = bucket_of(history["ds"])
@@ -254,14 +267,37 @@ def forecast_series(history: pd.DataFrame, periods: int, price: pd.Series, promo
     holdout = pd.concat(holdouts, ignore_index=True)
     keys = patterns.set_index("unique_id")[["sku", "market", "family"]]
     holdout = holdout.join(keys, on="unique_id")
-    table = level_accuracy(holdout, history, price, bucket.season_length)
     fc = pd.concat(forecasts, ignore_index=True).join(keys[["sku", "market"]], on="unique_id")
-    return ForecastResult(
+    statistical = ForecastResult(
         patterns=patterns, chosen=pd.DataFrame(chosen), selection=pd.concat(selections, ignore_index=True),
-        accuracy=table, hidden=hidden_errors(table), holdout=holdout,
+        accuracy=pd.DataFrame(), hidden=pd.DataFrame(), holdout=holdout,
         errors=pd.concat(errors, ignore_index=True).join(keys[["sku", "market"]], on="unique_id")[
             ["sku", "market", "error"]],
-        forecasts=fc.rename(columns={"ds": bucket.name, "forecast": "qty"})[["sku", "market", bucket.name, "qty"]])
+        forecasts=fc.rename(columns={"ds": bucket.name, "forecast": "statistical_qty"})[
+            ["sku", "market", bucket.name, "statistical_qty"]],
+        adjustments=empty_log(), fva=pd.DataFrame())
+    return adjust(statistical, empty_log() if adjustments is None else adjustments, history, price)
+
+
+def adjust(result: ForecastResult, log: pd.DataFrame, history: pd.DataFrame, price: pd.Series) -> ForecastResult:
+    """``result`` with ``log``'s accepted adjustments applied to its statistical forecast,
+    over the holdout window and the periods ahead, and scored again: the accuracy tables,
+    the forecast value added and the log with its baselines
+    (:mod:`twin.demand.adjustments`). ``history`` and ``price`` as :func:`forecast_series`
+    takes them."""
+    holdout, fc = result.holdout, result.forecasts
+    bucket = bucket_of(history["ds"])
+    timeline = pd.concat([holdout[["sku", "market", "ds"]].assign(forecast=holdout["chosen"].to_numpy()),
+                          fc[["sku", "market"]].assign(ds=fc[bucket.name], forecast=fc["statistical_qty"])],
+                         ignore_index=True)
+    adjusted, log = apply_adjustments(timeline, log, bucket)
+    holdout = holdout.assign(adjusted=adjusted[:len(holdout)])
+    fc = fc.assign(qty=adjusted[len(holdout):])[["sku", "market", bucket.name, "qty", "statistical_qty"]]
+    table = level_accuracy(holdout, history, price, bucket.season_length)
+    on_holdout = log[(log["status"] == "accepted") & (log["start"] < fc[bucket.name].min())
+                     & (log["end"] >= holdout["ds"].min())]
+    return replace(result, holdout=holdout, forecasts=fc, accuracy=table, hidden=hidden_errors(table),
+                   adjustments=log, fva=fva_stairstep(table, result.chosen, holdout, on_holdout))
 
 
 def _candidates(members: pd.DataFrame, promoted: bool) -> list[str]:
@@ -335,7 +371,7 @@ def _final(history: pd.DataFrame, method: str, bucket: Bucket, periods: int,
     return pd.DataFrame({"unique_id": out["unique_id"], "ds": out["ds"], "forecast": out[method].clip(lower=0.0)})
 
 
-METHOD_COLUMNS = ("chosen", *BENCHMARKS)
+METHOD_COLUMNS = ("chosen", "adjusted", *BENCHMARKS)
 
 
 def level_accuracy(holdout: pd.DataFrame, history: pd.DataFrame, price: pd.Series, season_length: int) -> pd.DataFrame:
