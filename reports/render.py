@@ -262,7 +262,7 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
                                 for b, r in zip(a["beaten_by"], a.itertuples())],
         })
     if len(c.fva):
-        tables["fva"] = fva_table(c.fva).rename(columns={
+        tables["fva"] = fva_table(c.fva, percent=" %").rename(columns={
             "naive": "naive WAPE", "statistical": "statistical (points it removed)",
             "adjusted": "planner-adjusted (points it removed)", "adjustments": "accepted adjustments"})
     if len(c.hidden):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from reports.formats import fmt_delta_pt
 from twin.demand.accuracy import BENCHMARKS, beaten_by
 
 KEYS = ["scenario", "kpi", "scope", "entity"]
@@ -190,17 +191,18 @@ def gap_sentence(gap: pd.DataFrame) -> str:
             f"({100 * v['twin_ci_low']:.1f}-{100 * v['twin_ci_high']:.1f}): {parts}")
 
 
-def fva_table(fva: pd.DataFrame) -> pd.DataFrame:
+def fva_table(fva: pd.DataFrame, percent: str = "%") -> pd.DataFrame:
     """The forecast-value-added stairstep (``fva.csv``) as a planner reads it: per family and
     in total, each step's WAPE on the holdout and the points it removed from the step before
-    (negative where it made the forecast worse), and the accepted adjustments there."""
+    (negative where it made the forecast worse), and the accepted adjustments there.
+    ``percent``: the sign after a percentage ("%" printed, " %" in the report)."""
     rows = []
     names = {"total": "all", "adjusted_series": "series adjusted"}
     for (level, entity), steps in fva.groupby(["level", "entity"], sort=False):
         step = steps.set_index("step")
-        row = {"family": names.get(level, entity), "naive": f"{step.loc['naive', 'wape']:.1f}%"}
+        row = {"family": names.get(level, entity), "naive": f"{step.loc['naive', 'wape']:.1f}{percent}"}
         for name in ("statistical", "adjusted"):
-            row[name] = f"{step.loc[name, 'wape']:.1f}% ({step.loc[name, 'wape_added']:+.1f} pt)"
+            row[name] = f"{step.loc[name, 'wape']:.1f}{percent} ({fmt_delta_pt(step.loc[name, 'wape_added'] / 100, 1)})"
         row["adjustments"] = int(step.loc["adjusted", "adjustments"])
         rows.append(row)
     return pd.DataFrame(rows)

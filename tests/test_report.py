@@ -551,6 +551,7 @@ def test_the_forecast_value_added_stairstep_is_in_the_report_as_fva_csv_has_it(s
     assert header[0] == "family" and len(body) == fva.groupby(["level", "entity"]).ngroups
     for row, (_, steps) in zip(body, fva.groupby(["level", "entity"], sort=False)):
         s = steps.set_index("step")
-        assert row[1] == f"{s.loc['naive', 'wape']:.1f}%"
-        assert row[2] == f"{s.loc['statistical', 'wape']:.1f}% ({s.loc['statistical', 'wape_added']:+.1f} pt)"
+        assert row[1] == f"{s.loc['naive', 'wape']:.1f} %"
+        removed = fmt_delta_pt(s.loc["statistical", "wape_added"] / 100, 1)
+        assert row[2] == f"{s.loc['statistical', 'wape']:.1f} % ({removed})"
         assert s.loc["statistical", "wape_added"] == pytest.approx(s.loc["naive", "wape"] - s.loc["statistical", "wape"])
