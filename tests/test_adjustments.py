@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -205,3 +206,43 @@ def test_a_series_with_no_history_cannot_be_adjusted(tmp_path):
                             problems) is None
     assert [str(p) for p in problems] == [f"{path}: row 2, column market: 'M2': the SKU has no demand history in "
                                           "this market, so no forecast to adjust"]
+
+
+def test_the_reconciled_layer_carries_the_planners_log_to_a_scenario_that_reads_the_layer(tmp_path):
+    """The log as one more extract (planner_adjustments.csv) goes into the layer's
+    adjustments table (DuckDB and Parquet, each row with its line) and reaches a scenario
+    whose demand.history is that layer, as the same CSV named by the scenario would. A bad
+    row is reported at its line of the extract."""
+    import shutil
+
+    import duckdb
+
+    from twin.pipeline import reconcile
+
+    extracts = tmp_path / "extracts"
+    shutil.copytree(SCENARIOS / "reference" / "extracts", extracts)
+    shutil.copy(LOG, extracts / "planner_adjustments.csv")
+    layer = reconcile(extracts, tmp_path / "layer", SCENARIOS / "reference").folder
+    with duckdb.connect(str(layer / "layer.duckdb"), read_only=True) as con:
+        assert con.execute('SELECT count(*), min(source_row) FROM "adjustments"').fetchone() == (9, 2)
+
+    def scenario(name: str, **forecasting) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({"extends": str(SCENARIOS / "baseline.yaml"), "name": name,
+                                        "demand": {"history": str(layer)}, **({"forecasting": forecasting}
+                                                                              if forecasting else {})}))
+        return path
+
+    from_layer = load_scenario(scenario("layer")).adjustments
+    from_csv = load_scenario(scenario("csv", adjustments=str(LOG))).adjustments
+    pd.testing.assert_frame_equal(from_layer, from_csv)
+
+    bad = pd.read_csv(LOG, dtype=str, keep_default_na=False)
+    bad.loc[4, "end"] = "2026-10-01"  # before its start: line 6 of the extract
+    bad.to_csv(extracts / "planner_adjustments.csv", index=False)
+    broken = reconcile(extracts, tmp_path / "broken", SCENARIOS / "reference").folder
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump({"extends": str(SCENARIOS / "baseline.yaml"), "name": "broken",
+                                    "demand": {"history": str(broken)}}))
+    with pytest.raises(InputError, match=r"planner_adjustments\.csv\): row 6, column end"):
+        load_scenario(path)

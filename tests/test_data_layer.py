@@ -62,6 +62,9 @@ def _lines(rows: str) -> set[int]:
 def test_shipped_extracts_are_what_the_generator_writes(generated):
     planted, _, _ = generated
     for spec in EXTRACTS.values():
+        if spec.name == "planner_adjustments":  # the planner's, not the systems': none shipped, none generated
+            assert not (planted / spec.file).exists() and not (EXTRACTS_DIR / spec.file).exists()
+            continue
         assert (planted / spec.file).read_text() == (EXTRACTS_DIR / spec.file).read_text(), spec.file
     assert (planted / "plants.csv").read_text() == (EXTRACTS_DIR / "plants.csv").read_text()
 

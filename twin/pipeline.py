@@ -161,7 +161,7 @@ def forecast_scenario(path: str | Path, out: str | Path, overwrite: bool = False
         from twin.scenario import adjustment_log
 
         problems: list[Problem] = []
-        log = adjustment_log(Path(adjustments), net, sc.horizon.end, sc.forecasting.window_weeks, problems)
+        log = adjustment_log(Path(adjustments), None, net, sc.horizon.end, sc.forecasting.window_weeks, problems)
         if problems:
             raise InputError(problems)
     if bucket == MONTH.name and sc.demand.history is None:

@@ -148,7 +148,8 @@ class Forecasting(_Strict):
     adjustments: Path | None = Field(None, description="the planner's adjustment log (CSV, relative to the scenario "
                                                        "file; twin.demand.adjustments): accepted rows change the "
                                                        "forecast the plan reads, and the holdout's forecast value "
-                                                       "added measures them")
+                                                       "added measures them. Without it, the log of the reconciled "
+                                                       "layer demand.history names, if it has one")
 
 
 def slug(text: str) -> str:
@@ -603,9 +604,9 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     if network is not None:
         problems += _check_against_network(parts, network, file)
     adjustments = None
-    if network is not None and parts.horizon is not None and parts.forecasting is not None \
-            and parts.forecasting.adjustments is not None:
-        adjustments = adjustment_log(parts.forecasting.adjustments, network, parts.horizon.end,
+    if network is not None and parts.horizon is not None and parts.forecasting is not None:
+        layer = parts.demand.history if parts.demand is not None else None
+        adjustments = adjustment_log(parts.forecasting.adjustments, layer, network, parts.horizon.end,
                                      parts.forecasting.window_weeks, problems)
     if problems:
         raise InputError(problems + _since(versions))
@@ -613,14 +614,23 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     return LoadedScenario(scenario, network, file, adjustments)
 
 
-def adjustment_log(path: Path, net: Network, horizon_end: dt.date, window: int,
+def adjustment_log(path: Path | None, layer: Path | None, net: Network, horizon_end: dt.date, window: int,
                    problems: list[Problem]) -> pd.DataFrame | None:
-    """The adjustment log at ``path``, checked against the network and the days its
-    forecast covers (:func:`twin.demand.adjustments.read_adjustments`)."""
-    from twin.demand.adjustments import adjustable_days, read_adjustments
+    """The adjustment log of a forecast: the CSV at ``path``, else the reconciled layer's
+    (``layer``, the scenario's ``demand.history``), if it has rows; checked against the
+    network's demand history and the days its forecast covers
+    (:func:`twin.demand.adjustments.check_adjustments`). None without one."""
+    from twin.data.layer import ADJUSTMENTS_FILE, layer_adjustments
+    from twin.demand.adjustments import adjustable_days, check_adjustments, read_adjustments
 
     series = net.demand_history.index.droplevel("week").unique()
-    return read_adjustments(path, series, adjustable_days(net.demand_history, horizon_end, window), problems)
+    days = adjustable_days(net.demand_history, horizon_end, window)
+    if path is not None:
+        return read_adjustments(path, series, days, problems)
+    log = layer_adjustments(layer) if layer is not None else None
+    if log is None or log.empty:
+        return None
+    return check_adjustments(log, f"{layer} ({ADJUSTMENTS_FILE})", series, days, problems)
 
 
 def _with_layer_history(net: Network, layer: Path, file: str, problems: list[Problem]) -> Network | None:

@@ -6,14 +6,19 @@ customer's unit (eaches or cases) and currency; the ERP ships and invoices ERP i
 numbers from its warehouse codes and posts in its fiscal calendar; the WMS counts units
 per warehouse code (it reads the ERP's item master, so its items are ERP item numbers);
 the GL books in the functional currency per fiscal period. ``aliases.csv`` is the
-versioned, confirmed map from the systems' codes to the network's SKU and site IDs.
+versioned, confirmed map from the systems' codes to the network's SKU and site IDs. The
+demand planning tool's adjustment log (``planner_adjustments.csv``, optional) works on the
+network's SKUs and markets.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from twin.data.tables import Column, TableSpec
+from twin.demand.adjustments import ADJUSTMENTS
 
 UNITS = ("EA", "CS")  # eaches, cases of erp_items.case_size_units
 CURRENCIES = ("USD", "EUR")
@@ -193,6 +198,8 @@ EXTRACTS: dict[str, TableSpec] = {
             _text("document", "the ERP billing document posted"),
             _money("amount", "functional currency (revenue and cost positive; a credit note's negative)"),
         ), "GL postings of revenue and cost of goods sold"),
+        # the demand planning tool's log, on the network's own SKU and market IDs
+        replace(ADJUSTMENTS, name="planner_adjustments", optional=True),
     )
 }
 

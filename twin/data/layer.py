@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from twin.calendars import Bucket
 from twin.data.tables import Column, TableSpec
+from twin.demand.adjustments import ADJUSTMENTS, COLUMNS
 from twin.spreadsheet import write_csv
 
 DATABASE = "layer.duckdb"
@@ -174,6 +176,9 @@ LAYER: dict[str, TableSpec] = {
             _c("b_file", "str", "second source's file"), _c("b_rows", "str", "its lines"),
             _c("likely_cause", "str", "what the rows suggest"),
         ), "every disagreement between the sources, located in both"),
+        TableSpec("adjustments", ("adjustment_id",), (*(c for c in ADJUSTMENTS.columns if c.name != "baseline_qty"),
+                                                     _row("planner_adjustments.csv")),
+                  "the planner's adjustments to the statistical forecast (twin.demand.adjustments)"),
     )
 }
 
@@ -262,3 +267,20 @@ def demand_history(folder: str | Path) -> pd.DataFrame:
     frame = pd.read_parquet(path)
     frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[ns]")
     return frame.astype({"qty": float}).set_index(["sku", "market", "week"]).sort_index()
+
+
+ADJUSTMENTS_FILE = "planner_adjustments.csv"
+
+
+def layer_adjustments(folder: str | Path) -> pd.DataFrame | None:
+    """The layer's adjustment log, typed as :func:`twin.demand.adjustments.read_adjustments`
+    reads one and indexed by its extract line - 2 (so that a problem names the line of
+    ``planner_adjustments.csv`` it came from); None for a layer written before it had one."""
+    path = Path(folder) / PARQUET / "adjustments.parquet"
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
+    for c in ("start", "end", "logged_on"):
+        frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
+    frame.index = frame.pop("source_row").to_numpy() - 2
+    return frame.assign(baseline_qty=np.nan)[COLUMNS]

@@ -244,7 +244,9 @@ def _network_ids(x: dict[str, pd.DataFrame], files: dict[str, str], net: Network
                                  net.lines.index), ("mes_downtime", "line", net.lines.index),
                                  ("erp_purchase_orders", "supplier", net.suppliers.index),
                                  ("erp_purchase_orders", "plant", net.plants.index),
-                                 ("erp_purchase_orders", "material", net.materials.index)):
+                                 ("erp_purchase_orders", "material", net.materials.index),
+                                 ("planner_adjustments", "sku", net.products.index),
+                                 ("planner_adjustments", "market", net.markets.index)):
         frame = x[table]
         bad = frame[~frame[column].isin(known)].drop_duplicates(column)
         problems += [Problem(files[table], row_place(r - 2, column), f"{v!r} is no {column} of the network; "
@@ -353,6 +355,7 @@ def reconcile(x: dict[str, pd.DataFrame], files: dict[str, str], net: Network) -
     t["billing_documents"], t["revenue_by_period"] = docs, revenue
     t["postings"] = x["gl_postings"].assign(amount_cents=x["gl_postings"]["amount"])
     t["fx_rates"] = x["gl_fx_rates"]
+    t["adjustments"] = x["planner_adjustments"]
     variances += _stock(st, oh, files)
     v = pd.DataFrame(variances, columns=list(_variance("", "", 0, "", "", ()).keys()))
     t["variances"] = v.sort_values(["check", "key"], key=lambda c: c.map(CHECKS.index) if c.name == "check" else c,

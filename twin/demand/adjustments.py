@@ -86,12 +86,8 @@ def adjustable_days(history: pd.DataFrame, horizon_end: dt.date, window: int) ->
 
 def read_adjustments(path: str | Path, series: pd.MultiIndex, days: tuple[dt.date, dt.date],
                      problems: list[Problem]) -> pd.DataFrame | None:
-    """The log at ``path``, typed and checked, or None with every problem appended (file,
-    row, column and what would be valid): the columns, IDs repeated, SKUs, markets and
-    SKU x market pairs that are not among the forecast's ``series`` (a demand history's
-    ``sku``, ``market`` pairs), an end before its start, days outside ``days`` (the first
-    day of the holdout window to the last forecast day), and accepted rows of one SKU and
-    market whose days overlap (which would be applied first?)."""
+    """The log at ``path``, typed and checked (:func:`check_adjustments`), or None with
+    every problem appended (file, row, column and what would be valid)."""
     path = Path(path)
     file = str(path)
     if not path.is_file():
@@ -105,6 +101,19 @@ def read_adjustments(path: str | Path, series: pd.MultiIndex, days: tuple[dt.dat
         return None
     log = parse(ADJUSTMENTS, raw, file, found)
     duplicate_keys(ADJUSTMENTS, log, file, found)
+    return check_adjustments(log, file, series, days, problems, found)
+
+
+def check_adjustments(log: pd.DataFrame, file: str, series: pd.MultiIndex, days: tuple[dt.date, dt.date],
+                      problems: list[Problem], found: list[Problem] | None = None) -> pd.DataFrame | None:
+    """``log`` sorted by ID, or None with every problem appended, ``found`` (the reading's)
+    among them; each located in ``file`` at the row ``log``'s index gives (0: the line
+    after the header). The checks: SKUs, markets and SKU x market pairs that are not among
+    the forecast's ``series`` (a demand history's ``sku``, ``market`` pairs), an end before
+    its start, days outside ``days`` (the first day of the holdout window to the last
+    forecast day), and accepted rows of one SKU and market whose days overlap (which
+    would be applied first?)."""
+    found = list(found or [])
     known = {}
     for column in ("sku", "market"):
         valid = series.unique(column)
