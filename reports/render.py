@@ -102,10 +102,9 @@ def kpi_rows(c: Comparison) -> list[dict]:
         cells = []
         for run in c.runs:
             r = total.loc[(kpi, run.name)]
-            # a t-interval near a bound can cross it; a share of units served cannot, nor can a count
+            # a t-interval near zero can cross it; a count cannot (shares are cut by summarise)
             low = r["ci_low"] if kpi == "margin" else max(r["ci_low"], 0.0)
-            high = min(r["ci_high"], 1.0) if kind == "pct2" else r["ci_high"]
-            ci = "" if math.isnan(r["ci_low"]) else format_range(kind, low, high)
+            ci = "" if math.isnan(r["ci_low"]) else format_range(kind, low, r["ci_high"])
             if run.name == c.baseline or pd.isna(r.get("delta")):
                 cells.append(Cell(run.name, kpi, format_value(kind, r["mean"]), ci, value=float(r["mean"])))
                 continue
@@ -244,7 +243,7 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         p = c.promise
         tables["promise"] = pd.DataFrame({
             "scenario": p["scenario"], "the plan promises": p["plan"].map(lambda v: fmt_pct(v, 2)),
-            "the twin delivers (95 % interval)": [f"{fmt_pct(m, 2)} ({fmt_pct(lo, 2)} to {fmt_pct(min(hi, 1.0), 2)})"
+            "the twin delivers (95 % interval)": [f"{fmt_pct(m, 2)} ({fmt_pct(lo, 2)} to {fmt_pct(hi, 2)})"
                                                   for m, lo, hi in zip(p["twin"], p["twin_low"], p["twin_high"])],
             **{GAP_LABELS[part]: p[part].map(fmt_delta_pt) for part in GAP_PARTS},
             "twin in the split": p["split_twin"].map(lambda v: fmt_pct(v, 2)),

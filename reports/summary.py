@@ -8,6 +8,7 @@ from scipy import stats
 
 from reports.formats import fmt_delta_pt
 from twin.demand.accuracy import BENCHMARKS, beaten_by
+from twin.sim.kpis import SHARES
 
 KEYS = ["scenario", "kpi", "scope", "entity"]
 
@@ -15,8 +16,10 @@ KEYS = ["scenario", "kpi", "scope", "entity"]
 def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """One row per scenario x KPI x scope x entity over replications.
 
-    The interval is Student's t around the mean: mean +- t(n-1) x sd / sqrt(n); with one
-    replication it is undefined (NaN). Percentiles are of the replication values.
+    The interval is Student's t around the mean: mean +- t(n-1) x sd / sqrt(n), cut to
+    [0, 1] for the KPIs that are shares (:data:`twin.sim.kpis.SHARES`: a few replications
+    near 100 % fill would otherwise read "97.3 % to 100.9 %"); with one replication it is
+    undefined (NaN). Percentiles are of the replication values.
     """
     g = kpis.groupby(KEYS, sort=False, observed=True)["value"]
     out = g.agg(n="count", mean="mean", sd="std",
@@ -25,7 +28,10 @@ def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     t = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
     half = np.where(out["n"] > 1, t * out["se"], np.nan)
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
-    return out.reset_index()[KEYS + ["n", "mean", "se", "ci_low", "ci_high", "p5", "p50", "p95"]]
+    out = out.reset_index()
+    share = out["kpi"].isin(SHARES)
+    out.loc[share, ["ci_low", "ci_high"]] = out.loc[share, ["ci_low", "ci_high"]].clip(0.0, 1.0)
+    return out[KEYS + ["n", "mean", "se", "ci_low", "ci_high", "p5", "p50", "p95"]]
 
 
 def paired_deltas(kpis: pd.DataFrame, baseline: str, confidence: float = 0.95) -> pd.DataFrame:
@@ -186,7 +192,7 @@ def gap_sentence(gap: pd.DataFrame) -> str:
     'the plan promises 100.0 % fill; the twin delivers 99.4 % (99.2-99.6): bucketing
     -0.1 pt, demand error -0.2 pt, ...'."""
     v = gap.set_index("part")["value"]
-    parts = ", ".join(f"{label} {100 * v[p]:+.1f} pt" for p, label in GAP_LABELS.items() if p in v)
+    parts = ", ".join(f"{label} {fmt_delta_pt(v[p], 1)}" for p, label in GAP_LABELS.items() if p in v)
     return (f"the plan promises {100 * v['plan']:.1f} % fill; the twin delivers {100 * v['twin']:.1f} % "
             f"({100 * v['twin_ci_low']:.1f}-{100 * v['twin_ci_high']:.1f}): {parts}")
 

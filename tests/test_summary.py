@@ -60,3 +60,17 @@ def test_comparison_pairs_only_runs_that_share_the_baseline_seed(samples):
 def test_a_difference_that_rounds_to_zero_prints_without_a_minus():
     assert fmt_delta_pt(-1e-6) == "+0.00 pt" and fmt_delta_pt(-0.0021) == "−0.21 pt"
     assert fmt_delta_pt(0.0150) == "+1.50 pt" and fmt_delta_pt(float("nan")) == "–"
+
+
+def test_a_share_keeps_its_interval_between_0_and_1_and_other_kpis_keep_students_t():
+    """Four replications of the port closure's fill rate (99.09 % on average) gave a t
+    interval of 97.31 % to 100.88 %: a share cannot exceed 1, so the interval stops there;
+    the margin's interval is Student's t whatever its sign."""
+    fill = np.array([1.0, 0.999, 0.97, 0.995])
+    kpis = pd.concat([_kpis({"s": fill}).assign(kpi="fill_rate"), _kpis({"s": fill - 1.0})], ignore_index=True)
+    rows = summarise(kpis).set_index("kpi")
+    low, high = stats.t.interval(0.95, 3, loc=fill.mean(), scale=stats.sem(fill))
+    assert high > 1.0
+    assert (rows.loc["fill_rate", "ci_low"], rows.loc["fill_rate", "ci_high"]) == (pytest.approx(low, rel=1e-12), 1.0)
+    assert (rows.loc["margin", "ci_low"], rows.loc["margin", "ci_high"]) == pytest.approx((low - 1, high - 1),
+                                                                                         rel=1e-12)

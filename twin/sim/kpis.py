@@ -37,6 +37,7 @@ from twin.finance.accounts import PROFIT_AND_LOSS
 from twin.sim.model import Replication
 
 KPI_COLUMNS = ["kpi", "scope", "entity", "value"]
+SHARES = ("fill_rate", "order_line_service")  # between 0 and 1 by definition, and so are their intervals
 # the network-wide KPIs, in the order replication_kpis writes them
 TOTAL_KPIS = ("fill_rate", "order_line_service", "demand_units", "shipped_units", "lost_sales_units",
               "backorder_units_end", "backorder_units_avg", "revenue", "cost_materials", "cost_regular_time",
