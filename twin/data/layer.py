@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from twin.calendars import Bucket
+from twin.data.extracts import EXTRACTS
 from twin.data.tables import Column, TableSpec
 from twin.demand.adjustments import ADJUSTMENTS, COLUMNS
 from twin.spreadsheet import write_csv
@@ -22,6 +23,7 @@ from twin.spreadsheet import write_csv
 DATABASE = "layer.duckdb"
 PARQUET = "parquet"
 CSV_TABLES = ("variances", "revenue_by_period", "sku_dictionary")  # what a planner opens first
+ADJUSTMENTS_FILE = EXTRACTS["planner_adjustments"].file  # the extract the layer's adjustments come from
 
 
 def _c(name: str, kind: str, description: str) -> Column:
@@ -177,7 +179,7 @@ LAYER: dict[str, TableSpec] = {
             _c("likely_cause", "str", "what the rows suggest"),
         ), "every disagreement between the sources, located in both"),
         TableSpec("adjustments", ("adjustment_id",), (*(c for c in ADJUSTMENTS.columns if c.name != "baseline_qty"),
-                                                     _row("planner_adjustments.csv")),
+                                                     _row(ADJUSTMENTS_FILE)),
                   "the planner's adjustments to the statistical forecast (twin.demand.adjustments)"),
     )
 }
@@ -269,13 +271,10 @@ def demand_history(folder: str | Path) -> pd.DataFrame:
     return frame.astype({"qty": float}).set_index(["sku", "market", "week"]).sort_index()
 
 
-ADJUSTMENTS_FILE = "planner_adjustments.csv"
-
-
 def layer_adjustments(folder: str | Path) -> pd.DataFrame | None:
     """The layer's adjustment log, typed as :func:`twin.demand.adjustments.read_adjustments`
     reads one and indexed by its extract line - 2 (so that a problem names the line of
-    ``planner_adjustments.csv`` it came from); None for a layer written before it had one."""
+    :data:`ADJUSTMENTS_FILE` it came from); None for a layer written before it had one."""
     path = Path(folder) / PARQUET / "adjustments.parquet"
     if not path.is_file():
         return None
