@@ -425,13 +425,15 @@ def _differs(row: dict[str, Any], base: dict[str, Any] | None) -> bool:
 
 
 def forecast_accuracy(folder: Path) -> pd.DataFrame:
-    """Per family, in total and revenue-weighted over SKUs: the chosen method, and MASE and
+    """Per family, in total and revenue-weighted over SKUs: the chosen method and why, and MASE and
     WAPE of it, of naive and of seasonal naive on the last backtest window; ``beaten_by``,
     the benchmark whose MASE is lower than the chosen method's, if any."""
     if not (folder / "accuracy.csv").exists():
         return pd.DataFrame()
     acc = pd.read_csv(folder / "accuracy.csv")
-    methods = pd.read_csv(folder / "methods.csv").set_index("family")["method"]
+    chosen = pd.read_csv(folder / "methods.csv").set_index("family")
+    methods = chosen["method"]
+    why = chosen["why"] if "why" in chosen else pd.Series(dtype=str)
     acc = acc[acc["level"].isin(["family", "total"])
               | ((acc["level"] == "revenue_weighted") & (acc["entity"] == "all"))]
     wide = acc.pivot_table(index=["level", "entity"], columns="method", values=["mase", "wape"], sort=False)
@@ -439,6 +441,7 @@ def forecast_accuracy(folder: Path) -> pd.DataFrame:
         "family": [e if lvl == "family" else ("all SKUs, revenue-weighted" if lvl == "revenue_weighted" else "total")
                    for lvl, e in wide.index],
         "method": [methods.get(e, "") for _, e in wide.index],
+        "why": [why.get(e, "") if lvl == "family" else "" for lvl, e in wide.index],
     })
     for metric in ("mase", "wape"):
         for method in ("chosen", "naive", "seasonal_naive"):

@@ -260,6 +260,9 @@ def report_tables(c: Comparison) -> dict[str, pd.DataFrame]:
             "loses to (MASE)": [f"{b.replace('_', ' ')} ({getattr(r, f'mase_{b}'):.2f})" if b else "—"
                                 for b, r in zip(a["beaten_by"], a.itertuples())],
         })
+        if "why" in a and (a["why"] != "").any():
+            why = a[a["why"] != ""]
+            tables["why"] = pd.DataFrame({"family": why["family"], "why this method": why["why"]})
     if len(c.fva):
         tables["fva"] = fva_table(c.fva, percent=" %").rename(columns={
             "naive": "naive WAPE", "statistical": "statistical (points it removed)",
@@ -559,6 +562,7 @@ def markdown(ctx: dict) -> str:
                          ("risks", "Risk register"), ("service", "Service per market and per family against its target"),
                          ("weak_points", "Single points of failure"),
                          ("accuracy", "Forecast accuracy by family (last backtest window)"),
+                         ("why", "Why each family's method (mean MASE on the selection windows)"),
                          ("fva", "Forecast value added (last backtest window, WAPE)"),
                          ("hidden", "What the total hides: SKUs with revenue and a high error")):
         if key in t:

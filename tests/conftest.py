@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -211,3 +212,12 @@ def open_in_chromium(page_file: Path, screenshot: Path | None = None, pdf: Path 
         finally:
             browser.close()
     return seen
+
+
+def competition_frame(series: list, family: str, end: str) -> pd.DataFrame:
+    """Competition series as the forecaster's long table, each ending on the month ``end``
+    (their own dates play no part in the competitions' scoring)."""
+    parts = [pd.DataFrame({"unique_id": s.sn, "sku": s.sn, "market": "all", "family": family,
+                           "ds": pd.date_range(end=end, periods=s.n, freq="MS"), "y": np.asarray(s.x, float)})
+             for s in series]
+    return pd.concat(parts, ignore_index=True)

