@@ -47,7 +47,8 @@ Layout of a forecast folder (``twin forecast``)::
                                the accepted adjustments (what the plan reads); statistical_qty
                                without them
     methods.csv                family, chosen method, how it was chosen and why (the figures),
-                               and how its final forecast was fitted (refitted, or carried forward)
+                               what the backtest chose (where the scenario fixed another), and
+                               how its final forecast was fitted (refitted, or carried forward)
     backtest.csv               family, method, mean MASE on the selection windows, and on the
                                holdout for the record
     patterns.csv               each SKU x market series' demand pattern (ADI, CV^2)

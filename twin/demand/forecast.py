@@ -81,8 +81,9 @@ class ForecastResult:
 
     patterns: pd.DataFrame     # unique_id, sku, market, family, pattern, adi, cv2, seasonal_strength
     chosen: pd.DataFrame       # family, method, members (what a combination combines), how ("backtest" or
-                               # "scenario"), why (the figures that chose it), final (how the final
-                               # forecast was fitted)
+                               # "scenario"), why (the figures that chose it), backtest_choice (what the
+                               # backtest chose, the method unless the scenario fixed one), final (how
+                               # the final forecast was fitted)
     selection: pd.DataFrame    # family, method, mean MASE on the selection windows (what chose) and on the
                                # holdout (for the record: the choice never reads it)
     accuracy: pd.DataFrame     # level, entity, method, metrics, revenue share, on the holdout window
@@ -364,7 +365,8 @@ def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fix
     return dict(
         chosen=dict(family=family, method=method, members=(", " if method == PER_SERIES else "+").join(used),
                     how="scenario" if fixed else "backtest",
-                    why="fixed by the scenario" if fixed else sel.reasons[family], final=final),
+                    why=f"fixed by the scenario; the backtest's own choice: {sel.reasons[family]}" if fixed
+                    else sel.reasons[family], backtest_choice=sel.chosen[family], final=final),
         selection=sel.selection.rename(columns={"group": "family"}),
         holdout=last[["unique_id", "ds", "y"]].assign(chosen=last[column].to_numpy(),
                                                       **{b: last[b].to_numpy() for b in BENCHMARKS}),
