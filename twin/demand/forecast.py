@@ -346,8 +346,10 @@ def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fix
     pieces = {}
     for m in used:  # each method's final forecast, for the series that use it only
         who = method_of.index[[m in singles(name) for name in method_of]]
+        # a global model learns from the whole family, as in the backtest
         f = (_carried(run.ahead[run.ahead["unique_id"].isin(who)], m) if m in carried
-             else _final(part[part["unique_id"].isin(who)], m, bucket, periods, promotions))
+             else _final(part if m in GLOBAL else part[part["unique_id"].isin(who)], m, bucket, periods, promotions))
+        f = f[f["unique_id"].isin(who)]
         pieces[m] = f.set_index(["unique_id", "ds"])["forecast"]
     wide = pd.concat(pieces, axis=1).sort_index()
     series_of_row = wide.index.get_level_values("unique_id")

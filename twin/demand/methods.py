@@ -488,9 +488,8 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
     0.772, then scored 1.52 against its 0.24 on the holdout.
 
     A group's series get a method each where the selection windows show that they differ:
-    with at least two selection windows, the group's choice and each series' own best
-    single method are both made on the earlier ones and scored on the last selection
-    window; where the series' own choices beat the group's there by more than one
+    with at least two selection windows, the group's best single method and each series'
+    own are both chosen on the earlier ones and scored on the last selection window; where the series' own choices beat the group's there by more than one
     standard error, each series takes its best method over all the selection windows.
     ``seasonal`` (``unique_id`` -> bool) marks strongly seasonal series, which then take
     one of ``seasonal_methods`` unless a non-seasonal method beats them all on every
@@ -529,7 +528,8 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
         if len(cutoffs) < 2 or g["unique_id"].nunique() < 2:
             continue
         early, check = g[g["cutoff"] < cutoffs[-1]], g[g["cutoff"] == cutoffs[-1]]
-        family_method, _ = _group_choice(early, metric, methods, own)
+        # single against single: the combinations' members were ranked on every selection window
+        family_method, _ = _group_choice(early, metric, methods, {})
         mine = _series_choice(early, metric, methods, seasonal, seasonal_methods)
         scored = check.set_index(["unique_id", "method"])[metric]
         own_scores = scored.reindex(list(mine.items())).to_numpy()
@@ -544,14 +544,15 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
             counts = ", ".join(f"{m} {n}" for m, n in each.value_counts().items())
             chosen[group] = PER_SERIES
             reasons[group] = (f"a method per series ({counts}): chosen on the earlier selection windows, each "
-                              f"series' own beat the family's {family_method} on the last by {metric.upper()} "
+                              f"series' own beat the family's best single method, {family_method}, on the last by {metric.upper()} "
                               f"{gain:.3f}, more than one standard error ({se:.3f})")
         elif gain > 0:
-            reasons[group] += (f"; each series' own method was {gain:.3f} better on the last selection window, "
-                               f"inside one standard error ({se:.3f}), so the family keeps one")
+            reasons[group] += (f"; each series' own method beat the family's best single, {family_method}, by "
+                               f"{gain:.3f} on the last selection window, inside one standard error ({se:.3f}), "
+                               "so the family keeps one method")
         else:
-            reasons[group] += (f"; each series' own method was {-gain:.3f} worse on the last selection window, "
-                               "so the family keeps one")
+            reasons[group] += (f"; each series' own method scored {-gain:.3f} worse than the family's best single, "
+                               f"{family_method}, on the last selection window, so the family keeps one method")
     chosen = pd.Series(chosen, name="method").rename_axis("group")
     per_series = pd.concat(per_series) if per_series else pd.Series(dtype=object)
     # each row's chosen forecast, for the holdout and the errors
