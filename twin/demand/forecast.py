@@ -347,8 +347,9 @@ def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fix
     for m in used:  # each method's final forecast, for the series that use it only
         who = method_of.index[[m in singles(name) for name in method_of]]
         # a global model learns from the whole family, as in the backtest
+        fitted_on = part if m in GLOBAL else part[part["unique_id"].isin(who)]
         f = (_carried(run.ahead[run.ahead["unique_id"].isin(who)], m) if m in carried
-             else _final(part if m in GLOBAL else part[part["unique_id"].isin(who)], m, bucket, periods, promotions))
+             else _final(fitted_on, m, bucket, periods, promotions))
         f = f[f["unique_id"].isin(who)]
         pieces[m] = f.set_index(["unique_id", "ds"])["forecast"]
     wide = pd.concat(pieces, axis=1).sort_index()
@@ -378,8 +379,8 @@ def _forecast_family(family: str, part: pd.DataFrame, candidates: list[str], fix
 
 def _seasonal_methods(bucket: Bucket) -> tuple[str, ...]:
     """The candidates that model a yearly season in ``bucket``'s periods."""
-    return ("seasonal_naive", *SEASONAL_CANDIDATES[2:], *(SHORT_SEASON_CANDIDATES if bucket.season_length <= 24 else ()),
-            "gbm")
+    short = SHORT_SEASON_CANDIDATES if bucket.season_length <= 24 else ()
+    return (*(m for m in SEASONAL_CANDIDATES if m != "naive"), *short, "gbm")  # gbm: the season's lag
 
 
 def _carried(ahead: pd.DataFrame, method: str) -> pd.DataFrame:

@@ -489,8 +489,9 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
 
     A group's series get a method each where the selection windows show that they differ:
     with at least two selection windows, the group's best single method and each series'
-    own are both chosen on the earlier ones and scored on the last selection window; where the series' own choices beat the group's there by more than one
-    standard error, each series takes its best method over all the selection windows.
+    own are both chosen on the earlier ones and scored on the last selection window; where
+    the series' own choices beat the group's there by more than one standard error, each
+    series takes its best method over all the selection windows.
     ``seasonal`` (``unique_id`` -> bool) marks strongly seasonal series, which then take
     one of ``seasonal_methods`` unless a non-seasonal method beats them all on every
     selection window. ``groups`` maps ``unique_id`` to its group (a product family, say)."""
@@ -544,8 +545,8 @@ def select(forecasts: pd.DataFrame, history: pd.DataFrame, groups: pd.Series, me
             counts = ", ".join(f"{m} {n}" for m, n in each.value_counts().items())
             chosen[group] = PER_SERIES
             reasons[group] = (f"a method per series ({counts}): chosen on the earlier selection windows, each "
-                              f"series' own beat the family's best single method, {family_method}, on the last by {metric.upper()} "
-                              f"{gain:.3f}, more than one standard error ({se:.3f})")
+                              f"series' own beat the family's best single method, {family_method}, on the last "
+                              f"by {metric.upper()} {gain:.3f}, more than one standard error ({se:.3f})")
         elif gain > 0:
             reasons[group] += (f"; each series' own method beat the family's best single, {family_method}, by "
                                f"{gain:.3f} on the last selection window, inside one standard error ({se:.3f}), "
