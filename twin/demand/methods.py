@@ -433,8 +433,7 @@ def _group_choice(window: pd.DataFrame, metric: str, singles: list[str], members
     """One group's method on the scores of ``window`` (:func:`select`), among ``singles``
     and the combinations ``members`` names (combination -> its methods), and the sentence
     that says why."""
-    means = window.groupby("method")[metric].mean()
-    by = metric if means.notna().any() else "mae"  # MASE is undefined for series that never change
+    by = metric if window[metric].notna().any() else "mae"  # MASE is undefined for series that never change
     means = window.groupby("method")[by].mean()
     single = means[means.index.isin(singles)]
     best = single.idxmin()
